@@ -1,0 +1,56 @@
+# Thin wrapper over meson for the common tasks. Every target installs what
+# it needs first (scripts/install-deps.sh does nothing when all is present).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+RELEASE := build/release
+ASAN := build/asan
+MESON_SETUP = meson setup --prefix=$(PREFIX)
+
+.PHONY: all deps build build-asan check check-unit demo install format clean help
+
+all: build
+
+help:
+	@echo "make demo      install dependencies, build, boot the example guest"
+	@echo "make check     install dependencies, build (plain and sanitized), run every test"
+	@echo "make build     build into $(RELEASE)"
+	@echo "make install   install under PREFIX (default /usr/local; DESTDIR honoured)"
+	@echo "make format    apply clang-format to src/ and tests/"
+	@echo "make clean     remove build/ except the cached test guest"
+
+deps:
+	@scripts/install-deps.sh
+
+$(RELEASE)/build.ninja:
+	$(MESON_SETUP) $(RELEASE)
+
+$(ASAN)/build.ninja:
+	$(MESON_SETUP) -Db_sanitize=address,undefined -Db_lundef=false $(ASAN)
+
+build: deps $(RELEASE)/build.ninja
+	ninja -C $(RELEASE)
+
+build-asan: deps $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+
+# Unit and lint tests of both builds; the end-to-end tests drive the
+# sanitized binary, so memory errors anywhere in a real run fail the suite.
+check: build build-asan
+	tests/run-tests.py --build $(RELEASE) --build $(ASAN) --e2e-binary $(ASAN)/src/microvm
+
+check-unit: build build-asan
+	tests/run-tests.py --build $(RELEASE) --build $(ASAN)
+
+demo: build
+	tests/guest/boot-demo.sh
+
+install: build
+	meson configure $(RELEASE) --prefix=$(PREFIX)
+	DESTDIR=$(DESTDIR) meson install -C $(RELEASE)
+
+format:
+	clang-format -i $$(find src tests -name '*.[ch]' -not -path 'tests/lint/fixtures/*')
+
+clean:
+	rm -rf $(RELEASE) $(ASAN) build/e2e-junit.xml

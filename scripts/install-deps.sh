@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install the Debian packages microvm needs to build, test and run its demo.
+# Idempotent: asks apt only for what is missing, and refreshes the package
+# lists only when something has to be installed.
+set -eu
+
+BUILD="gcc meson ninja-build pkg-config"
+TEST="libcmocka-dev python3 python3-pytest clang-format"
+# The test guest and the VMs: qemu (with the C virtiofsd), a busybox
+# initramfs, kernel module tools, and what volumes and taps need.
+GUEST="qemu-system-x86 ipxe-qemu seabios busybox-static cpio kmod e2fsprogs iproute2 procps"
+
+missing=""
+for pkg in $BUILD $TEST $GUEST; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    case "$status" in
+    *" installed") ;;
+    *) missing="$missing $pkg" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing" >&2
+    echo "install-deps: run as root, or: sudo apt-get install$missing" >&2
+    exit 1
+fi
+
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086 # one argument per package
+apt-get install -y -q $missing

@@ -1,0 +1,17 @@
+#include "cmd/commands.h"
+
+#include <string.h>
+
+const struct command commands[] = {
+        { "help", "[COMMAND]", "Show this help, or the help of one command", cmd_help },
+        { "version", "", "Print the version", cmd_version },
+        { NULL, NULL, NULL, NULL },
+};
+
+const struct command *command_find(const char *name)
+{
+        for (const struct command *c = commands; c->name; c++)
+                if (strcmp(c->name, name) == 0)
+                        return c;
+        return NULL;
+}

@@ -1,0 +1,28 @@
+/* The command table: every verb `microvm` knows, and nothing else. */
+#pragma once
+
+#include <stdio.h>
+
+struct mv_error;
+
+/* What the global options decided, handed to every command. */
+struct cli_context {
+        const char *program; /* argv[0] as invoked, for messages */
+};
+
+struct command {
+        const char *name;
+        const char *args;    /* argument synopsis for help, or "" */
+        const char *summary; /* one line for `microvm --help` */
+        int (*run)(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+};
+
+extern const struct command commands[];
+
+const struct command *command_find(const char *name);
+
+int cmd_help(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_version(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+
+/* Print the top-level usage, listing the commands of the table. */
+void print_usage(FILE *f);

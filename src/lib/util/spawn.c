@@ -1,0 +1,240 @@
+#include "util/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/xalloc.h"
+
+#ifndef CLOSE_RANGE_UNSHARE
+#include <linux/close_range.h>
+#endif
+
+extern char **environ;
+
+/* What the child reports through the exec-failure pipe. */
+struct child_failure {
+        int stage;
+        int error;
+};
+
+enum child_stage {
+        STAGE_STDIO,
+        STAGE_CWD,
+        STAGE_SESSION,
+        STAGE_PDEATHSIG,
+        STAGE_EXEC,
+};
+
+static const char *const stage_names[] = {
+        [STAGE_STDIO] = "set up standard input/output",
+        [STAGE_CWD] = "change directory",
+        [STAGE_SESSION] = "start a new session",
+        [STAGE_PDEATHSIG] = "set the parent-death signal",
+        [STAGE_EXEC] = "execute",
+};
+
+static _Noreturn void child_fail(int pipe_fd, int stage)
+{
+        struct child_failure f = { .stage = stage, .error = errno };
+        (void)!write(pipe_fd, &f, sizeof(f));
+        _exit(127);
+}
+
+static void close_fds_except(int keep)
+{
+        /* close_range() exists since Linux 5.9; fall back to a loop on older kernels. */
+        if (close_range(3, (unsigned)keep - 1, 0) == 0 &&
+            close_range((unsigned)keep + 1, ~0U, 0) == 0)
+                return;
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 3; fd < (max > 0 ? max : 1024); fd++)
+                if (fd != keep)
+                        close(fd);
+}
+
+/*
+ * Put `src` on `target` (0, 1 or 2). Sources are first moved above 2 so
+ * that setting one target cannot clobber another's source.
+ */
+static int child_setup_stdio(const struct spawn_options *o, int devnull)
+{
+        int src[3] = { o->stdin_fd, o->stdout_fd, o->stderr_fd };
+        int moved[3];
+
+        for (int i = 0; i < 3; i++) {
+                int fd = src[i] == SPAWN_FD_NULL ? devnull : src[i];
+                moved[i] = fd == SPAWN_FD_INHERIT ? i : fcntl(fd, F_DUPFD, 3);
+                if (moved[i] < 0)
+                        return -1;
+        }
+        for (int i = 0; i < 3; i++)
+                if (src[i] != SPAWN_FD_INHERIT && dup2(moved[i], i) < 0)
+                        return -1;
+        return 0;
+}
+
+static _Noreturn void child_main(const struct spawn_options *o, char *const *envp, int pipe_fd,
+                                 int devnull, pid_t parent)
+{
+        sigset_t none;
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < NSIG; sig++)
+                sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP fail harmlessly */
+
+        if (o->new_session && setsid() < 0)
+                child_fail(pipe_fd, STAGE_SESSION);
+
+        if (o->pdeath_signal) {
+                if (prctl(PR_SET_PDEATHSIG, o->pdeath_signal) < 0)
+                        child_fail(pipe_fd, STAGE_PDEATHSIG);
+                /* The parent may have died before prctl() took effect. */
+                if (getppid() != parent) {
+                        errno = ESRCH;
+                        child_fail(pipe_fd, STAGE_PDEATHSIG);
+                }
+        }
+
+        if (child_setup_stdio(o, devnull) < 0)
+                child_fail(pipe_fd, STAGE_STDIO);
+        if (o->cwd && chdir(o->cwd) < 0)
+                child_fail(pipe_fd, STAGE_CWD);
+
+        close_fds_except(pipe_fd);
+        execve(o->argv[0], o->argv, envp);
+        child_fail(pipe_fd, STAGE_EXEC);
+}
+
+int spawn_process(const struct spawn_options *o, struct pidref *child, struct mv_error **err)
+{
+        int pipefd[2];
+        _cleanup_close_ int rd = -1, wr = -1, devnull = -1;
+
+        if (!o->argv || !o->argv[0])
+                return mv_error_set(err, EINVAL, "spawn: empty argv");
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return mv_error_set(err, errno, "pipe");
+        rd = pipefd[0];
+        /* Above 2, so the child's stdio setup cannot overwrite it. */
+        wr = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 3);
+        close(pipefd[1]);
+        if (wr < 0)
+                return mv_error_set(err, errno, "dup");
+
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull < 0)
+                return mv_error_set(err, errno, "open /dev/null");
+
+        char *const *envp = o->envp ? o->envp : environ;
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid < 0)
+                return mv_error_set(err, errno, "fork");
+        if (pid == 0)
+                child_main(o, envp, wr, devnull, parent);
+
+        close(TAKE_FD(wr));
+
+        struct child_failure f;
+        ssize_t n;
+        do
+                n = read(rd, &f, sizeof(f));
+        while (n < 0 && errno == EINTR);
+
+        if (n == 0) {
+                /* EOF: the pipe closed on a successful execve(). */
+                struct pidref p = PIDREF_NULL;
+                int r = pidref_set_pid(&p, pid, err);
+                if (r < 0) {
+                        kill(pid, SIGKILL);
+                        waitpid(pid, NULL, 0);
+                        return r;
+                }
+                *child = p;
+                return 0;
+        }
+
+        int saved = n < 0 ? errno : 0;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        if (n != (ssize_t)sizeof(f))
+                return mv_error_set(err, saved ? saved : EIO, "start %s", o->argv[0]);
+        return mv_error_set(err, f.error, "%s %s",
+                            (unsigned)f.stage < ELEMENTSOF(stage_names) ? stage_names[f.stage]
+                                                                        : "start",
+                            o->argv[0]);
+}
+
+int wait_status_to_exit_code(int status)
+{
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return 255;
+}
+
+int spawn_and_wait(const struct spawn_options *o, int *exit_status, struct mv_error **err)
+{
+        struct pidref child = PIDREF_NULL;
+        int status, r;
+
+        r = spawn_process(o, &child, err);
+        if (r < 0)
+                return r;
+        r = pidref_wait(&child, &status, err);
+        if (r < 0)
+                return r;
+        if (exit_status)
+                *exit_status = wait_status_to_exit_code(status);
+        return 0;
+}
+
+static bool is_executable_file(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+int find_program(const char *name, char **path, struct mv_error **err)
+{
+        if (strchr(name, '/')) {
+                struct stat st;
+                if (stat(name, &st) < 0)
+                        return mv_error_set(err, errno, "program %s", name);
+                if (!S_ISREG(st.st_mode))
+                        return mv_error_fail(err, "program %s is not a regular file", name);
+                if (access(name, X_OK) < 0)
+                        return mv_error_set(err, errno, "program %s", name);
+                *path = xstrdup(name);
+                return 0;
+        }
+
+        const char *search = getenv("PATH");
+        if (!search || !*search)
+                search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+        _cleanup_free_ char *copy = xstrdup(search);
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *candidate = xasprintf("%s/%s", *dir ? dir : ".", name);
+                if (is_executable_file(candidate)) {
+                        *path = TAKE_PTR(candidate);
+                        return 0;
+                }
+        }
+        mv_error_set(err, ENOENT, "program %s not found in PATH (%s)", name, search);
+        return mv_error_hint(err, "install %s, or add the directory that holds it to PATH", name);
+}

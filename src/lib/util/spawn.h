@@ -1,0 +1,47 @@
+/*
+ * The one way microvm starts a program: fork + execve of an argv vector,
+ * with a clean slate in the child (default signal handling, empty signal
+ * mask, only stdio open) and exec failures reported back to the caller.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "util/pidref.h"
+
+struct mv_error;
+
+#define SPAWN_FD_NULL    (-1) /* connect to /dev/null */
+#define SPAWN_FD_INHERIT (-2) /* keep the caller's descriptor */
+
+struct spawn_options {
+        char *const *argv; /* argv[0] is the program's path: resolve names with find_program() */
+        char *const *envp; /* NULL: the caller's environment */
+        int stdin_fd, stdout_fd, stderr_fd; /* a descriptor, SPAWN_FD_NULL or SPAWN_FD_INHERIT */
+        int pdeath_signal;                  /* sent to the child if we die first; 0: none */
+        const char *cwd;                    /* NULL: the caller's */
+        bool new_session;                   /* setsid(): no controlling terminal */
+};
+
+#define SPAWN_OPTIONS(args)                                                                        \
+        ((struct spawn_options){                                                                   \
+                .argv = (args),                                                                    \
+                .stdin_fd = SPAWN_FD_INHERIT,                                                      \
+                .stdout_fd = SPAWN_FD_INHERIT,                                                     \
+                .stderr_fd = SPAWN_FD_INHERIT,                                                     \
+        })
+
+/*
+ * Start the program. Returns 0 once it has exec'd (so a missing binary or
+ * a bad cwd is an error here, not an exit status 127 later).
+ */
+int spawn_process(const struct spawn_options *opts, struct pidref *child, struct mv_error **err);
+
+/* Run to completion; `exit_status` gets the exit code, or 128+signal if it was killed. */
+int spawn_and_wait(const struct spawn_options *opts, int *exit_status, struct mv_error **err);
+
+/* Resolve `name` through $PATH (or take it as a path if it has a '/'); result is malloc'd. */
+int find_program(const char *name, char **path, struct mv_error **err);
+
+/* Exit code (0-255) or 128+signal, from a waitpid() status. */
+int wait_status_to_exit_code(int status);

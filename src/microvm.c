@@ -1,0 +1,82 @@
+/*
+ * microvm: entry point. Parses the global options, dispatches to a
+ * command from the table in cmd/commands.c, and is the one place that
+ * prints an error and turns it into an exit status.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "util/error.h"
+#include "util/log.h"
+
+static void print_error(const struct mv_error *e)
+{
+        log_error("%s", e->msg);
+        if (e->hint)
+                fprintf(stderr, "  hint: %s\n", e->hint);
+        if (e->kind == MV_ERROR_USAGE)
+                fputs("Run 'microvm --help' for usage.\n", stderr);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "quiet", no_argument, NULL, 'q' },
+                {},
+        };
+        struct cli_context ctx = { .program = argv[0] };
+        _cleanup_error_ struct mv_error *err = NULL;
+        int level = LOG_LEVEL_NOTICE, c;
+
+        const char *env_level = getenv("MICROVM_LOG_LEVEL");
+        if (env_level && log_level_from_string(env_level) >= 0)
+                level = log_level_from_string(env_level);
+
+        /* "+": stop at the first non-option, which is the command. */
+        while ((c = getopt_long(argc, argv, "+hVvq", options, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        print_usage(stdout);
+                        return 0;
+                case 'V':
+                        return cmd_version(&ctx, 1, argv, &err);
+                case 'v':
+                        if (level < LOG_LEVEL_DEBUG)
+                                level++;
+                        break;
+                case 'q':
+                        level = LOG_LEVEL_ERROR;
+                        break;
+                default:
+                        fputs("Run 'microvm --help' for usage.\n", stderr);
+                        return 2;
+                }
+        }
+        log_set_level((enum log_level)level);
+
+        if (optind >= argc) {
+                print_usage(stderr);
+                return 2;
+        }
+
+        const struct command *cmd = command_find(argv[optind]);
+        if (!cmd) {
+                mv_error_usage(&err, "unknown command '%s'", argv[optind]);
+                print_error(err);
+                return 2;
+        }
+
+        if (cmd->run(&ctx, argc - optind, argv + optind, &err) < 0) {
+                if (!err)
+                        mv_error_fail(&err, "%s failed", cmd->name);
+                print_error(err);
+                return mv_error_exit_status(err);
+        }
+        return 0;
+}

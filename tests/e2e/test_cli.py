@@ -1,0 +1,70 @@
+"""The microvm command line itself: version, help, usage errors and exit codes."""
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def microvm():
+    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"microvm binary not found at {path}: build first, or set MICROVM")
+    return path
+
+
+def run(microvm, *args, env=None):
+    return subprocess.run([microvm, *args], capture_output=True, text=True, timeout=30,
+                          env=env)
+
+
+def project_version():
+    with open(os.path.join(ROOT, "meson.build"), encoding="utf-8") as f:
+        return re.search(r"version\s*:\s*'([^']+)'", f.read()).group(1)
+
+
+def test_version_matches_the_project(microvm):
+    for args in (["--version"], ["-V"], ["version"]):
+        r = run(microvm, *args)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"microvm {project_version()}\n"
+
+
+def test_help_lists_exactly_the_commands(microvm):
+    r = run(microvm, "--help")
+    assert r.returncode == 0
+    listed = re.findall(r"^  ([a-z][a-z-]*) ", r.stdout.split("Commands:\n")[1].split("\n\n")[0],
+                        re.M)
+    assert listed == ["help", "version"]
+    # Every listed command is accepted by `help COMMAND`.
+    for name in listed:
+        assert run(microvm, "help", name).returncode == 0
+
+
+def test_unknown_command_is_a_usage_error(microvm):
+    r = run(microvm, "frobnicate", env=dict(os.environ, NO_COLOR="1"))
+    assert r.returncode == 2
+    assert "microvm: error: unknown command 'frobnicate'" in r.stderr
+    assert "microvm --help" in r.stderr
+    assert "\033[" not in r.stderr
+
+
+def test_unknown_option_is_a_usage_error(microvm):
+    r = run(microvm, "--no-such-option")
+    assert r.returncode == 2
+    assert "microvm --help" in r.stderr
+
+
+def test_no_command_prints_usage_and_fails(microvm):
+    r = run(microvm)
+    assert r.returncode == 2
+    assert "Usage: microvm" in r.stderr
+
+
+def test_extra_arguments_are_rejected(microvm):
+    r = run(microvm, "version", "extra")
+    assert r.returncode == 2
+    assert "version takes no arguments" in r.stderr

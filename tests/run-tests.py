@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""Run every test suite and end with one closing line: `N passed, N failed`.
+
+Usage: run-tests.py [--build DIR]... [--e2e-binary PATH] [-k EXPR]
+
+- the meson suites (unit tests, lint) of each build directory given;
+- the end-to-end tests (pytest, tests/e2e) against one microvm binary.
+
+Exit status 0 when nothing failed, 1 otherwise.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# A hung end-to-end run must end as a failure, not eat CI's budget.
+E2E_DEADLINE_S = 25 * 60
+
+
+def run_meson(build):
+    """Run one build's meson tests; return (passed, failed, skipped)."""
+    name = os.path.basename(build.rstrip("/"))
+    print(f"==> meson tests ({name})", flush=True)
+    subprocess.run(["meson", "test", "-C", build, "--print-errorlogs"], check=False)
+    log = os.path.join(build, "meson-logs", "testlog.json")
+    passed = failed = skipped = 0
+    try:
+        with open(log, encoding="utf-8") as f:
+            results = [json.loads(line) for line in f if line.strip()]
+    except OSError as e:
+        print(f"run-tests: no results from {build}: {e}", file=sys.stderr)
+        return 0, 1, 0
+    for r in results:
+        if r["result"] in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r["result"] == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+            print(f"FAILED ({name}): {r['name']}: {r['result']}")
+    return passed, failed, skipped
+
+
+def run_pytest(binary, keyword):
+    """Run the end-to-end tests; return (passed, failed, skipped)."""
+    print(f"==> end-to-end tests (microvm binary: {binary})", flush=True)
+    junit = os.path.join(ROOT, "build", "e2e-junit.xml")
+    if os.path.exists(junit):
+        os.unlink(junit)
+    env = dict(os.environ, MICROVM=binary)
+    cmd = ["/usr/bin/python3", "-m", "pytest", "-ra", "-p", "no:cacheprovider",
+           f"--junitxml={junit}", os.path.join(ROOT, "tests", "e2e")]
+    if keyword:
+        cmd += ["-k", keyword]
+    try:
+        subprocess.run(cmd, cwd=ROOT, env=env, check=False, timeout=E2E_DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        print(f"run-tests: end-to-end tests exceeded {E2E_DEADLINE_S} s and were stopped")
+        return 0, 1, 0
+    try:
+        suites = ET.parse(junit).getroot()
+    except (OSError, ET.ParseError) as e:
+        print(f"run-tests: no end-to-end results: {e}", file=sys.stderr)
+        return 0, 1, 0
+    total = failed = skipped = 0
+    for s in suites.iter("testsuite"):
+        total += int(s.get("tests", 0))
+        failed += int(s.get("failures", 0)) + int(s.get("errors", 0))
+        skipped += int(s.get("skipped", 0))
+    return total - failed - skipped, failed, skipped
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", action="append", default=[],
+                    help="meson build directory whose tests to run (repeatable)")
+    ap.add_argument("--e2e-binary", help="microvm binary for the end-to-end tests")
+    ap.add_argument("-k", dest="keyword", help="only end-to-end tests matching this expression")
+    args = ap.parse_args()
+
+    totals = [0, 0, 0]
+    for build in args.build:
+        for i, n in enumerate(run_meson(build)):
+            totals[i] += n
+    if args.e2e_binary:
+        for i, n in enumerate(run_pytest(os.path.abspath(args.e2e_binary), args.keyword)):
+            totals[i] += n
+
+    passed, failed, skipped = totals
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line)
+    return 1 if failed or passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,11 +24,9 @@ static void print_error(const struct mv_error *e)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
-                { "verbose", no_argument, NULL, 'v' },
-                { "quiet", no_argument, NULL, 'q' },
-                {},
+                { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+                { "verbose", no_argument, NULL, 'v' },      { "quiet", no_argument, NULL, 'q' },
+                { "config", required_argument, NULL, 'C' }, {},
         };
         struct cli_context ctx = { .program = argv[0] };
         _cleanup_error_ struct mv_error *err = NULL;
@@ -39,7 +37,7 @@ int main(int argc, char **argv)
                 level = log_level_from_string(env_level);
 
         /* "+": stop at the first non-option, which is the command. */
-        while ((c = getopt_long(argc, argv, "+hVvq", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+hVvqC:", options, NULL)) != -1) {
                 switch (c) {
                 case 'h':
                         print_usage(stdout);
@@ -52,6 +50,9 @@ int main(int argc, char **argv)
                         break;
                 case 'q':
                         level = LOG_LEVEL_ERROR;
+                        break;
+                case 'C':
+                        ctx.config_path = optarg;
                         break;
                 default:
                         fputs("Run 'microvm --help' for usage.\n", stderr);

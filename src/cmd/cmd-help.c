@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "config.h"
 #include "util/error.h"
 
 void print_usage(FILE *f)
@@ -23,6 +24,8 @@ void print_usage(FILE *f)
               "  -V, --version            Print the version\n"
               "  -v, --verbose            More messages (repeat for debug output)\n"
               "  -q, --quiet              Only errors\n"
+              "      --config FILE        Host configuration (default: $MICROVM_CONFIG, else\n"
+              "                           " MICROVM_DEFAULT_CONFIG ")\n"
               "\n"
               "Exit status: 0 success, 1 failure, 2 usage or configuration error.\n",
               f);

@@ -3,6 +3,10 @@
 #include <string.h>
 
 const struct command commands[] = {
+        { "check", "", "Validate the host configuration", cmd_check },
+        { "eval", "[--json] [OPTION]", "Print the evaluated configuration, defaults applied",
+          cmd_eval },
+        { "options", "[--json] [OPTION]", "Document the options of host.nix", cmd_options },
         { "help", "[COMMAND]", "Show this help, or the help of one command", cmd_help },
         { "version", "", "Print the version", cmd_version },
         { NULL, NULL, NULL, NULL },

@@ -7,7 +7,8 @@ struct mv_error;
 
 /* What the global options decided, handed to every command. */
 struct cli_context {
-        const char *program; /* argv[0] as invoked, for messages */
+        const char *program;     /* argv[0] as invoked, for messages */
+        const char *config_path; /* --config FILE, or NULL */
 };
 
 struct command {
@@ -22,6 +23,9 @@ extern const struct command commands[];
 const struct command *command_find(const char *name);
 
 int cmd_help(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_check(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_eval(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_options(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_version(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 
 /* Print the top-level usage, listing the commands of the table. */

@@ -1,0 +1,303 @@
+#include "config/host-config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "config/schema.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#define VM_NAME_MAX 64
+#define IFNAME_MAX  15 /* IFNAMSIZ - 1 */
+
+const char *host_config_path(const char *explicit_path)
+{
+        if (explicit_path && *explicit_path)
+                return explicit_path;
+        const char *env = getenv("MICROVM_CONFIG");
+        if (env && *env)
+                return env;
+        return MICROVM_DEFAULT_CONFIG;
+}
+
+bool vm_name_valid(const char *name)
+{
+        size_t n = strlen(name);
+        if (n == 0 || n > VM_NAME_MAX || !isalnum((unsigned char)name[0]))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+                        return false;
+        return true;
+}
+
+bool interface_name_valid(const char *name)
+{
+        size_t n = strlen(name);
+        if (n == 0 || n > IFNAME_MAX || name[0] == '-' || name[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+                        return false;
+        return true;
+}
+
+static bool mac_valid(const char *mac)
+{
+        if (strlen(mac) != 17)
+                return false;
+        for (int i = 0; i < 17; i++) {
+                if (i % 3 == 2 ? mac[i] != ':' : !isxdigit((unsigned char)mac[i]))
+                        return false;
+        }
+        return true;
+}
+
+/* microvm.nix's assertions on a VM declaration. */
+static int check_vm_assertions(const char *name, const struct value *vm, struct mv_error **err)
+{
+        const struct value *config = value_lookup(vm, "config");
+        if (!config || config->type == VALUE_NULL)
+                return 0;
+        const struct value *flake = value_lookup(vm, "flake");
+        if (flake && flake->type != VALUE_NULL)
+                return srcpos_error(err, flake->pos,
+                                    "vm %s: Fully-declarative VMs cannot also set a flake! Remove "
+                                    "either microvm.vms.%s.flake or microvm.vms.%s.config",
+                                    name, name, name);
+        const struct value *update = value_lookup(vm, "updateFlake");
+        if (update && update->type != VALUE_NULL)
+                return srcpos_error(err, update->pos,
+                                    "vm %s: Fully-declarative VMs cannot set an updateFlake! "
+                                    "Remove microvm.vms.%s.updateFlake or microvm.vms.%s.config",
+                                    name, name, name);
+        return 0;
+}
+
+/* What one host interface name is already used by, for collision messages. */
+struct claim {
+        const char *owner; /* VM name */
+        const struct value *value;
+};
+
+static int claim_interface(struct claim **claims, size_t *n, char ***names, const char *vm,
+                           const struct value *id, struct mv_error **err)
+{
+        for (size_t i = 0; i < *n; i++) {
+                if (strcmp((*names)[i], id->str) != 0)
+                        continue;
+                _cleanup_free_ char *first = srcpos_format((*claims)[i].value->pos);
+                return srcpos_error(err, id->pos,
+                                    "interface id \"%s\" of vm %s is already used by vm %s (%s); "
+                                    "host interface names must be unique",
+                                    id->str, vm, (*claims)[i].owner, first);
+        }
+        strv_push(names, id->str);
+        *claims = xreallocarray(*claims, *n + 1, sizeof(**claims));
+        (*claims)[(*n)++] = (struct claim){ .owner = vm, .value = id };
+        return 0;
+}
+
+static int check_interfaces(const char *vm, const struct value *guest, struct claim **claims,
+                            size_t *n_claims, char ***names, struct mv_error **err)
+{
+        const struct value *ifaces = value_lookup(guest, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const struct value *it = ifaces->items[i];
+                const struct value *type = value_lookup(it, "type");
+                const struct value *id = value_lookup(it, "id");
+                const struct value *mac = value_lookup(it, "mac");
+                if (!interface_name_valid(id->str))
+                        return srcpos_error(err, id->pos,
+                                            "vm %s: interface id \"%s\" is not a valid interface "
+                                            "name: use 1 to 15 letters, digits, '-', '_' or '.', "
+                                            "not starting with '-' or '.'",
+                                            vm, id->str);
+                if (!mac_valid(mac->str))
+                        return srcpos_error(err, mac->pos,
+                                            "vm %s: interface %s: mac \"%s\" is not a MAC address "
+                                            "like \"02:00:00:00:00:01\"",
+                                            vm, id->str, mac->str);
+                if (strcmp(type->str, "macvtap") == 0) {
+                        const char *missing = !value_lookup(it, "macvtap.link")   ? "link"
+                                              : !value_lookup(it, "macvtap.mode") ? "mode"
+                                                                                  : NULL;
+                        if (missing)
+                                return srcpos_error(err, it->pos,
+                                                    "vm %s: macvtap interface %s needs "
+                                                    "macvtap.%s",
+                                                    vm, id->str, missing);
+                }
+                /* user networking creates no host interface; everything else does. */
+                if (strcmp(type->str, "user") == 0)
+                        continue;
+                int r = claim_interface(claims, n_claims, names, vm, id, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int check_shares(const char *vm, const struct value *guest, struct mv_error **err)
+{
+        const struct value *shares = value_lookup(guest, "microvm.shares");
+        for (size_t i = 0; shares && i < shares->n_items; i++) {
+                const struct value *tag = value_lookup(shares->items[i], "tag");
+                for (size_t j = 0; j < i; j++) {
+                        const struct value *other = value_lookup(shares->items[j], "tag");
+                        if (strcmp(tag->str, other->str) != 0)
+                                continue;
+                        _cleanup_free_ char *first = srcpos_format(other->pos);
+                        return srcpos_error(err, tag->pos,
+                                            "vm %s: share tag \"%s\" is used twice (also at %s); "
+                                            "tags must be unique within a VM",
+                                            vm, tag->str, first);
+                }
+        }
+        return 0;
+}
+
+static int check_vsock(const char *vm, const struct value *guest, const struct value **cids,
+                       const char **owners, size_t *n, struct mv_error **err)
+{
+        const struct value *cid = value_lookup(guest, "microvm.vsock.cid");
+        if (!cid || cid->type == VALUE_NULL)
+                return 0;
+        /* 0 to 2 are the hypervisor, the local loopback and the host. */
+        if (cid->integer < 3 || cid->integer > UINT32_MAX - 1)
+                return srcpos_error(err, cid->pos,
+                                    "vm %s: vsock CID %lld is reserved; use a number from 3 up", vm,
+                                    (long long)cid->integer);
+        for (size_t i = 0; i < *n; i++) {
+                if (cids[i]->integer != cid->integer)
+                        continue;
+                _cleanup_free_ char *first = srcpos_format(cids[i]->pos);
+                return srcpos_error(err, cid->pos,
+                                    "vm %s: vsock CID %lld is already used by vm %s (%s); CIDs "
+                                    "must be unique on a host",
+                                    vm, (long long)cid->integer, owners[i], first);
+        }
+        cids[*n] = cid;
+        owners[(*n)++] = vm;
+        return 0;
+}
+
+static int check_host(const struct value *root, struct mv_error **err)
+{
+        const struct value *vms = value_lookup(root, "microvm.vms");
+        size_t n_vms = vms ? vms->n_attrs : 0;
+        _cleanup_free_ struct claim *claims = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ const struct value **cids = xcalloc(n_vms + 1, sizeof(*cids));
+        _cleanup_free_ const char **owners = xcalloc(n_vms + 1, sizeof(*owners));
+        size_t n_claims = 0, n_cids = 0;
+        int r;
+
+        for (size_t i = 0; i < n_vms; i++) {
+                const char *name = vms->attrs[i].key;
+                const struct value *vm = vms->attrs[i].value;
+                if (!vm_name_valid(name))
+                        return srcpos_error(err, vms->attrs[i].key_pos,
+                                            "vm name \"%s\" is not allowed: use up to 64 letters, "
+                                            "digits, '-', '_' or '.', starting with a letter or "
+                                            "digit",
+                                            name);
+                if ((r = check_vm_assertions(name, vm, err)) < 0)
+                        return r;
+                const struct value *guest = value_lookup(vm, "config");
+                if (!guest || guest->type == VALUE_NULL)
+                        continue;
+                if ((r = check_interfaces(name, guest, &claims, &n_claims, &names, err)) < 0 ||
+                    (r = check_shares(name, guest, err)) < 0 ||
+                    (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* microvm.autostart: the user's list, then every VM with autostart = true; once each. */
+static void complete_autostart(struct value *root)
+{
+        struct attr *mv = value_attrs_get(root, "microvm");
+        struct attr *list = value_attrs_get(mv->value, "autostart");
+        const struct value *vms = value_lookup(root, "microvm.vms");
+        _cleanup_value_ struct value *out = value_new(VALUE_LIST, list->value->pos);
+
+        for (size_t i = 0; i < list->value->n_items; i++) {
+                const struct value *item = list->value->items[i];
+                bool seen = false;
+                for (size_t j = 0; j < out->n_items && !seen; j++)
+                        seen = strcmp(out->items[j]->str, item->str) == 0;
+                if (!seen)
+                        value_list_append(out, value_copy(item));
+        }
+        for (size_t i = 0; vms && i < vms->n_attrs; i++) {
+                const struct value *autostart = value_lookup(vms->attrs[i].value, "autostart");
+                const char *name = vms->attrs[i].key;
+                bool seen = false;
+                if (!autostart || !autostart->boolean)
+                        continue;
+                for (size_t j = 0; j < out->n_items && !seen; j++)
+                        seen = strcmp(out->items[j]->str, name) == 0;
+                if (!seen)
+                        value_list_append(out, value_new_string(VALUE_STRING, name, strlen(name),
+                                                                vms->attrs[i].key_pos));
+        }
+        value_free(list->value);
+        list->value = TAKE_PTR(out);
+}
+
+int host_config_load(const char *path, struct host_config *cfg, struct mv_error **err)
+{
+        struct host_config c = { .path = xstrdup(path) };
+        c.ctx.sources = xcalloc(1, sizeof(*c.ctx.sources));
+        struct value *module = NULL;
+        int r;
+
+        _cleanup_free_ char *real = realpath(path, NULL);
+        if (!real) {
+                r = mv_error_set(err, errno, "configuration %s", path);
+                (*err)->kind = MV_ERROR_CONFIG;
+                if (r == -ENOENT)
+                        mv_error_hint(err, "write one (see examples/host.nix and "
+                                           "microvm-options(5)), or name another with --config "
+                                           "FILE or MICROVM_CONFIG");
+                goto fail;
+        }
+        strv_push(&c.ctx.loaded, real);
+
+        r = config_load_file(&c.ctx, path, &module, err);
+        if (r < 0) {
+                /* An unreadable configuration is a configuration problem: exit status 2. */
+                (*err)->kind = MV_ERROR_CONFIG;
+                goto fail;
+        }
+        r = merge_type(&c.ctx, &schema_host, "", &module, 1, &c.root, err);
+        if (r < 0)
+                goto fail;
+        value_sort_attrs(c.root);
+        complete_autostart(c.root);
+        r = check_host(c.root, err);
+        if (r < 0)
+                goto fail;
+        *cfg = c;
+        return 0;
+
+fail:
+        host_config_free(&c);
+        return r;
+}
+
+void host_config_free(struct host_config *cfg)
+{
+        value_free(cfg->root);
+        merge_ctx_free(&cfg->ctx);
+        free(cfg->ctx.sources);
+        free(cfg->path);
+        memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,31 @@
+/*
+ * The evaluated host configuration: host.nix (or host.json) read with its
+ * imports, merged against the schema, defaults applied, microvm.nix's
+ * assertions and the host-wide checks passed. Nothing of it is used when
+ * any step fails.
+ */
+#pragma once
+
+#include "config/merge.h"
+#include "config/value.h"
+
+struct mv_error;
+
+struct host_config {
+        char *path;         /* the file read */
+        struct value *root; /* every option, defaults applied; attribute keys sorted */
+        struct merge_ctx ctx;
+};
+
+/* Which file to read: `explicit` (--config), else $MICROVM_CONFIG, else the built-in default. */
+const char *host_config_path(const char *explicit_path);
+
+int host_config_load(const char *path, struct host_config *cfg, struct mv_error **err);
+
+void host_config_free(struct host_config *cfg);
+
+/* VM names: a letter or digit, then letters, digits, '-', '_' or '.'; at most 64 bytes. */
+bool vm_name_valid(const char *name);
+
+/* Host interface names: 1 to 15 bytes of letters, digits, '-', '_' and '.', not starting with '-' or '.'. */
+bool interface_name_valid(const char *name);

@@ -1,0 +1,104 @@
+#include "config/json-write.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void json_write_string(struct strbuf *out, const char *s, size_t n)
+{
+        strbuf_putc(out, '"');
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                switch (c) {
+                case '"':
+                        strbuf_puts(out, "\\\"");
+                        break;
+                case '\\':
+                        strbuf_puts(out, "\\\\");
+                        break;
+                case '\n':
+                        strbuf_puts(out, "\\n");
+                        break;
+                case '\t':
+                        strbuf_puts(out, "\\t");
+                        break;
+                case '\r':
+                        strbuf_puts(out, "\\r");
+                        break;
+                default:
+                        if (c < 0x20 || c == 0x7f)
+                                strbuf_printf(out, "\\u%04x", c);
+                        else
+                                strbuf_putc(out, (char)c);
+                }
+        }
+        strbuf_putc(out, '"');
+}
+
+static void newline(struct strbuf *out, bool pretty, int depth)
+{
+        if (!pretty)
+                return;
+        strbuf_putc(out, '\n');
+        for (int i = 0; i < depth; i++)
+                strbuf_puts(out, "  ");
+}
+
+static void write_value(struct strbuf *out, const struct value *v, bool pretty, int depth)
+{
+        switch (v->type) {
+        case VALUE_NULL:
+        case VALUE_FUNCTION:
+                strbuf_puts(out, "null");
+                break;
+        case VALUE_BOOL:
+                strbuf_puts(out, v->boolean ? "true" : "false");
+                break;
+        case VALUE_INT:
+                strbuf_printf(out, "%lld", (long long)v->integer);
+                break;
+        case VALUE_FLOAT:
+                strbuf_printf(out, "%.17g", v->number);
+                break;
+        case VALUE_STRING:
+        case VALUE_PATH:
+                json_write_string(out, v->str, v->len);
+                break;
+        case VALUE_LIST:
+                if (v->n_items == 0) {
+                        strbuf_puts(out, "[]");
+                        break;
+                }
+                strbuf_putc(out, '[');
+                for (size_t i = 0; i < v->n_items; i++) {
+                        if (i)
+                                strbuf_putc(out, ',');
+                        newline(out, pretty, depth + 1);
+                        write_value(out, v->items[i], pretty, depth + 1);
+                }
+                newline(out, pretty, depth);
+                strbuf_putc(out, ']');
+                break;
+        case VALUE_ATTRS:
+                if (v->n_attrs == 0) {
+                        strbuf_puts(out, "{}");
+                        break;
+                }
+                strbuf_putc(out, '{');
+                for (size_t i = 0; i < v->n_attrs; i++) {
+                        if (i)
+                                strbuf_putc(out, ',');
+                        newline(out, pretty, depth + 1);
+                        json_write_string(out, v->attrs[i].key, strlen(v->attrs[i].key));
+                        strbuf_puts(out, pretty ? ": " : ":");
+                        write_value(out, v->attrs[i].value, pretty, depth + 1);
+                }
+                newline(out, pretty, depth);
+                strbuf_putc(out, '}');
+                break;
+        }
+}
+
+void json_write_value(struct strbuf *out, const struct value *v, bool pretty)
+{
+        write_value(out, v, pretty, 0);
+}

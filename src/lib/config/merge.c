@@ -1,0 +1,647 @@
+#include "config/merge.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/json-read.h"
+#include "config/parser.h"
+#include "config/schema-tree.h"
+#include "config/suggest.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+void merge_ctx_free(struct merge_ctx *ctx)
+{
+        for (size_t i = 0; i < ctx->n_owned; i++)
+                value_free(ctx->owned[i]);
+        free(ctx->owned);
+        strv_free(ctx->loaded);
+        source_set_free(ctx->sources);
+        ctx->owned = NULL;
+        ctx->n_owned = 0;
+        ctx->loaded = NULL;
+}
+
+static void own(struct merge_ctx *ctx, struct value *v)
+{
+        ctx->owned = xreallocarray(ctx->owned, ctx->n_owned + 1, sizeof(*ctx->owned));
+        ctx->owned[ctx->n_owned++] = v;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int config_load_file(struct merge_ctx *ctx, const char *path, struct value **out,
+                     struct mv_error **err)
+{
+        struct source *src;
+        struct value *v = NULL;
+        int r = source_load(ctx->sources, path, &src, err);
+        if (r < 0)
+                return r;
+        r = ends_with(path, ".json") ? json_parse(src, &v, err) : nix_parse(src, &v, err);
+        if (r < 0)
+                return r;
+        own(ctx, v);
+        *out = v;
+        return 0;
+}
+
+char *value_brief(const struct value *v)
+{
+        switch (v->type) {
+        case VALUE_NULL:
+                return xstrdup("null");
+        case VALUE_BOOL:
+                return xstrdup(v->boolean ? "true" : "false");
+        case VALUE_INT:
+                return xasprintf("%lld", (long long)v->integer);
+        case VALUE_FLOAT:
+                return xasprintf("%g", v->number);
+        case VALUE_STRING:
+        case VALUE_PATH:
+                if (v->len > 40)
+                        return xasprintf("\"%.37s...\"", v->str);
+                return xasprintf(v->type == VALUE_PATH ? "%s" : "\"%s\"", v->str);
+        case VALUE_LIST:
+                return xstrdup(v->n_items ? "[ ... ]" : "[ ]");
+        case VALUE_ATTRS:
+                return xstrdup(v->n_attrs ? "{ ... }" : "{ }");
+        case VALUE_FUNCTION:
+                return xstrdup("a function");
+        }
+        return xstrdup("?");
+}
+
+static int type_error(const struct type *t, const char *path, const struct value *v,
+                      struct mv_error **err)
+{
+        _cleanup_free_ char *want = type_describe(t);
+        _cleanup_free_ char *got = value_brief(v);
+        if (v->type == VALUE_NULL || v->type == VALUE_LIST || v->type == VALUE_ATTRS ||
+            v->type == VALUE_FUNCTION)
+                return srcpos_error(err, v->pos, "%s: expected %s, got %s", path, want,
+                                    value_type_to_string(v->type));
+        return srcpos_error(err, v->pos, "%s: expected %s, got %s %s", path, want,
+                            value_type_to_string(v->type), got);
+}
+
+/* Shallow check: does `v` have the shape `t` takes? (Contents are checked when merged.) */
+static bool value_matches(const struct type *t, const struct value *v)
+{
+        switch (t->kind) {
+        case TYPE_BOOL:
+                return v->type == VALUE_BOOL;
+        case TYPE_INT:
+                return v->type == VALUE_INT &&
+                       (!t->has_range || (v->integer >= t->min && v->integer <= t->max));
+        case TYPE_FLOAT:
+                return v->type == VALUE_INT || v->type == VALUE_FLOAT;
+        case TYPE_STR:
+                return v->type == VALUE_STRING && (!t->nonempty || v->len > 0);
+        case TYPE_LINES:
+                return v->type == VALUE_STRING;
+        case TYPE_PATH:
+                return v->type == VALUE_PATH || (v->type == VALUE_STRING && v->str[0] == '/');
+        case TYPE_ENUM:
+                return v->type == VALUE_STRING && strv_contains((char *const *)t->values, v->str);
+        case TYPE_NULL_OR:
+                return v->type == VALUE_NULL || value_matches(t->inner, v);
+        case TYPE_LIST_OF:
+                return v->type == VALUE_LIST;
+        case TYPE_ATTRS_OF:
+                return v->type == VALUE_ATTRS;
+        case TYPE_SUBMODULE:
+                return v->type == VALUE_ATTRS || (t->module && v->type == VALUE_FUNCTION);
+        case TYPE_ONE_OF:
+                for (size_t i = 0; t->alternatives[i]; i++)
+                        if (value_matches(t->alternatives[i], v))
+                                return true;
+                return false;
+        case TYPE_ANY:
+                return true;
+        }
+        return false;
+}
+
+static int check_all(const struct type *t, const char *path, struct value *const *defs, size_t n,
+                     struct mv_error **err)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (value_matches(t, defs[i]))
+                        continue;
+                if (t->kind == TYPE_ENUM && defs[i]->type == VALUE_STRING) {
+                        _cleanup_free_ char *want = type_describe(t);
+                        size_t nv = strv_length((char *const *)t->values);
+                        const char *close = suggest_closest(defs[i]->str, t->values, nv);
+                        if (close)
+                                return srcpos_error(err, defs[i]->pos,
+                                                    "%s: expected %s, got \"%s\"; did you mean "
+                                                    "\"%s\"?",
+                                                    path, want, defs[i]->str, close);
+                        return srcpos_error(err, defs[i]->pos, "%s: expected %s, got \"%s\"", path,
+                                            want, defs[i]->str);
+                }
+                return type_error(t, path, defs[i], err);
+        }
+        return 0;
+}
+
+static int conflict_error(const char *path, const struct value *a, const struct value *b,
+                          struct mv_error **err)
+{
+        _cleanup_free_ char *va = value_brief(a), *vb = value_brief(b);
+        _cleanup_free_ char *pa = srcpos_format(a->pos);
+        return srcpos_error(err, b->pos,
+                            "%s has conflicting definitions: %s here and %s at %s; keep one, or "
+                            "give one priority with lib.mkForce or lib.mkDefault",
+                            path, vb, va, pa);
+}
+
+static int merge_equal(const char *path, struct value *const *defs, size_t n, struct value **out,
+                       struct mv_error **err)
+{
+        for (size_t i = 1; i < n; i++)
+                if (!value_equal(defs[0], defs[i]))
+                        return conflict_error(path, defs[0], defs[i], err);
+        *out = value_copy(defs[0]);
+        (*out)->priority = 0;
+        return 0;
+}
+
+static int merge_lines(struct value *const *defs, size_t n, struct value **out)
+{
+        struct strbuf b = { 0 };
+        for (size_t i = 0; i < n; i++) {
+                if (i)
+                        strbuf_putc(&b, '\n');
+                strbuf_putn(&b, defs[i]->str, defs[i]->len);
+        }
+        size_t len = b.len;
+        _cleanup_free_ char *s = strbuf_take(&b);
+        *out = value_new_string(VALUE_STRING, s, len, defs[0]->pos);
+        return 0;
+}
+
+static char *child_path(const char *path, const char *segment)
+{
+        _cleanup_free_ char *seg = option_segment_display(segment);
+        return *path ? xasprintf("%s.%s", path, seg) : xstrdup(seg);
+}
+
+/* Definitions below a value carry its priority unless they have their own. */
+static struct value *inherit_priority(struct value *child, const struct value *parent)
+{
+        if (!child->priority && parent->priority)
+                child->priority = parent->priority;
+        return child;
+}
+
+static int merge_list(struct merge_ctx *ctx, const struct type *t, const char *path,
+                      struct value *const *defs, size_t n, struct value **out,
+                      struct mv_error **err)
+{
+        _cleanup_value_ struct value *list = value_new(VALUE_LIST, defs[0]->pos);
+        size_t index = 0;
+        for (size_t i = 0; i < n; i++) {
+                for (size_t j = 0; j < defs[i]->n_items; j++, index++) {
+                        _cleanup_free_ char *p = xasprintf("%s[%zu]", path, index);
+                        struct value *item = inherit_priority(defs[i]->items[j], defs[i]);
+                        struct value *merged = NULL;
+                        int r = merge_type(ctx, t->inner, p, &item, 1, &merged, err);
+                        if (r < 0)
+                                return r;
+                        value_list_append(list, merged);
+                }
+        }
+        *out = TAKE_PTR(list);
+        return 0;
+}
+
+static int merge_attrs_of(struct merge_ctx *ctx, const struct type *t, const char *path,
+                          struct value *const *defs, size_t n, struct value **out,
+                          struct mv_error **err)
+{
+        _cleanup_value_ struct value *attrs = value_new(VALUE_ATTRS, defs[0]->pos);
+        _cleanup_free_ struct value **vals = xcalloc(n, sizeof(*vals));
+        const char *saved_name = ctx->name;
+        int r = 0;
+
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                for (size_t j = 0; j < defs[i]->n_attrs && r >= 0; j++) {
+                        const char *key = defs[i]->attrs[j].key;
+                        if (value_attrs_get(attrs, key))
+                                continue; /* merged already, with every definition of it */
+                        size_t nv = 0;
+                        for (size_t k = i; k < n; k++) {
+                                struct attr *a = value_attrs_get(defs[k], key);
+                                if (a)
+                                        vals[nv++] = inherit_priority(a->value, defs[k]);
+                        }
+                        _cleanup_free_ char *p = child_path(path, key);
+                        struct value *merged = NULL;
+                        ctx->name = key;
+                        r = merge_type(ctx, t->inner, p, vals, nv, &merged, err);
+                        ctx->name = saved_name;
+                        if (r >= 0)
+                                value_attrs_append(attrs, key, defs[i]->attrs[j].key_pos, merged);
+                }
+        }
+        if (r < 0)
+                return r;
+        *out = TAKE_PTR(attrs);
+        return 0;
+}
+
+/* Freeform values (unspecified type): sets merge deeply, lists concatenate, scalars agree. */
+static int merge_any(struct merge_ctx *ctx, const char *path, struct value *const *defs, size_t n,
+                     struct value **out, struct mv_error **err)
+{
+        bool all_attrs = true, all_lists = true;
+        for (size_t i = 0; i < n; i++) {
+                all_attrs = all_attrs && defs[i]->type == VALUE_ATTRS;
+                all_lists = all_lists && defs[i]->type == VALUE_LIST;
+        }
+        if (n > 1 && all_attrs)
+                return merge_attrs_of(ctx, &type_attrs_of_any, path, defs, n, out, err);
+        if (n > 1 && all_lists) {
+                static const struct type list_of_any = { .kind = TYPE_LIST_OF, .inner = &type_any };
+                return merge_list(ctx, &list_of_any, path, defs, n, out, err);
+        }
+        return merge_equal(path, defs, n, out, err);
+}
+
+static int merge_submodule(struct merge_ctx *ctx, const struct type *t, const char *path,
+                           struct value *const *defs, size_t n, struct value **out,
+                           struct mv_error **err);
+
+int merge_type(struct merge_ctx *ctx, const struct type *t, const char *path,
+               struct value *const *defs, size_t n, struct value **out, struct mv_error **err)
+{
+        /* Only the definitions of the highest priority (lowest number) count. */
+        int best = INT_MAX;
+        for (size_t i = 0; i < n; i++)
+                if (value_priority(defs[i]) < best)
+                        best = value_priority(defs[i]);
+        _cleanup_free_ struct value **kept = xcalloc(n ? n : 1, sizeof(*kept));
+        size_t nk = 0;
+        for (size_t i = 0; i < n; i++)
+                if (value_priority(defs[i]) == best)
+                        kept[nk++] = defs[i];
+        if (nk == 0)
+                return mv_error_fail(err, "%s: no definition to merge", path);
+
+        int r = check_all(t, path, kept, nk, err);
+        if (r < 0)
+                return r;
+
+        switch (t->kind) {
+        case TYPE_BOOL:
+        case TYPE_INT:
+        case TYPE_FLOAT:
+        case TYPE_STR:
+        case TYPE_PATH:
+        case TYPE_ENUM:
+                return merge_equal(path, kept, nk, out, err);
+        case TYPE_LINES:
+                return merge_lines(kept, nk, out);
+        case TYPE_NULL_OR: {
+                size_t nulls = 0;
+                for (size_t i = 0; i < nk; i++)
+                        nulls += kept[i]->type == VALUE_NULL;
+                if (nulls == nk)
+                        return merge_equal(path, kept, nk, out, err);
+                if (nulls > 0) {
+                        const struct value *a = NULL, *b = NULL;
+                        for (size_t i = 0; i < nk; i++) {
+                                if (kept[i]->type == VALUE_NULL && !a)
+                                        a = kept[i];
+                                if (kept[i]->type != VALUE_NULL && !b)
+                                        b = kept[i];
+                        }
+                        return conflict_error(path, a, b, err);
+                }
+                return merge_type(ctx, t->inner, path, kept, nk, out, err);
+        }
+        case TYPE_LIST_OF:
+                return merge_list(ctx, t, path, kept, nk, out, err);
+        case TYPE_ATTRS_OF:
+                return merge_attrs_of(ctx, t, path, kept, nk, out, err);
+        case TYPE_ONE_OF:
+                for (size_t a = 0; t->alternatives[a]; a++) {
+                        bool all = true;
+                        for (size_t i = 0; i < nk && all; i++)
+                                all = value_matches(t->alternatives[a], kept[i]);
+                        if (all)
+                                return merge_type(ctx, t->alternatives[a], path, kept, nk, out,
+                                                  err);
+                }
+                return conflict_error(path, kept[0], kept[nk - 1], err);
+        case TYPE_SUBMODULE:
+                return merge_submodule(ctx, t, path, kept, nk, out, err);
+        case TYPE_ANY:
+                return merge_any(ctx, path, kept, nk, out, err);
+        }
+        return mv_error_fail(err, "%s: unknown type", path);
+}
+
+/* ---- modules: functions, imports, the full { config = ...; } form ---- */
+
+static const char *const module_keys[] = { "imports", "config", "options",         "_file",
+                                           "key",     "meta",   "disabledModules", NULL };
+
+static int expand_module(struct merge_ctx *ctx, struct value *def, const char *path,
+                         struct value ***mods, size_t *n, struct mv_error **err);
+
+static int import_file(struct merge_ctx *ctx, const struct value *item, const char *path,
+                       struct value ***mods, size_t *n, struct mv_error **err)
+{
+        if (item->type != VALUE_PATH && !(item->type == VALUE_STRING && item->str[0] == '/'))
+                return srcpos_error(err, item->pos,
+                                    "%s.imports: expected a path to a module file, got %s", path,
+                                    value_type_to_string(item->type));
+        _cleanup_free_ char *real = realpath(item->str, NULL);
+        if (!real) {
+                mv_error_set(err, errno, "import %s", item->str);
+                _cleanup_free_ char *msg = xstrdup((*err)->msg);
+                return srcpos_error(err, item->pos, "%s", msg);
+        }
+        if (strv_contains(ctx->loaded, real))
+                return 0; /* a module is imported once, however often it is named */
+        strv_push(&ctx->loaded, real);
+
+        struct value *mod = NULL;
+        int r = config_load_file(ctx, real, &mod, err);
+        if (r < 0)
+                return r;
+        return expand_module(ctx, mod, path, mods, n, err);
+}
+
+/* Turn one module definition into the attribute sets it contributes, imports included. */
+static int expand_module(struct merge_ctx *ctx, struct value *def, const char *path,
+                         struct value ***mods, size_t *n, struct mv_error **err)
+{
+        while (def->type == VALUE_FUNCTION)
+                def = inherit_priority(def->body, def);
+        if (def->type != VALUE_ATTRS)
+                return srcpos_error(err, def->pos, "%s: a module must be an attribute set, got %s",
+                                    path, value_type_to_string(def->type));
+
+        struct attr *config = value_attrs_get(def, "config");
+        struct attr *options = value_attrs_get(def, "options");
+        if (options)
+                return srcpos_error(err, options->key_pos,
+                                    "declaring options needs the Nix module system; microvm "
+                                    "reads option definitions only");
+
+        bool full_form = config != NULL;
+        for (size_t i = 0; full_form && i < def->n_attrs; i++)
+                full_form = strv_contains((char *const *)module_keys, def->attrs[i].key);
+
+        /* Take the module's own keys out, so that what remains is option definitions. */
+        _cleanup_value_ struct value *imports = NULL;
+        for (size_t i = 0; i < def->n_attrs;) {
+                const char *key = def->attrs[i].key;
+                if (strcmp(key, "config") == 0 || !strv_contains((char *const *)module_keys, key)) {
+                        i++;
+                        continue;
+                }
+                if (strcmp(key, "imports") == 0)
+                        imports = TAKE_PTR(def->attrs[i].value);
+                value_free(def->attrs[i].value);
+                free(def->attrs[i].key);
+                memmove(&def->attrs[i], &def->attrs[i + 1],
+                        (def->n_attrs - i - 1) * sizeof(*def->attrs));
+                def->n_attrs--;
+        }
+
+        struct value *body = def;
+        if (full_form) {
+                body = value_attrs_get(def, "config")->value;
+                while (body->type == VALUE_FUNCTION)
+                        body = body->body;
+                if (body->type != VALUE_ATTRS)
+                        return srcpos_error(err, body->pos, "%s.config: expected an attribute set",
+                                            path);
+                inherit_priority(body, def);
+        }
+
+        *mods = xreallocarray(*mods, *n + 1, sizeof(**mods));
+        (*mods)[(*n)++] = body;
+
+        if (imports) {
+                if (imports->type != VALUE_LIST)
+                        return type_error(&type_list_of_str, "imports", imports, err);
+                for (size_t i = 0; i < imports->n_items; i++) {
+                        int r = import_file(ctx, imports->items[i], path, mods, n, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* ---- submodules: walking the option tree ---- */
+
+static int unknown_option(const struct schema_node *node, const char *path, const struct attr *a,
+                          struct mv_error **err)
+{
+        _cleanup_free_ char *full = child_path(path, a->key);
+        _cleanup_free_ const char **names = xcalloc(node->n_children + 1, sizeof(char *));
+        for (size_t i = 0; i < node->n_children; i++)
+                names[i] = node->children[i]->segment;
+        const char *close = suggest_closest(a->key, names, node->n_children);
+        if (close)
+                return srcpos_error(err, a->key_pos, "unknown option %s; did you mean %s?", full,
+                                    close);
+        struct strbuf known = { 0 };
+        for (size_t i = 0; i < node->n_children && i < 12; i++)
+                strbuf_printf(&known, "%s%s", i ? ", " : "", names[i]);
+        if (node->n_children > 12)
+                strbuf_puts(&known, ", ...");
+        _cleanup_free_ char *list = strbuf_take(&known);
+        return srcpos_error(err, a->key_pos, "unknown option %s; options here are: %s", full, list);
+}
+
+static int merge_option(struct merge_ctx *ctx, const struct mv_option *opt, const char *path,
+                        struct srcpos where, struct value *const *vals, size_t n,
+                        struct value **out, struct mv_error **err)
+{
+        if (n > 0)
+                return merge_type(ctx, opt->type, path, vals, n, out, err);
+
+        struct value *dflt = schema_option_default(ctx, opt);
+        if (!dflt) {
+                _cleanup_free_ char *type = type_describe(opt->type);
+                return srcpos_error(err, where, "%s is not set; it has no default (%s)", path,
+                                    type);
+        }
+        return merge_type(ctx, opt->type, path, &dflt, 1, out, err);
+}
+
+static bool option_deferred(const struct mv_option *opt)
+{
+        return opt->default_fn != NULL || (opt->flags & OPTION_OMIT_DEFAULT);
+}
+
+/*
+ * Merge the definitions `defs` (attribute sets at namespace `node`) into
+ * `result`. Options with computed defaults and no definition are left for
+ * fill_computed(), which runs when everything else is known.
+ */
+static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node,
+                           const struct type *t, bool root, const char *path, struct srcpos where,
+                           struct value *const *defs, size_t n, struct value *result,
+                           struct mv_error **err)
+{
+        _cleanup_free_ struct value **vals = xcalloc(n ? n : 1, sizeof(*vals));
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                for (size_t j = 0; j < defs[i]->n_attrs; j++) {
+                        const struct attr *a = &defs[i]->attrs[j];
+                        if (schema_node_child(node, a->key))
+                                continue;
+                        if (!(root && t->freeform_others))
+                                return unknown_option(node, path, a, err);
+                        if (value_attrs_get(result, a->key))
+                                continue;
+                        /* Not ours to check: kept for a Nix build of the guest. */
+                        size_t nv = 0;
+                        for (size_t k = i; k < n; k++) {
+                                struct attr *o = value_attrs_get(defs[k], a->key);
+                                if (o)
+                                        vals[nv++] = inherit_priority(o->value, defs[k]);
+                        }
+                        _cleanup_free_ char *p = child_path(path, a->key);
+                        struct value *merged = NULL;
+                        if ((r = merge_type(ctx, &type_any, p, vals, nv, &merged, err)) < 0)
+                                return r;
+                        value_attrs_append(result, a->key, a->key_pos, merged);
+                }
+        }
+
+        for (size_t c = 0; c < node->n_children; c++) {
+                const struct schema_node *child = node->children[c];
+                size_t nv = 0;
+                struct srcpos pos = { 0 };
+                for (size_t i = 0; i < n; i++) {
+                        struct attr *a = value_attrs_get(defs[i], child->segment);
+                        if (a) {
+                                if (!nv)
+                                        pos = a->key_pos;
+                                vals[nv++] = inherit_priority(a->value, defs[i]);
+                        }
+                }
+                _cleanup_free_ char *p = child_path(path, child->segment);
+                struct value *merged = NULL;
+
+                if (child->option) {
+                        if (nv == 0 && option_deferred(child->option))
+                                continue;
+                        r = merge_option(ctx, child->option, p, where, vals, nv, &merged, err);
+                } else {
+                        for (size_t i = 0; i < nv; i++)
+                                if (vals[i]->type != VALUE_ATTRS)
+                                        return srcpos_error(err, vals[i]->pos,
+                                                            "%s: expected an attribute set of "
+                                                            "options, got %s",
+                                                            p, value_type_to_string(vals[i]->type));
+                        merged = value_new(VALUE_ATTRS, pos);
+                        r = merge_namespace(ctx, child, t, false, p, nv ? vals[0]->pos : where,
+                                            vals, nv, merged, err);
+                }
+                if (r < 0) {
+                        value_free(merged);
+                        return r;
+                }
+                value_attrs_append(result, child->segment, pos, merged);
+        }
+        return 0;
+}
+
+static int fill_computed(struct merge_ctx *ctx, const struct schema_node *node, const char *path,
+                         struct value *result, struct mv_error **err)
+{
+        for (size_t c = 0; c < node->n_children; c++) {
+                const struct schema_node *child = node->children[c];
+                struct attr *a = value_attrs_get(result, child->segment);
+                int r;
+                if (!child->option) {
+                        if (!a)
+                                continue;
+                        _cleanup_free_ char *p = child_path(path, child->segment);
+                        if ((r = fill_computed(ctx, child, p, a->value, err)) < 0)
+                                return r;
+                        continue;
+                }
+                if (a || !child->option->default_fn)
+                        continue;
+                struct value *v = NULL;
+                if ((r = child->option->default_fn(ctx, &v)) < 0) {
+                        _cleanup_free_ char *p = child_path(path, child->segment);
+                        return mv_error_wrap(err, "default of %s", p);
+                }
+                value_attrs_append(result, child->segment, (struct srcpos){ 0 }, v);
+        }
+        return 0;
+}
+
+static int merge_submodule(struct merge_ctx *ctx, const struct type *t, const char *path,
+                           struct value *const *defs, size_t n, struct value **out,
+                           struct mv_error **err)
+{
+        _cleanup_free_ struct value **mods = NULL;
+        size_t nm = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                if (t->module) {
+                        if ((r = expand_module(ctx, defs[i], path, &mods, &nm, err)) < 0)
+                                return r;
+                } else {
+                        mods = xreallocarray(mods, nm + 1, sizeof(*mods));
+                        mods[nm++] = defs[i];
+                }
+        }
+
+        const struct schema_node *tree = schema_tree_for(t);
+        _cleanup_value_ struct value *result = value_new(VALUE_ATTRS, defs[0]->pos);
+        /* The schema's nesting is shallow (host, VM, guest, share); the bound is never reached. */
+        if (ctx->n_roots >= ELEMENTSOF(ctx->roots))
+                return mv_error_fail(err, "%s: submodules nested too deeply", path);
+        ctx->roots[ctx->n_roots++] = result;
+        r = merge_namespace(ctx, tree, t, true, path, defs[0]->pos, mods, nm, result, err);
+        if (r >= 0)
+                r = fill_computed(ctx, tree, path, result, err);
+        ctx->n_roots--;
+        if (r < 0)
+                return r;
+        *out = TAKE_PTR(result);
+        return 0;
+}
+
+const struct value *merge_ctx_root(const struct merge_ctx *ctx, size_t up)
+{
+        return up < ctx->n_roots ? ctx->roots[ctx->n_roots - 1 - up] : NULL;
+}
+
+const struct value *value_lookup(const struct value *root, const char *dotted)
+{
+        _cleanup_strv_free_ char **segs = NULL;
+        size_t n = option_name_split(dotted, &segs);
+        const struct value *v = root;
+        for (size_t i = 0; i < n && v; i++) {
+                struct attr *a = value_attrs_get(v, segs[i]);
+                v = a ? a->value : NULL;
+        }
+        return v;
+}

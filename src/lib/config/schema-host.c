@@ -1,0 +1,211 @@
+/*
+ * Host options: names, types, defaults and descriptions as microvm.nix's
+ * host module declares them (nixos-modules/host/options.nix), so that
+ * lines copied from its documentation mean the same thing here.
+ */
+#include <stdlib.h>
+
+#include "config/merge.h"
+#include "config/schema.h"
+
+#define HOST_MODULE "<microvm.nix/nixos-modules/host/options.nix>"
+
+static const char *const inode_file_handles_values[] = { "never", "prefer", "mandatory", NULL };
+static const struct type type_inode_file_handles = { .kind = TYPE_ENUM,
+                                                     .values = inode_file_handles_values };
+static const struct type type_null_or_inode_file_handles = { .kind = TYPE_NULL_OR,
+                                                             .inner = &type_inode_file_handles };
+
+static const struct type type_null_or_guest = { .kind = TYPE_NULL_OR, .inner = &schema_guest };
+static const struct type type_null_or_any = { .kind = TYPE_NULL_OR, .inner = &type_any };
+
+/* Fully declarative VMs (with `config`) restart on change by default; others do not. */
+static int default_restart_if_changed(const struct merge_ctx *ctx, struct value **out)
+{
+        const struct value *config = value_lookup(merge_ctx_root(ctx, 0), "config");
+        *out = value_new_bool(config && config->type != VALUE_NULL, (struct srcpos){ 0 });
+        return 0;
+}
+
+static const struct mv_option vm_options[] = {
+        {
+                .name = "autostart",
+                .type = &type_bool,
+                .default_nix = "true",
+                .description = "Add this MicroVM to config.microvm.autostart?",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "config",
+                .type = &type_null_or_guest,
+                .default_nix = "null",
+                .description = "A specification of the desired configuration of this MicroVM, as "
+                               "a NixOS module, for building without a flake.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "flake",
+                .type = &type_null_or_path,
+                .default_nix = "null",
+                .example = "flakeInputs.my-infra",
+                .description = "Source flake for declarative build",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "nixpkgs",
+                .type = &type_path,
+                .default_text = "pkgs.path",
+                .description = "This option is only respected when config is specified.\n\n"
+                               "The nixpkgs path to use for the MicroVM. Defaults to the host's "
+                               "nixpkgs.",
+                .declared_by = HOST_MODULE,
+                .flags = OPTION_OMIT_DEFAULT,
+        },
+        {
+                .name = "pkgs",
+                .type = &type_null_or_any,
+                .default_text = "pkgs",
+                .description =
+                        "This option is only respected when config is specified.\n\n"
+                        "The package set to use for the MicroVM. Must be a nixpkgs package set "
+                        "with the microvm overlay. Determines the system of the MicroVM.\n\n"
+                        "If set to null, a new package set will be instantiated.",
+                .declared_by = HOST_MODULE,
+                .flags = OPTION_OMIT_DEFAULT,
+        },
+        {
+                .name = "restartIfChanged",
+                .type = &type_bool,
+                .default_fn = default_restart_if_changed,
+                .default_text = "true when config is set, false otherwise",
+                .description = "Restart this MicroVM's services if the systemd units are changed, "
+                               "i.e. if it has been updated by rebuilding the host.\n\n"
+                               "Defaults to true for fully-declarative MicroVMs.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "specialArgs",
+                .type = &type_attrs_of_any,
+                .default_nix = "{ }",
+                .description = "This option is only respected when config is specified.\n\n"
+                               "A set of special arguments to be passed to NixOS modules. This "
+                               "will be merged into the specialArgs used to evaluate the NixOS "
+                               "configurations.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "updateFlake",
+                .type = &type_null_or_str,
+                .default_nix = "null",
+                .example = "\"git+file:///home/user/my-infra\"",
+                .description = "Source flakeref to store for later imperative update",
+                .declared_by = HOST_MODULE,
+        },
+        { 0 },
+};
+
+const struct type schema_vm = { .kind = TYPE_SUBMODULE, .options = vm_options };
+
+static const struct type type_vms = { .kind = TYPE_ATTRS_OF, .inner = &schema_vm };
+
+static const struct mv_option host_options[] = {
+        {
+                .name = "microvm.autostart",
+                .type = &type_list_of_str,
+                .default_nix = "[ ]",
+                .description = "MicroVMs to start by default.\n\n"
+                               "This includes declarative config.microvm.vms as well as MicroVMs "
+                               "that are managed through the microvm command.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "microvm.host.enable",
+                .type = &type_bool,
+                .default_nix = "true",
+                .description = "Whether to enable the microvm.nix host module.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "microvm.host.tapScript",
+                .type = &type_lines,
+                .default_nix = "''\n  ip link set \"$id\" up\n''",
+                .example = "''\n  # Attach tap interface to bridge br0, and bring it up\n"
+                           "  ip link set \"$id\" master br0 up\n''",
+                .description =
+                        "Commands to run after creating a tap interface\n\n"
+                        "Defaults to bring the interface up.\n\n"
+                        "If you do not want the interface to be automatically created at all, "
+                        "just set systemd.services.\"microvm-tap-interfaces@%i.service\".enable "
+                        "= false\n\n"
+                        "The script runs with /bin/sh; the interface name is in the environment "
+                        "variable id. The default is carried out without a shell.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "microvm.host.useNotifySockets",
+                .type = &type_bool,
+                .default_nix = "false",
+                .description =
+                        "Enable if all your MicroVMs run with a Hypervisor that sends readiness "
+                        "notification over a VSOCK.\n\n"
+                        "Danger! If one of your MicroVMs doesn't do this, its systemd service "
+                        "will not start up successfully!",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "microvm.stateDir",
+                .type = &type_path,
+                .default_nix = "\"/var/lib/microvms\"",
+                .description = "Directory that contains the MicroVMs",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "microvm.virtiofsd.extraArgs",
+                .type = &type_list_of_str,
+                .default_nix = "[ ]",
+                .description = "Extra command-line switch to pass to virtiofsd.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "microvm.virtiofsd.inodeFileHandles",
+                .type = &type_null_or_inode_file_handles,
+                .default_nix = "null",
+                .description =
+                        "When to use file handles to reference inodes instead of O_PATH file "
+                        "descriptors (never, prefer, mandatory)\n\n"
+                        "Allows you to overwrite default behavior in case you hit \"too many "
+                        "open files\" on eg. ZFS. "
+                        "https://gitlab.com/virtio-fs/virtiofsd/-/issues/121",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "microvm.virtiofsd.threadPoolSize",
+                .type = &type_thread_pool,
+                .default_nix = "\"`nproc`\"",
+                .description = "The amounts of threads virtiofsd should spawn. This option also "
+                               "takes the special string `nproc` which spawns as many threads as "
+                               "the host has cores.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "microvm.vms",
+                .type = &type_vms,
+                .default_nix = "{ }",
+                .description = "The MicroVMs that shall be built declaratively with the host "
+                               "NixOS.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "systemd.services.\"microvm-tap-interfaces@%i.service\".enable",
+                .type = &type_bool,
+                .default_nix = "true",
+                .description = "Whether microvm creates a VM's tap interfaces (and runs "
+                               "microvm.host.tapScript) before starting it, and removes them "
+                               "after. Set to false when the interfaces are managed elsewhere; "
+                               "the VM then expects them to exist.",
+                .declared_by = "<nixpkgs/nixos/modules/system/boot/systemd.nix>",
+        },
+        { 0 },
+};
+
+const struct type schema_host = { .kind = TYPE_SUBMODULE, .options = host_options, .module = true };

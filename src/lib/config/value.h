@@ -1,0 +1,96 @@
+/*
+ * Configuration values: the data subset of the Nix language (and of JSON),
+ * each value with the position it was written at.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/source.h"
+
+enum value_type {
+        VALUE_NULL,
+        VALUE_BOOL,
+        VALUE_INT,
+        VALUE_FLOAT,
+        VALUE_STRING,
+        VALUE_PATH, /* absolute, resolved against the file that wrote it */
+        VALUE_LIST,
+        VALUE_ATTRS,
+        VALUE_FUNCTION, /* a NixOS module function; `body` is what it returns */
+};
+
+/* NixOS override priorities: lower wins. */
+#define PRIORITY_FORCE   50
+#define PRIORITY_NORMAL  100
+#define PRIORITY_DEFAULT 1000 /* lib.mkDefault */
+#define PRIORITY_OPTION  1500 /* an option's own default */
+
+struct value;
+
+struct attr {
+        char *key;
+        struct srcpos key_pos;
+        struct value *value;
+};
+
+struct value {
+        enum value_type type;
+        struct srcpos pos;
+        int priority;  /* 0: not overridden (PRIORITY_NORMAL) */
+        bool implicit; /* an attribute set made by a dotted path (a.b = 1), not written */
+        union {
+                bool boolean;
+                int64_t integer;
+                double number;
+                struct {
+                        char *str; /* string and path */
+                        size_t len;
+                };
+                struct {
+                        struct value **items;
+                        size_t n_items;
+                };
+                struct {
+                        struct attr *attrs;
+                        size_t n_attrs;
+                };
+                struct value *body;
+        };
+};
+
+const char *value_type_to_string(enum value_type t);
+
+struct value *value_new(enum value_type type, struct srcpos pos);
+struct value *value_new_string(enum value_type type, const char *s, size_t len, struct srcpos pos);
+struct value *value_new_bool(bool b, struct srcpos pos);
+struct value *value_new_int(int64_t i, struct srcpos pos);
+
+void value_list_append(struct value *list, struct value *item);
+
+/* Append key = value (no check for duplicates: see value_attrs_get). */
+void value_attrs_append(struct value *attrs, const char *key, struct srcpos key_pos,
+                        struct value *v);
+
+/* The attribute named `key`, or NULL. */
+struct attr *value_attrs_get(const struct value *attrs, const char *key);
+
+struct value *value_copy(const struct value *v);
+void value_free(struct value *v);
+
+static inline void value_freep(struct value **v)
+{
+        value_free(*v);
+}
+#define _cleanup_value_ __attribute__((cleanup(value_freep)))
+
+/* Deep structural equality, ignoring positions and priorities. */
+bool value_equal(const struct value *a, const struct value *b);
+
+/* Effective priority (PRIORITY_NORMAL when none was set). */
+int value_priority(const struct value *v);
+
+/* Sort an attribute set's keys bytewise, recursively (as `nix eval --json` orders them). */
+void value_sort_attrs(struct value *v);

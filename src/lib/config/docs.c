@@ -12,6 +12,9 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+/* Where guest options live in host.nix. */
+#define GUEST_PREFIX "microvm.vms.<name>.config"
+
 struct doc_entry {
         char *name;
         const struct mv_option *opt;
@@ -74,7 +77,7 @@ static void collect_all(struct doc_list *l)
         collect(l, &schema_host, "");
         qsort(l->items, l->n, sizeof(*l->items), entry_cmp);
         size_t host = l->n;
-        collect(l, &schema_guest, "");
+        collect(l, &schema_guest, GUEST_PREFIX);
         qsort(l->items + host, l->n - host, sizeof(*l->items), entry_cmp);
 }
 
@@ -169,8 +172,10 @@ static const char man_header[] =
         "host module. It is written in the data subset of the Nix language (attribute sets, "
         "lists, strings, paths, numbers, booleans, let bindings, imports, lib.mkDefault, "
         "lib.mkForce), or as JSON with the same tree (for example the output of "
-        "\\fBnix eval \\-\\-json\\fR). A VM's \\fBconfig\\fR takes the guest options listed after "
-        "the host options; other NixOS options in it are kept for a Nix build and not checked.\n"
+        "\\fBnix eval \\-\\-json\\fR). A VM's \\fBconfig\\fR takes the guest options of "
+        "microvm.nix, listed after the host options as "
+        "\\fBmicrovm.vms.<name>.config.microvm.*\\fR; other NixOS options in it are kept for a Nix "
+        "build and not checked.\n"
         ".SH OPTIONS\n";
 
 static bool matches(const char *name, const char *filter)
@@ -184,8 +189,22 @@ int docs_render(struct strbuf *out, enum docs_format format, const char *filter,
 {
         struct doc_list l = { 0 };
         size_t shown = 0;
+        _cleanup_free_ char *guest_filter = NULL;
 
         collect_all(&l);
+        /* A guest option may be named as in a guest's module: microvm.vcpu. */
+        if (filter) {
+                bool any = false;
+                for (size_t i = 0; i < l.n && !any; i++)
+                        any = matches(l.items[i].name, filter);
+                if (!any) {
+                        guest_filter = xasprintf(GUEST_PREFIX ".%s", filter);
+                        for (size_t i = 0; i < l.n && !any; i++)
+                                any = matches(l.items[i].name, guest_filter);
+                        if (any)
+                                filter = guest_filter;
+                }
+        }
         if (format == DOCS_JSON)
                 strbuf_putc(out, '{');
         if (format == DOCS_MAN)

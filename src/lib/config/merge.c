@@ -84,6 +84,12 @@ char *value_brief(const struct value *v)
 static int type_error(const struct type *t, const char *path, const struct value *v,
                       struct mv_error **err)
 {
+        if (t->kind == TYPE_SUBMODULE && t->module)
+                return srcpos_error(err, v->pos,
+                                    "%s: a module must be an attribute set or a module function, "
+                                    "got %s",
+                                    *path ? path : "the configuration",
+                                    value_type_to_string(v->type));
         _cleanup_free_ char *want = type_describe(t);
         _cleanup_free_ char *got = value_brief(v);
         if (v->type == VALUE_NULL || v->type == VALUE_LIST || v->type == VALUE_ATTRS ||
@@ -138,10 +144,11 @@ static int check_all(const struct type *t, const char *path, struct value *const
         for (size_t i = 0; i < n; i++) {
                 if (value_matches(t, defs[i]))
                         continue;
-                if (t->kind == TYPE_ENUM && defs[i]->type == VALUE_STRING) {
+                const struct type *e = t->kind == TYPE_NULL_OR ? t->inner : t;
+                if (e->kind == TYPE_ENUM && defs[i]->type == VALUE_STRING) {
                         _cleanup_free_ char *want = type_describe(t);
-                        size_t nv = strv_length((char *const *)t->values);
-                        const char *close = suggest_closest(defs[i]->str, t->values, nv);
+                        size_t nv = strv_length((char *const *)e->values);
+                        const char *close = suggest_closest(defs[i]->str, e->values, nv);
                         if (close)
                                 return srcpos_error(err, defs[i]->pos,
                                                     "%s: expected %s, got \"%s\"; did you mean "

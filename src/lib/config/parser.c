@@ -42,8 +42,12 @@ static int unexpected(struct parser *P, const char *wanted, struct mv_error **er
 {
         if (P->tok.type == TOK_EOF)
                 return srcpos_error(err, P->tok.pos, "unexpected end of file, expected %s", wanted);
-        return srcpos_error(err, P->tok.pos, "unexpected %s '%s', expected %s",
-                            token_type_to_string(P->tok.type), P->tok.text, wanted);
+        if (P->tok.type == TOK_ID || P->tok.type == TOK_INT || P->tok.type == TOK_FLOAT ||
+            P->tok.type == TOK_PATH || P->tok.type == TOK_OPERATOR)
+                return srcpos_error(err, P->tok.pos, "unexpected %s '%s', expected %s",
+                                    token_type_to_string(P->tok.type), P->tok.text, wanted);
+        return srcpos_error(err, P->tok.pos, "unexpected %s, expected %s",
+                            token_type_to_string(P->tok.type), wanted);
 }
 
 static int expect(struct parser *P, enum token_type t, struct mv_error **err)
@@ -196,7 +200,7 @@ static int parse_attrpath(struct parser *P, char ***keys, struct srcpos **pos, s
 {
         for (;;) {
                 if (P->tok.type == TOK_INTERP)
-                        return srcpos_error(err, P->tok.pos, "dynamic attribute names " NEEDS_NIX);
+                        return srcpos_error(err, P->tok.pos, "a dynamic attribute name " NEEDS_NIX);
                 bool keyword_name = P->tok.type >= TOK_LET;
                 if (P->tok.type != TOK_ID && P->tok.type != TOK_STRING && !keyword_name)
                         return unexpected(P, "an attribute name", err);
@@ -399,7 +403,7 @@ static int parse_identifier(struct parser *P, struct value **out, struct mv_erro
         }
         if (strcmp(name, "pkgs") == 0)
                 return srcpos_error(err, pos,
-                                    "package references " NEEDS_NIX
+                                    "a package reference (pkgs...) " NEEDS_NIX
                                     "; where an option takes a package, give the path of the "
                                     "file or executable instead");
         if (strcmp(name, "import") == 0 || strcmp(name, "builtins") == 0 ||
@@ -451,14 +455,14 @@ static int parse_primary(struct parser *P, struct value **out, struct mv_error *
                 return parse_attrset(P, out, err);
         case TOK_REC:
                 return srcpos_error(err, pos,
-                                    "recursive attribute sets (rec { ... }) " NEEDS_NIX
+                                    "a recursive attribute set (rec { ... }) " NEEDS_NIX
                                     "; a let ... in binding can often replace one");
         case TOK_SEARCHPATH:
-                return srcpos_error(err, pos, "search paths like %s " NEEDS_NIX, P->tok.text);
+                return srcpos_error(err, pos, "a search path like %s " NEEDS_NIX, P->tok.text);
         case TOK_INTERP:
                 return srcpos_error(err, pos, "interpolation ${...} " NEEDS_NIX);
         case TOK_KEYWORD:
-                return srcpos_error(err, pos, "'%s' expressions " NEEDS_NIX, P->tok.text);
+                return srcpos_error(err, pos, "an '%s' expression " NEEDS_NIX, P->tok.text);
         default:
                 return unexpected(P, "a value", err);
         }
@@ -677,7 +681,8 @@ static int parse_expr(struct parser *P, struct value **out, struct mv_error **er
                 r = srcpos_error(err, P->tok.pos, "operator '%s' " NEEDS_NIX, P->tok.text);
         } else if (starts_value(P->tok.type) && (*out)->type != VALUE_FUNCTION) {
                 r = srcpos_error(err, P->tok.pos,
-                                 "function calls " NEEDS_NIX " (is a ';' missing before this?)");
+                                 "a function call " NEEDS_NIX
+                                 " (or is a ';' missing before this?)");
         } else {
                 return 0;
         }

@@ -194,7 +194,8 @@ static int attr_cmp(const void *a, const void *b)
 void value_sort_attrs(struct value *v)
 {
         if (v->type == VALUE_ATTRS) {
-                qsort(v->attrs, v->n_attrs, sizeof(*v->attrs), attr_cmp);
+                if (v->n_attrs > 1)
+                        qsort(v->attrs, v->n_attrs, sizeof(*v->attrs), attr_cmp);
                 for (size_t i = 0; i < v->n_attrs; i++)
                         value_sort_attrs(v->attrs[i].value);
         } else if (v->type == VALUE_LIST) {

@@ -1,0 +1,253 @@
+#include "config-helpers.h"
+
+#include "config/host-config.h"
+#include "util/atomic-file.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+static int setup(void **state)
+{
+        *state = scratch_dir_new();
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        scratch_dir_remove(*state);
+        return 0;
+}
+
+static char *write_config(const char *dir, const char *name, const char *text)
+{
+        char *path = xasprintf("%s/%s", dir, name);
+        assert_int_equal(write_file_atomic(path, text, strlen(text), 0644, NULL), 0);
+        return path;
+}
+
+static void load_ok(const char *dir, const char *text, struct host_config *cfg)
+{
+        _cleanup_free_ char *path = write_config(dir, "host.nix", text);
+        struct mv_error *err = NULL;
+        if (host_config_load(path, cfg, &err) < 0)
+                fail_msg("load failed: %s", err->msg);
+}
+
+static void load_fails(const char *dir, const char *text, const char *needle)
+{
+        _cleanup_free_ char *path = write_config(dir, "host.nix", text);
+        struct host_config cfg;
+        struct mv_error *err = NULL;
+        if (host_config_load(path, &cfg, &err) >= 0)
+                fail_msg("<%s> loaded; expected '%s'", text, needle);
+        if (!strstr(err->msg, needle))
+                fail_msg("error '%s' lacks '%s'", err->msg, needle);
+        assert_int_equal(mv_error_exit_status(err), 2);
+        mv_error_free(&err);
+}
+
+static const char *str_at(const struct host_config *cfg, const char *path)
+{
+        const struct value *v = value_lookup(cfg->root, path);
+        if (!v || v->type != VALUE_STRING) {
+                fail_msg("%s is not a string", path);
+                abort();
+        }
+        return v->str;
+}
+
+static void empty_config_has_seed_defaults(void **state)
+{
+        struct host_config cfg;
+        load_ok(*state, "{ }", &cfg);
+        assert_string_equal(str_at(&cfg, "microvm.stateDir"), "/var/lib/microvms");
+        assert_string_equal(str_at(&cfg, "microvm.host.tapScript"), "ip link set \"$id\" up\n");
+        assert_string_equal(str_at(&cfg, "microvm.virtiofsd.threadPoolSize"), "`nproc`");
+        assert_true(value_lookup(cfg.root, "microvm.host.enable")->boolean);
+        assert_false(value_lookup(cfg.root, "microvm.host.useNotifySockets")->boolean);
+        assert_int_equal(value_lookup(cfg.root, "microvm.virtiofsd.inodeFileHandles")->type,
+                         VALUE_NULL);
+        assert_int_equal(value_lookup(cfg.root, "microvm.autostart")->n_items, 0);
+        assert_true(value_lookup(cfg.root, "systemd.services.\"microvm-tap-interfaces@%i.service\"."
+                                           "enable")
+                            ->boolean);
+        host_config_free(&cfg);
+}
+
+static void autostart_collects_vms(void **state)
+{
+        struct host_config cfg;
+        load_ok(*state,
+                "{ microvm.autostart = [ \"legacy\" \"web\" \"legacy\" ];\n"
+                "  microvm.vms.web = { };\n"
+                "  microvm.vms.db.autostart = false;\n"
+                "  microvm.vms.app = { }; }",
+                &cfg);
+        const struct value *a = value_lookup(cfg.root, "microvm.autostart");
+        assert_int_equal(a->n_items, 3);
+        assert_string_equal(a->items[0]->str, "legacy");
+        assert_string_equal(a->items[1]->str, "web");
+        assert_string_equal(a->items[2]->str, "app");
+        host_config_free(&cfg);
+}
+
+static void restart_if_changed_follows_config(void **state)
+{
+        struct host_config cfg;
+        load_ok(*state,
+                "{ microvm.vms.decl.config = { };\n"
+                "  microvm.vms.imp.updateFlake = \"git+file:///x\";\n"
+                "  microvm.vms.forced = { config = { }; restartIfChanged = false; }; }",
+                &cfg);
+        assert_true(value_lookup(cfg.root, "microvm.vms.decl.restartIfChanged")->boolean);
+        assert_false(value_lookup(cfg.root, "microvm.vms.imp.restartIfChanged")->boolean);
+        assert_false(value_lookup(cfg.root, "microvm.vms.forced.restartIfChanged")->boolean);
+        host_config_free(&cfg);
+}
+
+static void guest_computed_defaults(void **state)
+{
+        struct host_config cfg;
+        load_ok(*state,
+                "{ microvm.vms.web.config.microvm.shares = [\n"
+                "    { tag = \"data\"; source = \"/srv\"; mountPoint = \"/data\"; proto = "
+                "\"virtiofs\"; }\n"
+                "    { tag = \"nine\"; source = \"/srv\"; mountPoint = \"/nine\"; }\n"
+                "  ];\n"
+                "  microvm.vms.db.config = { networking.hostName = \"database\"; }; }",
+                &cfg);
+        assert_string_equal(str_at(&cfg, "microvm.vms.web.config.networking.hostName"), "web");
+        assert_string_equal(str_at(&cfg, "microvm.vms.web.config.microvm.socket"), "web.sock");
+        const struct value *shares =
+                value_lookup(cfg.root, "microvm.vms.web.config.microvm.shares");
+        assert_string_equal(value_lookup(shares->items[0], "socket")->str,
+                            "web-virtiofs-data.sock");
+        assert_int_equal(value_lookup(shares->items[1], "socket")->type, VALUE_NULL);
+        assert_string_equal(str_at(&cfg, "microvm.vms.db.config.microvm.socket"), "database.sock");
+        /* sha256("microvm.nix:web"), as microvm.nix computes it */
+        assert_string_equal(str_at(&cfg, "microvm.vms.web.config.microvm.machineId"),
+                            "dc449f31-234a-af5f-a0e8-2c21ab644d76");
+        assert_false(
+                value_lookup(cfg.root, "microvm.vms.web.config.microvm.vsock.ssh.enable")->boolean);
+        /* Options only a Nix build can fill are absent unless set. */
+        assert_null(value_lookup(cfg.root, "microvm.vms.web.config.microvm.kernel"));
+        host_config_free(&cfg);
+}
+
+static void json_configuration(void **state)
+{
+        _cleanup_free_ char *path = write_config(
+                *state, "host.json",
+                "{\"microvm\": {\"stateDir\": \"/srv/vms\", \"vms\": {\"a\": {\"config\": "
+                "{\"microvm\": {\"vcpu\": 2}}}}}}");
+        struct host_config cfg;
+        assert_int_equal(host_config_load(path, &cfg, NULL), 0);
+        assert_string_equal(str_at(&cfg, "microvm.stateDir"), "/srv/vms");
+        assert_int_equal(value_lookup(cfg.root, "microvm.vms.a.config.microvm.vcpu")->integer, 2);
+        host_config_free(&cfg);
+}
+
+static void assertions_and_checks(void **state)
+{
+        const char *dir = *state;
+        load_fails(dir, "{ microvm.vms.x = { config = { }; flake = /tmp; }; }",
+                   "vm x: Fully-declarative VMs cannot also set a flake!");
+        load_fails(dir, "{ microvm.vms.x = { config = { }; updateFlake = \"a\"; }; }",
+                   "cannot set an updateFlake");
+        load_fails(dir, "{ microvm.vms.\"$(reboot)\" = { }; }",
+                   "vm name \"$(reboot)\" is not allowed");
+        load_fails(dir, "{ microvm.vms.\"-x\" = { }; }", "is not allowed");
+#define iface                                                                                      \
+        "{ microvm.vms.%s.config.microvm.interfaces = [ { type = \"%s\"; id = \"%s\"; mac = "      \
+        "\"%s\"; } ]; %s }"
+        char buf[1024];
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "a;b", "02:00:00:00:00:01", "");
+        load_fails(dir, buf, "interface id \"a;b\" is not a valid interface name");
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "sixteen-chars-xx", "02:00:00:00:00:01", "");
+        load_fails(dir, buf, "not a valid interface name");
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "vm-a", "02:00:00:00:01", "");
+        load_fails(dir, buf, "is not a MAC address");
+        snprintf(buf, sizeof(buf), iface, "a", "macvtap", "vm-a", "02:00:00:00:00:01", "");
+        load_fails(dir, buf, "macvtap interface vm-a needs macvtap.link");
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "vm-a", "02:00:00:00:00:01",
+                 "microvm.vms.b.config.microvm.interfaces = [ { type = \"tap\"; id = \"vm-a\"; "
+                 "mac = \"02:00:00:00:00:02\"; } ];");
+        load_fails(dir, buf, "interface id \"vm-a\" of vm b is already used by vm a");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.vsock.cid = 2; }",
+                   "vsock CID 2 is reserved");
+        load_fails(dir,
+                   "{ microvm.vms.a.config.microvm.vsock.cid = 5;"
+                   "  microvm.vms.b.config.microvm.vsock.cid = 5; }",
+                   "vsock CID 5 is already used by vm a");
+        load_fails(dir,
+                   "{ microvm.vms.a.config.microvm.shares = [\n"
+                   "  { tag = \"t\"; source = \"/a\"; mountPoint = \"/a\"; }\n"
+                   "  { tag = \"t\"; source = \"/b\"; mountPoint = \"/b\"; } ]; }",
+                   "share tag \"t\" is used twice");
+        load_fails(
+                dir, "{ microvm.vms.a.config.microvm.shares = [ { tag = \"t\"; } ]; }",
+                "microvm.vms.a.config.microvm.shares[0].mountPoint is not set; it has no default");
+        /* User networking has no host interface: the same id in two VMs is fine. */
+        struct host_config cfg;
+        snprintf(buf, sizeof(buf), iface, "a", "user", "qemu", "02:00:00:00:00:01",
+                 "microvm.vms.b.config.microvm.interfaces = [ { type = \"user\"; id = \"qemu\"; "
+                 "mac = \"02:00:00:00:00:02\"; } ];");
+        load_ok(dir, buf, &cfg);
+        host_config_free(&cfg);
+}
+
+static void missing_file_is_a_configuration_error(void **state)
+{
+        _cleanup_free_ char *path = xasprintf("%s/absent.nix", (char *)*state);
+        struct host_config cfg;
+        struct mv_error *err = NULL;
+        assert_true(host_config_load(path, &cfg, &err) < 0);
+        assert_int_equal(mv_error_exit_status(err), 2);
+        assert_non_null(err->hint);
+        mv_error_free(&err);
+}
+
+static void config_path_precedence(void **state)
+{
+        (void)state;
+        unsetenv("MICROVM_CONFIG");
+        assert_string_equal(host_config_path(NULL), "/etc/microvm/host.nix");
+        setenv("MICROVM_CONFIG", "/env.nix", 1);
+        assert_string_equal(host_config_path(NULL), "/env.nix");
+        assert_string_equal(host_config_path("/flag.nix"), "/flag.nix");
+        unsetenv("MICROVM_CONFIG");
+}
+
+static void name_rules(void **state)
+{
+        (void)state;
+        assert_true(vm_name_valid("web"));
+        assert_true(vm_name_valid("web-1.example_x"));
+        assert_false(vm_name_valid(""));
+        assert_false(vm_name_valid(".."));
+        assert_false(vm_name_valid("a/b"));
+        assert_false(vm_name_valid("a b"));
+        assert_false(vm_name_valid("_x"));
+        assert_true(interface_name_valid("vm-web"));
+        assert_true(interface_name_valid("123456789012345"));
+        assert_false(interface_name_valid("1234567890123456"));
+        assert_false(interface_name_valid("a:b"));
+        assert_false(interface_name_valid("-x"));
+        assert_false(interface_name_valid(""));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(empty_config_has_seed_defaults, setup, teardown),
+                cmocka_unit_test_setup_teardown(autostart_collects_vms, setup, teardown),
+                cmocka_unit_test_setup_teardown(restart_if_changed_follows_config, setup, teardown),
+                cmocka_unit_test_setup_teardown(guest_computed_defaults, setup, teardown),
+                cmocka_unit_test_setup_teardown(json_configuration, setup, teardown),
+                cmocka_unit_test_setup_teardown(assertions_and_checks, setup, teardown),
+                cmocka_unit_test_setup_teardown(missing_file_is_a_configuration_error, setup,
+                                                teardown),
+                cmocka_unit_test(config_path_precedence),
+                cmocka_unit_test(name_rules),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -148,7 +148,8 @@ static void errors_say_what_is_wrong(void **state)
                          "attribute 'a' already defined at /test/host.nix:1:3");
         parse_fails_with("{ a.b = 1; a = 2; }", "attribute 'a' already defined");
         parse_fails_with("{ a = 1 }", "expected ';' after the value of 'a'");
-        parse_fails_with("{ a = 1; b = 2 c = 3; }", "a function call needs a Nix evaluator");
+        parse_fails_with("{ a = 1; b = 2 c = 3; }", "expected ';' before 'c'");
+        parse_fails_with("let f = 1; in { a = f 2; }", "a function call needs a Nix evaluator");
         parse_fails_with("[ 1 2", "unterminated list");
         parse_fails_with("{ a = [ \"a\" ] ++ [ ]; }", "operator '++' needs a Nix evaluator");
         parse_fails_with("{ a = 1 + 2; }", "operator '+'");

@@ -12,7 +12,7 @@
 
 #define INTERP_HINT                                                                                \
         "string interpolation ${...} needs a Nix evaluator; write the value out, or evaluate "     \
-        "the configuration with `nix eval --json` and use the JSON file"
+        "the configuration with `nix eval --json` and use the JSON file (see microvm-options(5))"
 
 void lexer_init(struct lexer *lx, const struct source *src)
 {

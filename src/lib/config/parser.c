@@ -642,6 +642,17 @@ static int parse_with(struct parser *P, struct value **out, struct mv_error **er
         return r;
 }
 
+/* Does the identifier at the current token start a definition (name = or name.)? */
+static bool next_is_binding(const struct parser *P)
+{
+        struct lexer ahead = P->lx;
+        struct token t = { 0 };
+        bool binding = lexer_next(&ahead, &t, NULL) >= 0 &&
+                       (t.type == TOK_ASSIGN || t.type == TOK_DOT);
+        token_clear(&t);
+        return binding;
+}
+
 static int parse_expr(struct parser *P, struct value **out, struct mv_error **err)
 {
         if (++P->depth > MAX_DEPTH)
@@ -679,6 +690,11 @@ static int parse_expr(struct parser *P, struct value **out, struct mv_error **er
         /* What may follow a complete value; anything else is an operation we cannot do. */
         if (P->tok.type == TOK_OPERATOR || P->tok.type == TOK_MINUS) {
                 r = srcpos_error(err, P->tok.pos, "operator '%s' " NEEDS_NIX, P->tok.text);
+        } else if (P->tok.type == TOK_ID && next_is_binding(P)) {
+                r = srcpos_error(err, P->tok.pos,
+                                 "expected ';' before '%s': the definition before it is not "
+                                 "terminated",
+                                 P->tok.text);
         } else if (starts_value(P->tok.type) && (*out)->type != VALUE_FUNCTION) {
                 r = srcpos_error(err, P->tok.pos,
                                  "a function call " NEEDS_NIX

@@ -1,0 +1,1 @@
+{ microvm.stateDir = "/var/lib/other"; }

@@ -1,0 +1,1 @@
+{ microvm.vms.a.config.microvm.hypervisor = "cloud-hypervsior"; }

@@ -1,0 +1,4 @@
+{
+  imports = [ ../include/other-statedir.nix ];
+  microvm.stateDir = "/var/lib/microvms";
+}

@@ -1,0 +1,1 @@
+{ lib, ... }: { options.foo = 1; }

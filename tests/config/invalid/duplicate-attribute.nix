@@ -1,0 +1,4 @@
+{
+  microvm.stateDir = "/a";
+  microvm.stateDir = "/b";
+}

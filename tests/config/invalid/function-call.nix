@@ -1,0 +1,1 @@
+{ microvm.autostart = builtins.attrNames { }; }

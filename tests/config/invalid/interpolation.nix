@@ -1,0 +1,1 @@
+{ microvm.host.tapScript = "ip link set ${id} up"; }

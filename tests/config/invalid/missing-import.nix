@@ -1,0 +1,1 @@
+{ imports = [ ./does-not-exist.nix ]; }

@@ -1,0 +1,4 @@
+{
+  microvm.stateDir = "/srv"
+  microvm.autostart = [ ];
+}

@@ -1,0 +1,1 @@
+{ microvm.vms.web.config.microvm.kernel = pkgs.linux; }

@@ -1,0 +1,1 @@
+rec { microvm.stateDir = "/srv"; }

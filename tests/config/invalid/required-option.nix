@@ -1,0 +1,1 @@
+{ microvm.vms.a.config.microvm.shares = [ { tag = "t"; source = "/srv"; } ]; }

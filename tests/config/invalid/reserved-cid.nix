@@ -1,0 +1,1 @@
+{ microvm.vms.a.config.microvm.vsock.cid = 2; }

@@ -1,0 +1,1 @@
+{ microvm.vms.web.autostart = "yes"; }

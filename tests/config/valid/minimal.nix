@@ -1,0 +1,2 @@
+# The smallest host configuration: every option at its default.
+{ }

@@ -1,0 +1,85 @@
+"""The configuration corpus: tests/config/{valid,invalid}.
+
+Each valid configuration must pass `microvm check` and evaluate to exactly
+its NAME.expected.json (`microvm eval --json`); each invalid one must fail
+with exit status 2 and exactly the message in NAME.expected. Run with
+UPDATE_GOLDEN=1 to rewrite the expected files after a deliberate change,
+then review the diff.
+"""
+import glob
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = os.path.join(ROOT, "tests", "config")
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def cases(kind):
+    files = sorted(glob.glob(os.path.join(CORPUS, kind, "*.nix")) +
+                   glob.glob(os.path.join(CORPUS, kind, "*.json")))
+    return [os.path.relpath(f, CORPUS) for f in files if ".expected" not in f]
+
+
+def run(microvm, *args):
+    # Relative paths from the corpus directory keep messages machine-independent.
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("MICROVM_CONFIG", None)
+    return subprocess.run([microvm, *args], cwd=CORPUS, capture_output=True, text=True,
+                          timeout=30, env=env)
+
+
+def expected_file(case, suffix):
+    return os.path.join(CORPUS, os.path.splitext(case)[0] + suffix)
+
+
+def compare(path, got):
+    # Absolute paths in values depend on where the tree is checked out.
+    got = got.replace(CORPUS, "@CORPUS@")
+    if UPDATE:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(got)
+    with open(path, encoding="utf-8") as f:
+        assert got == f.read()
+
+
+@pytest.fixture(scope="module")
+def microvm():
+    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"microvm binary not found at {path}")
+    return path
+
+
+@pytest.mark.parametrize("case", cases("valid"))
+def test_valid_configuration(microvm, case):
+    check = run(microvm, "--config", case, "check")
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.startswith(f"{case}: OK")
+    ev = run(microvm, "--config", case, "eval", "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert ev.stderr == ""
+    compare(expected_file(case, ".expected.json"), ev.stdout)
+
+
+@pytest.mark.parametrize("case", cases("invalid"))
+def test_invalid_configuration(microvm, case):
+    r = run(microvm, "--config", case, "check")
+    assert r.returncode == 2, f"exit {r.returncode}: {r.stdout}{r.stderr}"
+    assert r.stdout == ""
+    # Every message names the file, line and column.
+    assert re.match(r"microvm: error: \S+:\d+:\d+: ", r.stderr), r.stderr
+    compare(expected_file(case, ".expected"), r.stderr)
+    # eval refuses the same configuration the same way: no partial result.
+    e = run(microvm, "--config", case, "eval")
+    assert e.returncode == 2 and e.stdout == ""
+
+
+def test_corpus_is_complete():
+    for kind in ("valid", "invalid"):
+        for case in cases(kind):
+            suffix = ".expected.json" if kind == "valid" else ".expected"
+            assert os.path.exists(expected_file(case, suffix)), f"{case} has no {suffix}"

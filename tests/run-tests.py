@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Run every test suite and end with one closing line: `N passed, N failed`.
 
-Usage: run-tests.py [--build DIR]... [--e2e-binary PATH] [-k EXPR]
+Usage: run-tests.py [--build DIR]... [--fuzz DIR] [--e2e-binary PATH] [-k EXPR]
 
 - the meson suites (unit tests, lint) of each build directory given;
+- a short run of each fuzz harness of the fuzzer build;
 - the end-to-end tests (pytest, tests/e2e) against one microvm binary.
 
 Exit status 0 when nothing failed, 1 otherwise.
@@ -73,17 +74,37 @@ def run_pytest(binary, keyword):
     return total - failed - skipped, failed, skipped
 
 
+def run_fuzz(build, seconds):
+    """Short fuzzing runs of every harness; return (passed, failed, skipped)."""
+    print(f"==> fuzzing ({seconds} s per harness)", flush=True)
+    script = os.path.join(ROOT, "tests", "fuzz", "run-fuzz.sh")
+    r = subprocess.run([script, build, str(seconds)], capture_output=True, text=True,
+                       check=False)
+    print(r.stdout, end="")
+    print(r.stderr, end="", file=sys.stderr)
+    passed = sum(1 for line in r.stdout.splitlines() if line.startswith("PASS "))
+    failed = sum(1 for line in r.stdout.splitlines() if line.startswith("FAIL "))
+    if r.returncode != 0 and failed == 0:
+        failed = 1
+    return passed, failed, 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", action="append", default=[],
                     help="meson build directory whose tests to run (repeatable)")
     ap.add_argument("--e2e-binary", help="microvm binary for the end-to-end tests")
     ap.add_argument("-k", dest="keyword", help="only end-to-end tests matching this expression")
+    ap.add_argument("--fuzz", metavar="BUILD", help="fuzzer build directory to run briefly")
+    ap.add_argument("--fuzz-seconds", type=int, default=20, help="seconds per fuzz harness")
     args = ap.parse_args()
 
     totals = [0, 0, 0]
     for build in args.build:
         for i, n in enumerate(run_meson(build)):
+            totals[i] += n
+    if args.fuzz:
+        for i, n in enumerate(run_fuzz(args.fuzz, args.fuzz_seconds)):
             totals[i] += n
     if args.e2e_binary:
         for i, n in enumerate(run_pytest(os.path.abspath(args.e2e_binary), args.keyword)):

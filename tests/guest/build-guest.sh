@@ -38,17 +38,19 @@ optional_modules="9p 9pnet_virtio"
 needed_applets="sh mount umount modprobe ip ping httpd acpid poweroff reboot
     sleep awk sed tr head sort mkdir kill sync"
 
+for tool in apt-cache apt-get dpkg-deb depmod modprobe cpio gzip sha256sum flock; do
+    command -v "$tool" >/dev/null ||
+        die "'$tool' not found; install it (apt-get install apt dpkg kmod cpio gzip coreutils util-linux)"
+done
+
 # --- output location and lock -----------------------------------------------
 out=${1:-$repo/build/guest}
 mkdir -p "$(dirname "$out")"
 out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+# One build per OUTDIR at a time (e.g. a test run and `make demo` at once).
 exec 9>"$out.lock"
 flock -w 900 9 || die "timed out waiting for another build of $out ($out.lock)"
 
-for tool in apt-cache apt-get dpkg-deb depmod modprobe cpio gzip sha256sum; do
-    command -v "$tool" >/dev/null ||
-        die "'$tool' not found; install it (apt-get install apt dpkg kmod cpio gzip coreutils)"
-done
 [ -x "$busybox" ] ||
     die "no busybox at $busybox; install it: apt-get install busybox-static"
 [ -f "$init_src" ] || die "missing $init_src"
@@ -122,6 +124,12 @@ key=$(printf '%s\n' "$meta" "$pkg" "$version" "$(sha "$init_src")" \
 
 if [ "$(stamp_get key)" = "$key" ] && [ -f "$out/$(stamp_get kernel)" ] &&
     [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; then
+    if [ "$(stamp_get apt_sig)" != "$apt_sig" ]; then
+        # The lists changed but not the kernel: remember, to skip apt-cache
+        # next time.  Rename so the stamp is never half-written.
+        sed "s/^apt_sig=.*/apt_sig=$apt_sig/" "$out/stamp" >"$out/stamp.new" &&
+            mv "$out/stamp.new" "$out/stamp"
+    fi
     note "up to date ($pkg $version) in $out"
     report "$out/$(stamp_get kernel)"
     exit 0
@@ -129,8 +137,12 @@ fi
 
 # --- build ------------------------------------------------------------------
 note "building guest: kernel $pkg $version, busybox $busybox"
-tmp=$(mktemp -d "$(dirname "$out")/.guest-build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+# Leftovers of a killed build (we hold the lock, so none is in use).
+rm -rf "$(dirname "$out")/.$(basename "$out").build."*
+tmp=
+trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+tmp=$(mktemp -d "$(dirname "$out")/.$(basename "$out").build.XXXXXX")
 chmod 755 "$tmp"
 
 # Busybox must be static: the initramfs carries no libc.
@@ -278,6 +290,7 @@ fi
 {
     echo "kernel package: $pkg $version (via $meta)"
     echo "kernel release: $kver"
+    echo "boot kernel: $kernel"
     echo "busybox: $("$busybox" | head -n 1)"
     echo "modules (load order):"
     sed 's/^/  /' "$ir/etc/guest-modules"

@@ -252,6 +252,24 @@ static void complete_autostart(struct value *root)
         list->value = TAKE_PTR(out);
 }
 
+int host_config_eval(struct merge_ctx *ctx, struct value *module, struct value **root,
+                     struct mv_error **err)
+{
+        struct value *v = NULL;
+        int r = merge_type(ctx, &schema_host, "", &module, 1, &v, err);
+        if (r < 0)
+                return r;
+        value_sort_attrs(v);
+        complete_autostart(v);
+        r = check_host(v, err);
+        if (r < 0) {
+                value_free(v);
+                return r;
+        }
+        *root = v;
+        return 0;
+}
+
 int host_config_load(const char *path, struct host_config *cfg, struct mv_error **err)
 {
         struct host_config c = { .path = xstrdup(path) };
@@ -277,12 +295,7 @@ int host_config_load(const char *path, struct host_config *cfg, struct mv_error 
                 (*err)->kind = MV_ERROR_CONFIG;
                 goto fail;
         }
-        r = merge_type(&c.ctx, &schema_host, "", &module, 1, &c.root, err);
-        if (r < 0)
-                goto fail;
-        value_sort_attrs(c.root);
-        complete_autostart(c.root);
-        r = check_host(c.root, err);
+        r = host_config_eval(&c.ctx, module, &c.root, err);
         if (r < 0)
                 goto fail;
         *cfg = c;

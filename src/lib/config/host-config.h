@@ -22,6 +22,10 @@ const char *host_config_path(const char *explicit_path);
 
 int host_config_load(const char *path, struct host_config *cfg, struct mv_error **err);
 
+/* The steps after reading: merge `module` against the host schema, complete, check. */
+int host_config_eval(struct merge_ctx *ctx, struct value *module, struct value **root,
+                     struct mv_error **err);
+
 void host_config_free(struct host_config *cfg);
 
 /* VM names: a letter or digit, then letters, digits, '-', '_' or '.'; at most 64 bytes. */

@@ -375,6 +375,8 @@ static int import_file(struct merge_ctx *ctx, const struct value *item, const ch
                 return srcpos_error(err, item->pos,
                                     "%s.imports: expected a path to a module file, got %s", path,
                                     value_type_to_string(item->type));
+        if (ctx->no_imports)
+                return srcpos_error(err, item->pos, "imports are disabled here");
         _cleanup_free_ char *real = realpath(item->str, NULL);
         if (!real) {
                 mv_error_set(err, errno, "import %s", item->str);

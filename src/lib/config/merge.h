@@ -22,6 +22,7 @@ struct merge_ctx {
         struct value **owned;       /* parsed files, freed with the context */
         size_t n_owned;
         const char *name; /* the attribute name of the enclosing `attrsOf` (a VM's name) */
+        bool no_imports;  /* refuse `imports` (the fuzzers read no files) */
         /* The submodule values being built, outermost first, for computed defaults. */
         struct value *roots[16];
         size_t n_roots;

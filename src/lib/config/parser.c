@@ -647,8 +647,8 @@ static bool next_is_binding(const struct parser *P)
 {
         struct lexer ahead = P->lx;
         struct token t = { 0 };
-        bool binding = lexer_next(&ahead, &t, NULL) >= 0 &&
-                       (t.type == TOK_ASSIGN || t.type == TOK_DOT);
+        bool binding =
+                lexer_next(&ahead, &t, NULL) >= 0 && (t.type == TOK_ASSIGN || t.type == TOK_DOT);
         token_clear(&t);
         return binding;
 }

@@ -49,6 +49,8 @@ struct source *source_add_text(struct source_set *set, const char *name, const c
 
 void source_set_free(struct source_set *set)
 {
+        if (!set)
+                return;
         struct source *s = set->head;
         while (s) {
                 struct source *next = s->next;

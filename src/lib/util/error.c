@@ -7,7 +7,7 @@
 
 #include "util/xalloc.h"
 
-static char *vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
 {
         char *s;
         if (vasprintf(&s, fmt, ap) < 0)

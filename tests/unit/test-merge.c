@@ -77,7 +77,7 @@ static char *eval_dir(const char *dir, const struct type *t, const char *select,
         char *json = NULL;
 
         if (config_load_file(&ctx, path, &mod, err) >= 0 &&
-            merge_type(&ctx, t, "", &mod, 1, &out, err) >= 0) {
+            merge_type(&ctx, t, NULL, &mod, 1, &out, err) >= 0) {
                 struct strbuf b = { 0 };
                 value_sort_attrs(out);
                 const struct value *v = select ? value_lookup(out, select) : out;
@@ -237,7 +237,7 @@ static void json_modules(void **state)
         _cleanup_free_ char *path = xasprintf("%s/main.json", f->dir);
         struct value *mod = NULL, *out = NULL;
         assert_int_equal(config_load_file(&ctx, path, &mod, NULL), 0);
-        assert_int_equal(merge_type(&ctx, &schema_test, "", &mod, 1, &out, NULL), 0);
+        assert_int_equal(merge_type(&ctx, &schema_test, NULL, &mod, 1, &out, NULL), 0);
         assert_int_equal(value_lookup(out, "a.count")->integer, 8);
         value_free(out);
         merge_ctx_free(&ctx);

@@ -36,7 +36,8 @@ static size_t check_table(const struct type *module, const char *prefix)
                 if (d) {
                         struct mv_error *err = NULL;
                         struct value *out = NULL;
-                        if (merge_type(&ctx, o->type, full, &d, 1, &out, &err) < 0)
+                        struct opt_path at = { .segment = full };
+                        if (merge_type(&ctx, o->type, &at, &d, 1, &out, &err) < 0)
                                 fail_msg("default of %s does not fit its type: %s", full, err->msg);
                         value_free(out);
                 } else if (!o->default_fn && !(o->flags & OPTION_OMIT_DEFAULT)) {

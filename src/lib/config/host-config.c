@@ -7,8 +7,10 @@
 
 #include "config.h"
 #include "config/schema.h"
+#include "util/arena.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/strmap.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -85,26 +87,24 @@ struct claim {
         const struct value *value;
 };
 
-static int claim_interface(struct claim **claims, size_t *n, char ***names, const char *vm,
+static int claim_interface(struct claim **claims, size_t *n, struct strmap *names, const char *vm,
                            const struct value *id, struct mv_error **err)
 {
-        for (size_t i = 0; i < *n; i++) {
-                if (strcmp((*names)[i], id->str) != 0)
-                        continue;
-                _cleanup_free_ char *first = srcpos_format((*claims)[i].value->pos);
+        size_t first;
+        if (!strmap_put(names, id->str, *n, &first)) {
+                _cleanup_free_ char *where = srcpos_format((*claims)[first].value->pos);
                 return srcpos_error(err, id->pos,
                                     "interface id \"%s\" of vm %s is already used by vm %s (%s); "
                                     "host interface names must be unique",
-                                    id->str, vm, (*claims)[i].owner, first);
+                                    id->str, vm, (*claims)[first].owner, where);
         }
-        strv_push(names, id->str);
         *claims = xreallocarray(*claims, *n + 1, sizeof(**claims));
         (*claims)[(*n)++] = (struct claim){ .owner = vm, .value = id };
         return 0;
 }
 
 static int check_interfaces(const char *vm, const struct value *guest, struct claim **claims,
-                            size_t *n_claims, char ***names, struct mv_error **err)
+                            size_t *n_claims, struct strmap *names, struct mv_error **err)
 {
         const struct value *ifaces = value_lookup(guest, "microvm.interfaces");
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
@@ -173,17 +173,45 @@ static int check_vsock(const char *vm, const struct value *guest, const struct v
                 return srcpos_error(err, cid->pos,
                                     "vm %s: vsock CID %lld is reserved; use a number from 3 up", vm,
                                     (long long)cid->integer);
-        for (size_t i = 0; i < *n; i++) {
-                if (cids[i]->integer != cid->integer)
-                        continue;
-                _cleanup_free_ char *first = srcpos_format(cids[i]->pos);
-                return srcpos_error(err, cid->pos,
-                                    "vm %s: vsock CID %lld is already used by vm %s (%s); CIDs "
-                                    "must be unique on a host",
-                                    vm, (long long)cid->integer, owners[i], first);
-        }
         cids[*n] = cid;
         owners[(*n)++] = vm;
+        return 0;
+}
+
+struct cid_entry {
+        int64_t cid;
+        size_t index; /* order in the configuration, so the later one is reported */
+};
+
+static int cid_cmp(const void *a, const void *b)
+{
+        const struct cid_entry *x = a, *y = b;
+        if (x->cid != y->cid)
+                return x->cid < y->cid ? -1 : 1;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Sorting finds duplicates in n log n: a thousand VMs must not cost a million comparisons. */
+static int check_vsock_unique(const struct value **cids, const char **owners, size_t n,
+                              struct mv_error **err)
+{
+        if (n < 2)
+                return 0;
+        _cleanup_free_ struct cid_entry *e = xcalloc(n, sizeof(*e));
+        for (size_t i = 0; i < n; i++)
+                e[i] = (struct cid_entry){ .cid = cids[i]->integer, .index = i };
+        qsort(e, n, sizeof(*e), cid_cmp);
+        for (size_t i = 1; i < n; i++) {
+                if (e[i].cid != e[i - 1].cid)
+                        continue;
+                const struct value *first = cids[e[i - 1].index], *dup = cids[e[i].index];
+                _cleanup_free_ char *where = srcpos_format(first->pos);
+                return srcpos_error(err, dup->pos,
+                                    "vm %s: vsock CID %lld is already used by vm %s (%s); CIDs "
+                                    "must be unique on a host",
+                                    owners[e[i].index], (long long)dup->integer,
+                                    owners[e[i - 1].index], where);
+        }
         return 0;
 }
 
@@ -192,11 +220,11 @@ static int check_host(const struct value *root, struct mv_error **err)
         const struct value *vms = value_lookup(root, "microvm.vms");
         size_t n_vms = vms ? vms->n_attrs : 0;
         _cleanup_free_ struct claim *claims = NULL;
-        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_(strmap_free) struct strmap names = { 0 };
         _cleanup_free_ const struct value **cids = xcalloc(n_vms + 1, sizeof(*cids));
         _cleanup_free_ const char **owners = xcalloc(n_vms + 1, sizeof(*owners));
         size_t n_claims = 0, n_cids = 0;
-        int r;
+        int r = 0;
 
         for (size_t i = 0; i < n_vms; i++) {
                 const char *name = vms->attrs[i].key;
@@ -217,7 +245,7 @@ static int check_host(const struct value *root, struct mv_error **err)
                     (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)
                         return r;
         }
-        return 0;
+        return check_vsock_unique(cids, owners, n_cids, err);
 }
 
 /* microvm.autostart: the user's list, then every VM with autostart = true; once each. */
@@ -227,27 +255,21 @@ static void complete_autostart(struct value *root)
         struct attr *list = value_attrs_get(mv->value, "autostart");
         const struct value *vms = value_lookup(root, "microvm.vms");
         _cleanup_value_ struct value *out = value_new(VALUE_LIST, list->value->pos);
+        struct strmap seen = { 0 };
 
         for (size_t i = 0; i < list->value->n_items; i++) {
                 const struct value *item = list->value->items[i];
-                bool seen = false;
-                for (size_t j = 0; j < out->n_items && !seen; j++)
-                        seen = strcmp(out->items[j]->str, item->str) == 0;
-                if (!seen)
+                if (strmap_put(&seen, item->str, 0, NULL))
                         value_list_append(out, value_copy(item));
         }
         for (size_t i = 0; vms && i < vms->n_attrs; i++) {
                 const struct value *autostart = value_lookup(vms->attrs[i].value, "autostart");
                 const char *name = vms->attrs[i].key;
-                bool seen = false;
-                if (!autostart || !autostart->boolean)
-                        continue;
-                for (size_t j = 0; j < out->n_items && !seen; j++)
-                        seen = strcmp(out->items[j]->str, name) == 0;
-                if (!seen)
+                if (autostart && autostart->boolean && strmap_put(&seen, name, 0, NULL))
                         value_list_append(out, value_new_string(VALUE_STRING, name, strlen(name),
                                                                 vms->attrs[i].key_pos));
         }
+        strmap_free(&seen);
         value_free(list->value);
         list->value = TAKE_PTR(out);
 }
@@ -256,7 +278,7 @@ int host_config_eval(struct merge_ctx *ctx, struct value *module, struct value *
                      struct mv_error **err)
 {
         struct value *v = NULL;
-        int r = merge_type(ctx, &schema_host, "", &module, 1, &v, err);
+        int r = merge_type(ctx, &schema_host, NULL, &module, 1, &v, err);
         if (r < 0)
                 return r;
         value_sort_attrs(v);
@@ -274,13 +296,16 @@ int host_config_load(const char *path, struct host_config *cfg, struct mv_error 
 {
         struct host_config c = { .path = xstrdup(path) };
         c.ctx.sources = xcalloc(1, sizeof(*c.ctx.sources));
+        c.arena = xcalloc(1, sizeof(*c.arena));
+        struct arena *saved = value_use_arena(c.arena);
         struct value *module = NULL;
         int r;
 
         _cleanup_free_ char *real = realpath(path, NULL);
         if (!real) {
                 r = mv_error_set(err, errno, "configuration %s", path);
-                (*err)->kind = MV_ERROR_CONFIG;
+                if (err && *err)
+                        (*err)->kind = MV_ERROR_CONFIG;
                 if (r == -ENOENT)
                         mv_error_hint(err, "write one (see examples/host.nix and "
                                            "microvm-options(5)), or name another with --config "
@@ -292,16 +317,19 @@ int host_config_load(const char *path, struct host_config *cfg, struct mv_error 
         r = config_load_file(&c.ctx, path, &module, err);
         if (r < 0) {
                 /* An unreadable configuration is a configuration problem: exit status 2. */
-                (*err)->kind = MV_ERROR_CONFIG;
+                if (err && *err)
+                        (*err)->kind = MV_ERROR_CONFIG;
                 goto fail;
         }
         r = host_config_eval(&c.ctx, module, &c.root, err);
         if (r < 0)
                 goto fail;
+        value_use_arena(saved);
         *cfg = c;
         return 0;
 
 fail:
+        value_use_arena(saved);
         host_config_free(&c);
         return r;
 }
@@ -312,5 +340,9 @@ void host_config_free(struct host_config *cfg)
         merge_ctx_free(&cfg->ctx);
         free(cfg->ctx.sources);
         free(cfg->path);
+        if (cfg->arena) {
+                arena_free(cfg->arena);
+                free(cfg->arena);
+        }
         memset(cfg, 0, sizeof(*cfg));
 }

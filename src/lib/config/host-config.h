@@ -15,6 +15,7 @@ struct host_config {
         char *path;         /* the file read */
         struct value *root; /* every option, defaults applied; attribute keys sorted */
         struct merge_ctx ctx;
+        struct arena *arena; /* holds every value of the configuration */
 };
 
 /* Which file to read: `explicit` (--config), else $MICROVM_CONFIG, else the built-in default. */

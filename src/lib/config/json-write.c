@@ -6,8 +6,13 @@
 void json_write_string(struct strbuf *out, const char *s, size_t n)
 {
         strbuf_putc(out, '"');
+        size_t run = 0; /* characters that need no escaping go out in one piece */
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
+                if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+                        continue;
+                strbuf_putn(out, s + run, i - run);
+                run = i + 1;
                 switch (c) {
                 case '"':
                         strbuf_puts(out, "\\\"");
@@ -25,22 +30,25 @@ void json_write_string(struct strbuf *out, const char *s, size_t n)
                         strbuf_puts(out, "\\r");
                         break;
                 default:
-                        if (c < 0x20 || c == 0x7f)
-                                strbuf_printf(out, "\\u%04x", c);
-                        else
-                                strbuf_putc(out, (char)c);
+                        strbuf_printf(out, "\\u%04x", c);
                 }
         }
+        strbuf_putn(out, s + run, n - run);
         strbuf_putc(out, '"');
 }
 
 static void newline(struct strbuf *out, bool pretty, int depth)
 {
+        static const char spaces[] =
+                "                                                                ";
         if (!pretty)
                 return;
         strbuf_putc(out, '\n');
-        for (int i = 0; i < depth; i++)
-                strbuf_puts(out, "  ");
+        for (size_t left = (size_t)depth * 2; left > 0;) {
+                size_t take = left < sizeof(spaces) - 1 ? left : sizeof(spaces) - 1;
+                strbuf_putn(out, spaces, take);
+                left -= take;
+        }
 }
 
 static void write_value(struct strbuf *out, const struct value *v, bool pretty, int depth)
@@ -53,9 +61,12 @@ static void write_value(struct strbuf *out, const struct value *v, bool pretty, 
         case VALUE_BOOL:
                 strbuf_puts(out, v->boolean ? "true" : "false");
                 break;
-        case VALUE_INT:
-                strbuf_printf(out, "%lld", (long long)v->integer);
+        case VALUE_INT: {
+                char digits[24];
+                int len = snprintf(digits, sizeof(digits), "%lld", (long long)v->integer);
+                strbuf_putn(out, digits, (size_t)len);
                 break;
+        }
         case VALUE_FLOAT:
                 strbuf_printf(out, "%.17g", v->number);
                 break;

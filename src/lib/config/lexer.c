@@ -28,6 +28,27 @@ void token_clear(struct token *tok)
         memset(tok, 0, sizeof(*tok));
 }
 
+/* Forget the previous token but keep its buffer: most tokens need no allocation. */
+static void token_reset(struct token *tok)
+{
+        char *text = tok->text;
+        size_t cap = tok->cap;
+        memset(tok, 0, sizeof(*tok));
+        tok->text = text;
+        tok->cap = cap;
+        if (text)
+                text[0] = '\0';
+}
+
+/* A strbuf writing into the token's own buffer, for decoded strings. */
+static struct strbuf token_buffer(struct token *tok)
+{
+        struct strbuf b = { .data = tok->text, .len = 0, .cap = tok->cap };
+        tok->text = NULL;
+        tok->cap = 0;
+        return b;
+}
+
 const char *token_type_to_string(enum token_type t)
 {
         static const char *const names[] = {
@@ -91,14 +112,18 @@ static int skip_space_and_comments(struct lexer *lx, struct mv_error **err)
 
 static void set_text(struct token *tok, struct strbuf *b)
 {
+        if (!b->data)
+                strbuf_puts(b, "");
         tok->len = b->len;
-        tok->text = strbuf_take(b);
+        tok->cap = b->cap;
+        tok->text = b->data;
+        *b = (struct strbuf){ 0 };
 }
 
 static int lex_string(struct lexer *lx, struct token *tok, struct mv_error **err)
 {
         struct srcpos start = here(lx);
-        struct strbuf b = { 0 };
+        struct strbuf b = token_buffer(tok);
 
         advance(lx, 1); /* opening quote */
         for (;;) {
@@ -258,7 +283,7 @@ static int lex_ind_string(struct lexer *lx, struct token *tok, struct mv_error *
                 advance(lx, 1);
         }
 
-        struct strbuf b = { 0 };
+        struct strbuf b = token_buffer(tok);
         ind_strip(v, n, &b);
         tok->type = TOK_STRING;
         tok->pos = start;
@@ -323,7 +348,13 @@ static void set_raw(struct token *tok, enum token_type type, struct srcpos pos, 
 {
         tok->type = type;
         tok->pos = pos;
-        tok->text = xstrndup(p, len);
+        if (len + 1 > tok->cap) {
+                tok->cap = len + 1 > 64 ? len + 1 : 64;
+                free(tok->text);
+                tok->text = xmalloc(tok->cap);
+        }
+        memcpy(tok->text, p, len);
+        tok->text[len] = '\0';
         tok->len = len;
 }
 
@@ -358,7 +389,7 @@ static int lex_number(struct lexer *lx, struct token *tok, struct mv_error **err
 
 int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
 {
-        token_clear(tok);
+        token_reset(tok);
         int r = skip_space_and_comments(lx, err);
         if (r < 0)
                 return r;
@@ -377,7 +408,10 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
         if (c == '\'' && p[1] == '\'')
                 return lex_ind_string(lx, tok, err);
 
-        size_t plen = path_length(p);
+        /* Only a run of path characters followed by "/x" (or "~/") can be a path. */
+        size_t run =
+                strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+");
+        size_t plen = (p[run] == '/' || (c == '~' && p[1] == '/')) ? path_length(p) : 0;
         if (plen) {
                 set_raw(tok, TOK_PATH, pos, p, plen);
                 advance(lx, plen);
@@ -398,7 +432,7 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
                 while (is_id_char(p[n]))
                         n++;
                 set_raw(tok, TOK_ID, pos, p, n);
-                for (size_t i = 0; i < ELEMENTSOF(keywords); i++)
+                for (size_t i = 0; n <= 7 && i < ELEMENTSOF(keywords); i++)
                         if (strcmp(tok->text, keywords[i].word) == 0)
                                 tok->type = keywords[i].type;
                 advance(lx, n);
@@ -409,7 +443,7 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
                 advance(lx, 2);
                 return 0;
         }
-        for (size_t i = 0; i < ELEMENTSOF(operators); i++) {
+        for (size_t i = 0; strchr("+*/=!<>&|.-", c) && i < ELEMENTSOF(operators); i++) {
                 size_t n = strlen(operators[i]);
                 if (strncmp(p, operators[i], n) == 0) {
                         set_raw(tok, n == 3 ? TOK_ELLIPSIS : TOK_OPERATOR, pos, p, n);

@@ -45,8 +45,9 @@ enum token_type {
 struct token {
         enum token_type type;
         struct srcpos pos;
-        char *text; /* identifier, decoded string, path or operator; malloc'd */
+        char *text; /* identifier, decoded string, path or operator; reused between tokens */
         size_t len;
+        size_t cap; /* allocated bytes of text */
         int64_t integer;
         double number;
 };
@@ -59,9 +60,10 @@ struct lexer {
 
 void lexer_init(struct lexer *lx, const struct source *src);
 
-/* Read the next token into `tok` (freeing what it held). */
+/* Read the next token into `tok`, reusing its text buffer. */
 int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err);
 
+/* Release the token's buffer. */
 void token_clear(struct token *tok);
 
 const char *token_type_to_string(enum token_type t);

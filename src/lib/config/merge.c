@@ -12,6 +12,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/strmap.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -81,9 +82,10 @@ char *value_brief(const struct value *v)
         return xstrdup("?");
 }
 
-static int type_error(const struct type *t, const char *path, const struct value *v,
+static int type_error(const struct type *t, const struct opt_path *at, const struct value *v,
                       struct mv_error **err)
 {
+        _cleanup_free_ char *path = opt_path_format(at);
         if (t->kind == TYPE_SUBMODULE && t->module)
                 return srcpos_error(err, v->pos,
                                     "%s: a module must be an attribute set or a module function, "
@@ -138,8 +140,8 @@ static bool value_matches(const struct type *t, const struct value *v)
         return false;
 }
 
-static int check_all(const struct type *t, const char *path, struct value *const *defs, size_t n,
-                     struct mv_error **err)
+static int check_all(const struct type *t, const struct opt_path *path, struct value *const *defs,
+                     size_t n, struct mv_error **err)
 {
         for (size_t i = 0; i < n; i++) {
                 if (value_matches(t, defs[i]))
@@ -147,14 +149,15 @@ static int check_all(const struct type *t, const char *path, struct value *const
                 const struct type *e = t->kind == TYPE_NULL_OR ? t->inner : t;
                 if (e->kind == TYPE_ENUM && defs[i]->type == VALUE_STRING) {
                         _cleanup_free_ char *want = type_describe(t);
+                        _cleanup_free_ char *ps = opt_path_format(path);
                         size_t nv = strv_length((char *const *)e->values);
                         const char *close = suggest_closest(defs[i]->str, e->values, nv);
                         if (close)
                                 return srcpos_error(err, defs[i]->pos,
                                                     "%s: expected %s, got \"%s\"; did you mean "
                                                     "\"%s\"?",
-                                                    path, want, defs[i]->str, close);
-                        return srcpos_error(err, defs[i]->pos, "%s: expected %s, got \"%s\"", path,
+                                                    ps, want, defs[i]->str, close);
+                        return srcpos_error(err, defs[i]->pos, "%s: expected %s, got \"%s\"", ps,
                                             want, defs[i]->str);
                 }
                 return type_error(t, path, defs[i], err);
@@ -162,9 +165,10 @@ static int check_all(const struct type *t, const char *path, struct value *const
         return 0;
 }
 
-static int conflict_error(const char *path, const struct value *a, const struct value *b,
+static int conflict_error(const struct opt_path *at, const struct value *a, const struct value *b,
                           struct mv_error **err)
 {
+        _cleanup_free_ char *path = opt_path_format(at);
         _cleanup_free_ char *va = value_brief(a), *vb = value_brief(b);
         _cleanup_free_ char *pa = srcpos_format(a->pos);
         return srcpos_error(err, b->pos,
@@ -173,8 +177,8 @@ static int conflict_error(const char *path, const struct value *a, const struct 
                             path, vb, va, pa);
 }
 
-static int merge_equal(const char *path, struct value *const *defs, size_t n, struct value **out,
-                       struct mv_error **err)
+static int merge_equal(const struct opt_path *path, struct value *const *defs, size_t n,
+                       struct value **out, struct mv_error **err)
 {
         for (size_t i = 1; i < n; i++)
                 if (!value_equal(defs[0], defs[i]))
@@ -198,10 +202,20 @@ static int merge_lines(struct value *const *defs, size_t n, struct value **out)
         return 0;
 }
 
-static char *child_path(const char *path, const char *segment)
+char *opt_path_format(const struct opt_path *p)
 {
-        _cleanup_free_ char *seg = option_segment_display(segment);
-        return *path ? xasprintf("%s.%s", path, seg) : xstrdup(seg);
+        if (!p)
+                return xstrdup("");
+        _cleanup_free_ char *parent = opt_path_format(p->parent);
+        if (p->is_index)
+                return xasprintf("%s[%zu]", parent, p->index);
+        _cleanup_free_ char *seg = option_segment_display(p->segment);
+        return *parent ? xasprintf("%s.%s", parent, seg) : xstrdup(seg);
+}
+
+static struct opt_path path_child(const struct opt_path *parent, const char *segment)
+{
+        return (struct opt_path){ .parent = parent, .segment = segment };
 }
 
 /* Definitions below a value carry its priority unless they have their own. */
@@ -212,7 +226,7 @@ static struct value *inherit_priority(struct value *child, const struct value *p
         return child;
 }
 
-static int merge_list(struct merge_ctx *ctx, const struct type *t, const char *path,
+static int merge_list(struct merge_ctx *ctx, const struct type *t, const struct opt_path *path,
                       struct value *const *defs, size_t n, struct value **out,
                       struct mv_error **err)
 {
@@ -220,10 +234,10 @@ static int merge_list(struct merge_ctx *ctx, const struct type *t, const char *p
         size_t index = 0;
         for (size_t i = 0; i < n; i++) {
                 for (size_t j = 0; j < defs[i]->n_items; j++, index++) {
-                        _cleanup_free_ char *p = xasprintf("%s[%zu]", path, index);
+                        struct opt_path p = { .parent = path, .index = index, .is_index = true };
                         struct value *item = inherit_priority(defs[i]->items[j], defs[i]);
                         struct value *merged = NULL;
-                        int r = merge_type(ctx, t->inner, p, &item, 1, &merged, err);
+                        int r = merge_type(ctx, t->inner, &p, &item, 1, &merged, err);
                         if (r < 0)
                                 return r;
                         value_list_append(list, merged);
@@ -233,35 +247,42 @@ static int merge_list(struct merge_ctx *ctx, const struct type *t, const char *p
         return 0;
 }
 
-static int merge_attrs_of(struct merge_ctx *ctx, const struct type *t, const char *path,
+static int merge_attrs_of(struct merge_ctx *ctx, const struct type *t, const struct opt_path *path,
                           struct value *const *defs, size_t n, struct value **out,
                           struct mv_error **err)
 {
         _cleanup_value_ struct value *attrs = value_new(VALUE_ATTRS, defs[0]->pos);
         _cleanup_free_ struct value **vals = xcalloc(n, sizeof(*vals));
+        struct strmap done = { 0 };
         const char *saved_name = ctx->name;
         int r = 0;
 
         for (size_t i = 0; i < n && r >= 0; i++) {
                 for (size_t j = 0; j < defs[i]->n_attrs && r >= 0; j++) {
                         const char *key = defs[i]->attrs[j].key;
-                        if (value_attrs_get(attrs, key))
-                                continue; /* merged already, with every definition of it */
                         size_t nv = 0;
-                        for (size_t k = i; k < n; k++) {
-                                struct attr *a = value_attrs_get(defs[k], key);
-                                if (a)
-                                        vals[nv++] = inherit_priority(a->value, defs[k]);
+                        if (n == 1) {
+                                /* One definition: its keys are unique (the readers ensure it). */
+                                vals[nv++] = inherit_priority(defs[0]->attrs[j].value, defs[0]);
+                        } else {
+                                if (!strmap_put(&done, key, 0, NULL))
+                                        continue; /* merged already, with every definition of it */
+                                for (size_t k = i; k < n; k++) {
+                                        struct attr *a = value_attrs_get(defs[k], key);
+                                        if (a)
+                                                vals[nv++] = inherit_priority(a->value, defs[k]);
+                                }
                         }
-                        _cleanup_free_ char *p = child_path(path, key);
+                        struct opt_path p = path_child(path, key);
                         struct value *merged = NULL;
                         ctx->name = key;
-                        r = merge_type(ctx, t->inner, p, vals, nv, &merged, err);
+                        r = merge_type(ctx, t->inner, &p, vals, nv, &merged, err);
                         ctx->name = saved_name;
                         if (r >= 0)
                                 value_attrs_append(attrs, key, defs[i]->attrs[j].key_pos, merged);
                 }
         }
+        strmap_free(&done);
         if (r < 0)
                 return r;
         *out = TAKE_PTR(attrs);
@@ -269,8 +290,8 @@ static int merge_attrs_of(struct merge_ctx *ctx, const struct type *t, const cha
 }
 
 /* Freeform values (unspecified type): sets merge deeply, lists concatenate, scalars agree. */
-static int merge_any(struct merge_ctx *ctx, const char *path, struct value *const *defs, size_t n,
-                     struct value **out, struct mv_error **err)
+static int merge_any(struct merge_ctx *ctx, const struct opt_path *path, struct value *const *defs,
+                     size_t n, struct value **out, struct mv_error **err)
 {
         bool all_attrs = true, all_lists = true;
         for (size_t i = 0; i < n; i++) {
@@ -286,11 +307,11 @@ static int merge_any(struct merge_ctx *ctx, const char *path, struct value *cons
         return merge_equal(path, defs, n, out, err);
 }
 
-static int merge_submodule(struct merge_ctx *ctx, const struct type *t, const char *path,
+static int merge_submodule(struct merge_ctx *ctx, const struct type *t, const struct opt_path *path,
                            struct value *const *defs, size_t n, struct value **out,
                            struct mv_error **err);
 
-int merge_type(struct merge_ctx *ctx, const struct type *t, const char *path,
+int merge_type(struct merge_ctx *ctx, const struct type *t, const struct opt_path *path,
                struct value *const *defs, size_t n, struct value **out, struct mv_error **err)
 {
         /* Only the definitions of the highest priority (lowest number) count. */
@@ -304,7 +325,7 @@ int merge_type(struct merge_ctx *ctx, const struct type *t, const char *path,
                 if (value_priority(defs[i]) == best)
                         kept[nk++] = defs[i];
         if (nk == 0)
-                return mv_error_fail(err, "%s: no definition to merge", path);
+                return mv_error_fail(err, "no definition to merge");
 
         int r = check_all(t, path, kept, nk, err);
         if (r < 0)
@@ -357,7 +378,7 @@ int merge_type(struct merge_ctx *ctx, const struct type *t, const char *path,
         case TYPE_ANY:
                 return merge_any(ctx, path, kept, nk, out, err);
         }
-        return mv_error_fail(err, "%s: unknown type", path);
+        return mv_error_fail(err, "unknown option type %d", (int)t->kind);
 }
 
 /* ---- modules: functions, imports, the full { config = ...; } form ---- */
@@ -365,16 +386,18 @@ int merge_type(struct merge_ctx *ctx, const struct type *t, const char *path,
 static const char *const module_keys[] = { "imports", "config", "options",         "_file",
                                            "key",     "meta",   "disabledModules", NULL };
 
-static int expand_module(struct merge_ctx *ctx, struct value *def, const char *path,
+static int expand_module(struct merge_ctx *ctx, struct value *def, const struct opt_path *path,
                          struct value ***mods, size_t *n, struct mv_error **err);
 
-static int import_file(struct merge_ctx *ctx, const struct value *item, const char *path,
+static int import_file(struct merge_ctx *ctx, const struct value *item, const struct opt_path *path,
                        struct value ***mods, size_t *n, struct mv_error **err)
 {
-        if (item->type != VALUE_PATH && !(item->type == VALUE_STRING && item->str[0] == '/'))
+        if (item->type != VALUE_PATH && !(item->type == VALUE_STRING && item->str[0] == '/')) {
+                _cleanup_free_ char *ps = opt_path_format(path);
                 return srcpos_error(err, item->pos,
-                                    "%s.imports: expected a path to a module file, got %s", path,
-                                    value_type_to_string(item->type));
+                                    "%s%simports: expected a path to a module file, got %s", ps,
+                                    *ps ? "." : "", value_type_to_string(item->type));
+        }
         if (ctx->no_imports)
                 return srcpos_error(err, item->pos, "imports are disabled here");
         _cleanup_free_ char *real = realpath(item->str, NULL);
@@ -395,14 +418,17 @@ static int import_file(struct merge_ctx *ctx, const struct value *item, const ch
 }
 
 /* Turn one module definition into the attribute sets it contributes, imports included. */
-static int expand_module(struct merge_ctx *ctx, struct value *def, const char *path,
+static int expand_module(struct merge_ctx *ctx, struct value *def, const struct opt_path *path,
                          struct value ***mods, size_t *n, struct mv_error **err)
 {
         while (def->type == VALUE_FUNCTION)
                 def = inherit_priority(def->body, def);
-        if (def->type != VALUE_ATTRS)
+        if (def->type != VALUE_ATTRS) {
+                _cleanup_free_ char *ps = opt_path_format(path);
                 return srcpos_error(err, def->pos, "%s: a module must be an attribute set, got %s",
-                                    path, value_type_to_string(def->type));
+                                    *ps ? ps : "the configuration",
+                                    value_type_to_string(def->type));
+        }
 
         struct attr *config = value_attrs_get(def, "config");
         struct attr *options = value_attrs_get(def, "options");
@@ -425,11 +451,7 @@ static int expand_module(struct merge_ctx *ctx, struct value *def, const char *p
                 }
                 if (strcmp(key, "imports") == 0)
                         imports = TAKE_PTR(def->attrs[i].value);
-                value_free(def->attrs[i].value);
-                free(def->attrs[i].key);
-                memmove(&def->attrs[i], &def->attrs[i + 1],
-                        (def->n_attrs - i - 1) * sizeof(*def->attrs));
-                def->n_attrs--;
+                value_attrs_remove(def, i);
         }
 
         struct value *body = def;
@@ -438,8 +460,7 @@ static int expand_module(struct merge_ctx *ctx, struct value *def, const char *p
                 while (body->type == VALUE_FUNCTION)
                         body = body->body;
                 if (body->type != VALUE_ATTRS)
-                        return srcpos_error(err, body->pos, "%s.config: expected an attribute set",
-                                            path);
+                        return srcpos_error(err, body->pos, "config: expected an attribute set");
                 inherit_priority(body, def);
         }
 
@@ -447,8 +468,10 @@ static int expand_module(struct merge_ctx *ctx, struct value *def, const char *p
         (*mods)[(*n)++] = body;
 
         if (imports) {
-                if (imports->type != VALUE_LIST)
-                        return type_error(&type_list_of_str, "imports", imports, err);
+                if (imports->type != VALUE_LIST) {
+                        struct opt_path p = path_child(path, "imports");
+                        return type_error(&type_list_of_str, &p, imports, err);
+                }
                 for (size_t i = 0; i < imports->n_items; i++) {
                         int r = import_file(ctx, imports->items[i], path, mods, n, err);
                         if (r < 0)
@@ -460,10 +483,11 @@ static int expand_module(struct merge_ctx *ctx, struct value *def, const char *p
 
 /* ---- submodules: walking the option tree ---- */
 
-static int unknown_option(const struct schema_node *node, const char *path, const struct attr *a,
-                          struct mv_error **err)
+static int unknown_option(const struct schema_node *node, const struct opt_path *path,
+                          const struct attr *a, struct mv_error **err)
 {
-        _cleanup_free_ char *full = child_path(path, a->key);
+        struct opt_path p = path_child(path, a->key);
+        _cleanup_free_ char *full = opt_path_format(&p);
         _cleanup_free_ const char **names = xcalloc(node->n_children + 1, sizeof(char *));
         for (size_t i = 0; i < node->n_children; i++)
                 names[i] = node->children[i]->segment;
@@ -480,9 +504,9 @@ static int unknown_option(const struct schema_node *node, const char *path, cons
         return srcpos_error(err, a->key_pos, "unknown option %s; options here are: %s", full, list);
 }
 
-static int merge_option(struct merge_ctx *ctx, const struct mv_option *opt, const char *path,
-                        struct srcpos where, struct value *const *vals, size_t n,
-                        struct value **out, struct mv_error **err)
+static int merge_option(struct merge_ctx *ctx, const struct mv_option *opt,
+                        const struct opt_path *path, struct srcpos where, struct value *const *vals,
+                        size_t n, struct value **out, struct mv_error **err)
 {
         if (n > 0)
                 return merge_type(ctx, opt->type, path, vals, n, out, err);
@@ -490,8 +514,8 @@ static int merge_option(struct merge_ctx *ctx, const struct mv_option *opt, cons
         struct value *dflt = schema_option_default(ctx, opt);
         if (!dflt) {
                 _cleanup_free_ char *type = type_describe(opt->type);
-                return srcpos_error(err, where, "%s is not set; it has no default (%s)", path,
-                                    type);
+                _cleanup_free_ char *ps = opt_path_format(path);
+                return srcpos_error(err, where, "%s is not set; it has no default (%s)", ps, type);
         }
         return merge_type(ctx, opt->type, path, &dflt, 1, out, err);
 }
@@ -507,9 +531,9 @@ static bool option_deferred(const struct mv_option *opt)
  * fill_computed(), which runs when everything else is known.
  */
 static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node,
-                           const struct type *t, bool root, const char *path, struct srcpos where,
-                           struct value *const *defs, size_t n, struct value *result,
-                           struct mv_error **err)
+                           const struct type *t, bool root, const struct opt_path *path,
+                           struct srcpos where, struct value *const *defs, size_t n,
+                           struct value *result, struct mv_error **err)
 {
         _cleanup_free_ struct value **vals = xcalloc(n ? n : 1, sizeof(*vals));
         int r;
@@ -530,9 +554,9 @@ static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node
                                 if (o)
                                         vals[nv++] = inherit_priority(o->value, defs[k]);
                         }
-                        _cleanup_free_ char *p = child_path(path, a->key);
+                        struct opt_path p = path_child(path, a->key);
                         struct value *merged = NULL;
-                        if ((r = merge_type(ctx, &type_any, p, vals, nv, &merged, err)) < 0)
+                        if ((r = merge_type(ctx, &type_any, &p, vals, nv, &merged, err)) < 0)
                                 return r;
                         value_attrs_append(result, a->key, a->key_pos, merged);
                 }
@@ -550,22 +574,25 @@ static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node
                                 vals[nv++] = inherit_priority(a->value, defs[i]);
                         }
                 }
-                _cleanup_free_ char *p = child_path(path, child->segment);
+                struct opt_path p = path_child(path, child->segment);
                 struct value *merged = NULL;
 
                 if (child->option) {
                         if (nv == 0 && option_deferred(child->option))
                                 continue;
-                        r = merge_option(ctx, child->option, p, where, vals, nv, &merged, err);
+                        r = merge_option(ctx, child->option, &p, where, vals, nv, &merged, err);
                 } else {
-                        for (size_t i = 0; i < nv; i++)
-                                if (vals[i]->type != VALUE_ATTRS)
-                                        return srcpos_error(err, vals[i]->pos,
-                                                            "%s: expected an attribute set of "
-                                                            "options, got %s",
-                                                            p, value_type_to_string(vals[i]->type));
+                        for (size_t i = 0; i < nv; i++) {
+                                if (vals[i]->type == VALUE_ATTRS)
+                                        continue;
+                                _cleanup_free_ char *ps = opt_path_format(&p);
+                                return srcpos_error(err, vals[i]->pos,
+                                                    "%s: expected an attribute set of options, "
+                                                    "got %s",
+                                                    ps, value_type_to_string(vals[i]->type));
+                        }
                         merged = value_new(VALUE_ATTRS, pos);
-                        r = merge_namespace(ctx, child, t, false, p, nv ? vals[0]->pos : where,
+                        r = merge_namespace(ctx, child, t, false, &p, nv ? vals[0]->pos : where,
                                             vals, nv, merged, err);
                 }
                 if (r < 0) {
@@ -577,8 +604,8 @@ static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node
         return 0;
 }
 
-static int fill_computed(struct merge_ctx *ctx, const struct schema_node *node, const char *path,
-                         struct value *result, struct mv_error **err)
+static int fill_computed(struct merge_ctx *ctx, const struct schema_node *node,
+                         const struct opt_path *path, struct value *result, struct mv_error **err)
 {
         for (size_t c = 0; c < node->n_children; c++) {
                 const struct schema_node *child = node->children[c];
@@ -587,8 +614,8 @@ static int fill_computed(struct merge_ctx *ctx, const struct schema_node *node, 
                 if (!child->option) {
                         if (!a)
                                 continue;
-                        _cleanup_free_ char *p = child_path(path, child->segment);
-                        if ((r = fill_computed(ctx, child, p, a->value, err)) < 0)
+                        struct opt_path p = path_child(path, child->segment);
+                        if ((r = fill_computed(ctx, child, &p, a->value, err)) < 0)
                                 return r;
                         continue;
                 }
@@ -596,15 +623,16 @@ static int fill_computed(struct merge_ctx *ctx, const struct schema_node *node, 
                         continue;
                 struct value *v = NULL;
                 if ((r = child->option->default_fn(ctx, &v)) < 0) {
-                        _cleanup_free_ char *p = child_path(path, child->segment);
-                        return mv_error_wrap(err, "default of %s", p);
+                        struct opt_path p = path_child(path, child->segment);
+                        _cleanup_free_ char *ps = opt_path_format(&p);
+                        return mv_error_wrap(err, "default of %s", ps);
                 }
                 value_attrs_append(result, child->segment, (struct srcpos){ 0 }, v);
         }
         return 0;
 }
 
-static int merge_submodule(struct merge_ctx *ctx, const struct type *t, const char *path,
+static int merge_submodule(struct merge_ctx *ctx, const struct type *t, const struct opt_path *path,
                            struct value *const *defs, size_t n, struct value **out,
                            struct mv_error **err)
 {
@@ -626,7 +654,7 @@ static int merge_submodule(struct merge_ctx *ctx, const struct type *t, const ch
         _cleanup_value_ struct value *result = value_new(VALUE_ATTRS, defs[0]->pos);
         /* The schema's nesting is shallow (host, VM, guest, share); the bound is never reached. */
         if (ctx->n_roots >= ELEMENTSOF(ctx->roots))
-                return mv_error_fail(err, "%s: submodules nested too deeply", path);
+                return mv_error_fail(err, "submodules nested too deeply");
         ctx->roots[ctx->n_roots++] = result;
         r = merge_namespace(ctx, tree, t, true, path, defs[0]->pos, mods, nm, result, err);
         if (r >= 0)

@@ -16,6 +16,21 @@
 
 struct mv_error;
 
+/*
+ * Where in the option tree a merge is: a chain of segments on the stack,
+ * formatted ("microvm.vms.web.config.microvm.shares[0].tag") only when an
+ * error needs it.
+ */
+struct opt_path {
+        const struct opt_path *parent; /* NULL at the root */
+        const char *segment;           /* NULL for a list index */
+        size_t index;
+        bool is_index;
+};
+
+/* The dotted display form of a path; "" for the root. malloc'd. */
+char *opt_path_format(const struct opt_path *p);
+
 struct merge_ctx {
         struct source_set *sources; /* files read, and built-in default texts */
         char **loaded;              /* canonical paths of files read (imports are read once) */
@@ -39,7 +54,7 @@ int config_load_file(struct merge_ctx *ctx, const char *path, struct value **out
                      struct mv_error **err);
 
 /* Merge the definitions `defs` (n of them) of type `t` at option path `path`. */
-int merge_type(struct merge_ctx *ctx, const struct type *t, const char *path,
+int merge_type(struct merge_ctx *ctx, const struct type *t, const struct opt_path *path,
                struct value *const *defs, size_t n, struct value **out, struct mv_error **err);
 
 void merge_ctx_free(struct merge_ctx *ctx);

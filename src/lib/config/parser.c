@@ -23,6 +23,7 @@ struct scope {
 struct parser {
         struct lexer lx;
         struct token tok;
+        struct token ahead; /* scratch for looking one or two tokens ahead */
         struct scope *scope;
         int depth;
 };
@@ -521,27 +522,31 @@ static int parse_select(struct parser *P, struct value **out, struct mv_error **
 }
 
 /* Is the '{' at the current token a function's argument pattern rather than a set? */
-static bool brace_starts_pattern(const struct parser *P)
+static bool brace_starts_pattern(struct parser *P)
 {
         struct lexer ahead = P->lx;
-        struct token t = { 0 };
-        bool pattern = false;
+        struct token *t = &P->ahead;
 
-        if (lexer_next(&ahead, &t, NULL) < 0)
-                goto out;
-        if (t.type == TOK_RBRACE) { /* {}: or {} @ */
-                if (lexer_next(&ahead, &t, NULL) >= 0)
-                        pattern = t.type == TOK_COLON || t.type == TOK_AT;
-        } else if (t.type == TOK_ELLIPSIS) {
-                pattern = true;
-        } else if (t.type == TOK_ID) {
-                if (lexer_next(&ahead, &t, NULL) >= 0)
-                        pattern = t.type == TOK_COMMA || t.type == TOK_QUESTION ||
-                                  t.type == TOK_RBRACE;
-        }
-out:
-        token_clear(&t);
-        return pattern;
+        if (lexer_next(&ahead, t, NULL) < 0)
+                return false;
+        if (t->type == TOK_RBRACE) /* {}: or {} @ */
+                return lexer_next(&ahead, t, NULL) >= 0 &&
+                       (t->type == TOK_COLON || t->type == TOK_AT);
+        if (t->type == TOK_ELLIPSIS)
+                return true;
+        if (t->type == TOK_ID)
+                return lexer_next(&ahead, t, NULL) >= 0 &&
+                       (t->type == TOK_COMMA || t->type == TOK_QUESTION || t->type == TOK_RBRACE);
+        return false;
+}
+
+/* The type of the token after the current one. */
+static enum token_type peek_type(struct parser *P)
+{
+        struct lexer ahead = P->lx;
+        if (lexer_next(&ahead, &P->ahead, NULL) < 0)
+                return TOK_EOF;
+        return P->ahead.type;
 }
 
 /* pattern := '{' (ID ('?' default)? ',')* ('...')? '}' -- arguments are accepted and ignored */
@@ -643,14 +648,10 @@ static int parse_with(struct parser *P, struct value **out, struct mv_error **er
 }
 
 /* Does the identifier at the current token start a definition (name = or name.)? */
-static bool next_is_binding(const struct parser *P)
+static bool next_is_binding(struct parser *P)
 {
-        struct lexer ahead = P->lx;
-        struct token t = { 0 };
-        bool binding =
-                lexer_next(&ahead, &t, NULL) >= 0 && (t.type == TOK_ASSIGN || t.type == TOK_DOT);
-        token_clear(&t);
-        return binding;
+        enum token_type t = peek_type(P);
+        return t == TOK_ASSIGN || t == TOK_DOT;
 }
 
 static int parse_expr(struct parser *P, struct value **out, struct mv_error **err)
@@ -671,11 +672,8 @@ static int parse_expr(struct parser *P, struct value **out, struct mv_error **er
                                             : parse_select(P, out, err);
                 break;
         case TOK_ID: {
-                struct lexer ahead = P->lx;
-                struct token t = { 0 };
-                bool lambda = lexer_next(&ahead, &t, NULL) >= 0 &&
-                              (t.type == TOK_COLON || t.type == TOK_AT);
-                token_clear(&t);
+                enum token_type t = peek_type(P);
+                bool lambda = t == TOK_COLON || t == TOK_AT;
                 r = lambda ? parse_function(P, out, err) : parse_select(P, out, err);
                 break;
         }
@@ -720,6 +718,7 @@ int nix_parse(const struct source *src, struct value **out, struct mv_error **er
         if (r >= 0 && P.tok.type != TOK_EOF)
                 r = unexpected(&P, "end of file", err);
         token_clear(&P.tok);
+        token_clear(&P.ahead);
         if (r < 0)
                 return r;
         *out = TAKE_PTR(v);

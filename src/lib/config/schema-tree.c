@@ -90,7 +90,11 @@ struct value *schema_option_default(struct merge_ctx *ctx, const struct mv_optio
                 snprintf(name, sizeof(name), "<default of %s>", opt->name);
                 struct source *src = source_add_text(&default_sources, name, opt->default_nix);
                 struct value *v = NULL;
-                if (nix_parse(src, &v, NULL) < 0)
+                /* The cache outlives any one configuration: not in its arena. */
+                struct arena *arena = value_use_arena(NULL);
+                int r = nix_parse(src, &v, NULL);
+                value_use_arena(arena);
+                if (r < 0)
                         abort(); /* a broken table entry: the schema unit test catches it */
                 v->priority = PRIORITY_OPTION;
                 defaults[h].opt = opt;

@@ -3,7 +3,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/arena.h"
+#include "util/strmap.h"
 #include "util/xalloc.h"
+
+/* Sets larger than this get a hash index: linear search is faster below it. */
+#define INDEX_THRESHOLD 16
+
+static struct arena *current_arena;
+
+struct arena *value_use_arena(struct arena *a)
+{
+        struct arena *old = current_arena;
+        current_arena = a;
+        return old;
+}
+
+static void *mem_alloc(struct arena *a, size_t n)
+{
+        return a ? arena_alloc(a, n) : xcalloc(1, n);
+}
+
+static char *mem_strndup(struct arena *a, const char *s, size_t n)
+{
+        return a ? arena_strndup(a, s, n) : xstrndup(s, n);
+}
+
+static void mem_free(struct arena *a, void *p)
+{
+        if (!a)
+                free(p);
+}
+
+/* Room for one more element in an items or attrs array of `v`, doubling as it fills. */
+static void *grow_array(struct value *v, void *array, size_t n, size_t elem)
+{
+        if (n < v->cap)
+                return array;
+        size_t cap = v->cap ? v->cap * 2 : 4;
+        void *p = v->arena ? arena_grow(v->arena, array, n * elem, cap * elem)
+                           : xreallocarray(array, cap, elem);
+        v->cap = cap;
+        return p;
+}
 
 const char *value_type_to_string(enum value_type t)
 {
@@ -19,7 +61,8 @@ const char *value_type_to_string(enum value_type t)
 
 struct value *value_new(enum value_type type, struct srcpos pos)
 {
-        struct value *v = xcalloc(1, sizeof(*v));
+        struct value *v = mem_alloc(current_arena, sizeof(*v));
+        v->arena = current_arena;
         v->type = type;
         v->pos = pos;
         return v;
@@ -28,9 +71,7 @@ struct value *value_new(enum value_type type, struct srcpos pos)
 struct value *value_new_string(enum value_type type, const char *s, size_t len, struct srcpos pos)
 {
         struct value *v = value_new(type, pos);
-        v->str = xmalloc(len + 1);
-        memcpy(v->str, s, len);
-        v->str[len] = '\0';
+        v->str = mem_strndup(v->arena, s, len);
         v->len = len;
         return v;
 }
@@ -51,26 +92,66 @@ struct value *value_new_int(int64_t i, struct srcpos pos)
 
 void value_list_append(struct value *list, struct value *item)
 {
-        list->items = xreallocarray(list->items, list->n_items + 1, sizeof(*list->items));
+        list->items = grow_array(list, list->items, list->n_items, sizeof(*list->items));
         list->items[list->n_items++] = item;
+}
+
+static void index_drop(struct value *attrs)
+{
+        if (attrs->index) {
+                strmap_free(attrs->index);
+                mem_free(attrs->arena, attrs->index);
+                attrs->index = NULL;
+        }
+}
+
+/* Keys point into the attributes' own strings, which never move. */
+static void index_build(struct value *attrs)
+{
+        index_drop(attrs);
+        attrs->index = mem_alloc(attrs->arena, sizeof(*attrs->index));
+        attrs->index->arena = attrs->arena;
+        for (size_t i = 0; i < attrs->n_attrs; i++)
+                strmap_put(attrs->index, attrs->attrs[i].key, i, NULL);
 }
 
 void value_attrs_append(struct value *attrs, const char *key, struct srcpos key_pos,
                         struct value *v)
 {
-        attrs->attrs = xreallocarray(attrs->attrs, attrs->n_attrs + 1, sizeof(*attrs->attrs));
-        attrs->attrs[attrs->n_attrs++] =
-                (struct attr){ .key = xstrdup(key), .key_pos = key_pos, .value = v };
+        attrs->attrs = grow_array(attrs, attrs->attrs, attrs->n_attrs, sizeof(*attrs->attrs));
+        attrs->attrs[attrs->n_attrs++] = (struct attr){
+                .key = mem_strndup(attrs->arena, key, strlen(key)), .key_pos = key_pos, .value = v
+        };
+        if (attrs->index)
+                strmap_put(attrs->index, attrs->attrs[attrs->n_attrs - 1].key, attrs->n_attrs - 1,
+                           NULL);
+        else if (attrs->n_attrs > INDEX_THRESHOLD)
+                index_build(attrs);
 }
 
 struct attr *value_attrs_get(const struct value *attrs, const char *key)
 {
         if (!attrs || attrs->type != VALUE_ATTRS)
                 return NULL;
+        if (attrs->index) {
+                size_t i;
+                return strmap_get(attrs->index, key, &i) ? &attrs->attrs[i] : NULL;
+        }
         for (size_t i = 0; i < attrs->n_attrs; i++)
                 if (strcmp(attrs->attrs[i].key, key) == 0)
                         return &attrs->attrs[i];
         return NULL;
+}
+
+void value_attrs_remove(struct value *attrs, size_t i)
+{
+        mem_free(attrs->arena, attrs->attrs[i].key);
+        value_free(attrs->attrs[i].value);
+        memmove(&attrs->attrs[i], &attrs->attrs[i + 1],
+                (attrs->n_attrs - i - 1) * sizeof(*attrs->attrs));
+        attrs->n_attrs--;
+        if (attrs->index)
+                index_build(attrs);
 }
 
 struct value *value_copy(const struct value *v)
@@ -93,8 +174,7 @@ struct value *value_copy(const struct value *v)
                 break;
         case VALUE_STRING:
         case VALUE_PATH:
-                c->str = xmalloc(v->len + 1);
-                memcpy(c->str, v->str, v->len + 1);
+                c->str = mem_strndup(c->arena, v->str, v->len);
                 c->len = v->len;
                 break;
         case VALUE_LIST:
@@ -115,7 +195,7 @@ struct value *value_copy(const struct value *v)
 
 void value_free(struct value *v)
 {
-        if (!v)
+        if (!v || v->arena)
                 return;
         switch (v->type) {
         case VALUE_STRING:
@@ -133,6 +213,7 @@ void value_free(struct value *v)
                         value_free(v->attrs[i].value);
                 }
                 free(v->attrs);
+                index_drop(v);
                 break;
         case VALUE_FUNCTION:
                 value_free(v->body);
@@ -191,11 +272,22 @@ static int attr_cmp(const void *a, const void *b)
         return strcmp(((const struct attr *)a)->key, ((const struct attr *)b)->key);
 }
 
+static bool attrs_sorted(const struct value *v)
+{
+        for (size_t i = 1; i < v->n_attrs; i++)
+                if (strcmp(v->attrs[i - 1].key, v->attrs[i].key) > 0)
+                        return false;
+        return true;
+}
+
 void value_sort_attrs(struct value *v)
 {
         if (v->type == VALUE_ATTRS) {
-                if (v->n_attrs > 1)
+                if (v->n_attrs > 1 && !attrs_sorted(v)) {
                         qsort(v->attrs, v->n_attrs, sizeof(*v->attrs), attr_cmp);
+                        if (v->index)
+                                index_build(v);
+                }
                 for (size_t i = 0; i < v->n_attrs; i++)
                         value_sort_attrs(v->attrs[i].value);
         } else if (v->type == VALUE_LIST) {

@@ -10,6 +10,9 @@
 
 #include "config/source.h"
 
+struct arena;
+struct strmap;
+
 enum value_type {
         VALUE_NULL,
         VALUE_BOOL,
@@ -38,6 +41,8 @@ struct attr {
 
 struct value {
         enum value_type type;
+        struct arena *arena; /* where it and its arrays live; NULL: malloc */
+        size_t cap;          /* allocated items or attrs */
         struct srcpos pos;
         int priority;  /* 0: not overridden (PRIORITY_NORMAL) */
         bool implicit; /* an attribute set made by a dotted path (a.b = 1), not written */
@@ -56,12 +61,20 @@ struct value {
                 struct {
                         struct attr *attrs;
                         size_t n_attrs;
+                        struct strmap *index; /* key -> position, once the set is large */
                 };
                 struct value *body;
         };
 };
 
 const char *value_type_to_string(enum value_type t);
+
+/*
+ * Allocate new values in `a` (NULL: with malloc) from now on; returns the
+ * previous setting. value_free() of an arena value does nothing: the arena
+ * goes as a whole. A value in an arena holds only values in the same arena.
+ */
+struct arena *value_use_arena(struct arena *a);
 
 struct value *value_new(enum value_type type, struct srcpos pos);
 struct value *value_new_string(enum value_type type, const char *s, size_t len, struct srcpos pos);
@@ -76,6 +89,9 @@ void value_attrs_append(struct value *attrs, const char *key, struct srcpos key_
 
 /* The attribute named `key`, or NULL. */
 struct attr *value_attrs_get(const struct value *attrs, const char *key);
+
+/* Remove the attribute at position `i`, freeing it. */
+void value_attrs_remove(struct value *attrs, size_t i);
 
 struct value *value_copy(const struct value *v);
 void value_free(struct value *v);

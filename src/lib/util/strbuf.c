@@ -26,7 +26,7 @@ void strbuf_putn(struct strbuf *b, const char *s, size_t n)
         b->data[b->len] = '\0';
 }
 
-void strbuf_putc(struct strbuf *b, char c)
+void strbuf_putc_slow(struct strbuf *b, char c)
 {
         strbuf_putn(b, &c, 1);
 }

@@ -83,3 +83,32 @@ def test_corpus_is_complete():
         for case in cases(kind):
             suffix = ".expected.json" if kind == "valid" else ".expected"
             assert os.path.exists(expected_file(case, suffix)), f"{case} has no {suffix}"
+
+
+@pytest.mark.parametrize("example", ["host.nix", "host.json"])
+def test_examples_are_valid(microvm, example):
+    path = os.path.join(ROOT, "examples", example)
+    r = run(microvm, "--config", path, "check")
+    assert r.returncode == 0, r.stderr
+
+
+def test_options_cover_the_seed(microvm):
+    """Every option of the seed reference is documented, with its seed type."""
+    seed = os.path.join(ROOT, "..", "shared", "seed", "000_72a9a58603b40948.txt")
+    if not os.path.exists(seed):
+        pytest.skip("the seed option reference is not beside this checkout")
+    with open(seed, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    names = [lines[i] for i in range(len(lines))
+             if lines[i].startswith("microvm.") and " " not in lines[i]
+             and i + 1 < len(lines) and lines[i + 1] == ""]
+    assert len(names) >= 17
+    for name in names:
+        r = run(microvm, "options", name)
+        assert r.returncode == 0, f"{name}: {r.stderr}"
+        assert r.stdout.startswith(name + "\n")
+        seed_type = lines[lines.index(name) + 1:].__iter__()
+        want = next(line for line in seed_type if line.startswith("Type: "))
+        # The seed typesets quotes; the option text uses plain ones.
+        want = want.replace("\u201c", '"').replace("\u201d", '"')
+        assert want in r.stdout, f"{name}: {want!r} not in\n{r.stdout}"

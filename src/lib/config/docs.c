@@ -176,6 +176,22 @@ static const char man_header[] =
         "microvm.nix, listed after the host options as "
         "\\fBmicrovm.vms.<name>.config.microvm.*\\fR; other NixOS options in it are kept for a Nix "
         "build and not checked.\n"
+        ".PP\n"
+        "Constructs that need a Nix evaluator (string interpolation, operators, function calls, "
+        "\\fBpkgs\\fR, \\fBimport\\fR, \\fBrec\\fR, \\fBif\\fR) are errors at their position. "
+        "Evaluate such a configuration with Nix and pass the JSON file with "
+        "\\fB\\-\\-config\\fR; a file whose name ends in .json is read as JSON.\n"
+        ".PP\n"
+        "Definitions merge as in the NixOS module system: lists concatenate, strings "
+        "concatenated with \"\\en\" join with a newline, attribute sets merge, other values must "
+        "agree; \\fBlib.mkForce\\fR beats a plain definition, which beats "
+        "\\fBlib.mkDefault\\fR, which beats the default.\n"
+        ".SH FILES\n"
+        ".TP\n/etc/microvm/host.nix\nThe host configuration (override with "
+        "\\fB\\-\\-config\\fR or \\fBMICROVM_CONFIG\\fR).\n"
+        ".SH EXIT STATUS\n"
+        "\\fBmicrovm check\\fR exits 0 for a valid configuration and 2 for an invalid or "
+        "unreadable one.\n"
         ".SH OPTIONS\n";
 
 static bool matches(const char *name, const char *filter)

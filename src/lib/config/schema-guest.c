@@ -1191,5 +1191,5 @@ const struct type schema_guest = {
         .options = guest_options,
         .module = true,
         .freeform_others = true,
-        .name = "null or (Toplevel NixOS config)",
+        .name = "Toplevel NixOS config",
 };

@@ -58,7 +58,7 @@ const struct type type_null_or_thread_pool = { .kind = TYPE_NULL_OR, .inner = &t
 static bool needs_parens(const struct type *t)
 {
         if (t->name)
-                return strchr(t->name, ' ') != NULL && t->kind != TYPE_SUBMODULE;
+                return strchr(t->name, ' ') != NULL;
         switch (t->kind) {
         case TYPE_NULL_OR:
         case TYPE_ONE_OF:
@@ -68,7 +68,7 @@ static bool needs_parens(const struct type *t)
         case TYPE_INT:
                 return t->has_range;
         case TYPE_SUBMODULE:
-                return false;
+                return true;
         default:
                 return false;
         }

@@ -8,7 +8,7 @@ BUILD="gcc meson ninja-build pkg-config"
 TEST="libcmocka-dev python3 python3-pytest clang-format clang libclang-rt-14-dev"
 # The test guest and the VMs: qemu (with the C virtiofsd), a busybox
 # initramfs, kernel module tools, and what volumes and taps need.
-GUEST="qemu-system-x86 ipxe-qemu seabios busybox-static cpio kmod e2fsprogs iproute2 procps"
+GUEST="qemu-system-x86 ipxe-qemu seabios busybox-static cpio kmod xz-utils util-linux e2fsprogs iproute2 procps"
 
 missing=""
 for pkg in $BUILD $TEST $GUEST; do

@@ -282,16 +282,20 @@ def boot(image, *, params=(), qemu_args=(), machine="q35", memory_mb=256,
     image          GuestImage (from build_guest() or the `guest` fixture)
     params         extra kernel parameters, e.g. ["microvm.hold=5"]
     qemu_args      extra qemu arguments (devices, netdevs, ...)
-    machine        "q35" or e.g. "microvm,acpi=off" (accel=tcg is added)
+    machine        "q35", "microvm" or with options, e.g. "microvm,acpi=off"
+                   (accel=tcg is added; for microvm also the settings that
+                   virtiofs and a fast boot need, see tests/guest/README.md)
     shared_memory  back guest RAM with shared memfd (needed by virtiofs)
     until          marker to wait for; None returns right after starting
     timeout        hard limit in seconds for this call: on expiry qemu is
                    killed and GuestTimeout raised
-    log_path       console log file (default: a file in a temp directory)
+    log_path       console log file (default: /tmp/mvguest-*-console.log,
+                   kept after the boot so that failure messages can cite it)
     wait_exit      once the marker is seen, also wait (within the same
                    timeout) for qemu to exit
 
-    Returns the Guest.  Raises GuestError/GuestTimeout on failure.
+    Returns the Guest (check .returncode and .lines() / .markers()).
+    Raises GuestError/GuestTimeout on failure.
     """
     workdir = _short_tempdir("mvguest-")
     if log_path is None:
@@ -357,7 +361,8 @@ class Virtiofsd:
     """A virtiofsd serving one directory on a vhost-user socket.
 
     It serves one VM connection and exits when that VM goes away; stop()
-    cleans up either way.  Usable as a context manager.
+    cleans up either way (process, socket, and its temporary directory,
+    which holds the default log).  Usable as a context manager.
     """
 
     def __init__(self, source, socket_path=None, *, cache="auto", log_path=None,
@@ -382,12 +387,12 @@ class Virtiofsd:
         deadline = time.monotonic() + timeout
         while not _unix_listening(self.socket_path):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
                 why = (f"exited with status {self.proc.returncode}"
                        if self.proc.returncode is not None
                        else f"not listening after {timeout:g} s")
-                raise GuestError(f"virtiofsd {why}: {shlex.join(self.cmd)}\n"
-                                 f"{_tail(self.log_path.read_text(errors='replace'), 15)}")
+                log = _tail(self.log_path.read_text(errors="replace"), 15)
+                self.stop()
+                raise GuestError(f"virtiofsd {why}: {shlex.join(self.cmd)}\n{log}")
             time.sleep(0.02)
         return self
 
@@ -405,13 +410,13 @@ class Virtiofsd:
             self.socket_path.unlink()
         except OSError:
             pass
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.stop()
-        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def start_virtiofsd(source, socket_path=None, *, timeout=10.0, **kwargs):

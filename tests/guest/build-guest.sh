@@ -67,7 +67,9 @@ report() {
 
 # Read a field of the previous build's stamp file (empty if none).
 stamp_get() {
-    [ -f "$out/stamp" ] && sed -n "s/^$1=//p" "$out/stamp" | head -n 1 || true
+    if [ -f "$out/stamp" ]; then
+        sed -n "s/^$1=//p" "$out/stamp" | head -n 1
+    fi
 }
 
 # Fingerprint of apt's package lists: the kernel package that the
@@ -106,7 +108,7 @@ apt_update() {
 
 # --- cache check ------------------------------------------------------------
 apt_sig=$(apt_lists_sig)
-pkg= version=
+pkg='' version=''
 if [ "$(stamp_get meta)" = "$meta" ] && [ "$(stamp_get apt_sig)" = "$apt_sig" ]; then
     pkg=$(stamp_get package)
     version=$(stamp_get version)

@@ -319,13 +319,20 @@ int merge_type(struct merge_ctx *ctx, const struct type *t, const struct opt_pat
         for (size_t i = 0; i < n; i++)
                 if (value_priority(defs[i]) < best)
                         best = value_priority(defs[i]);
-        _cleanup_free_ struct value **kept = xcalloc(n ? n : 1, sizeof(*kept));
-        size_t nk = 0;
-        for (size_t i = 0; i < n; i++)
-                if (value_priority(defs[i]) == best)
-                        kept[nk++] = defs[i];
-        if (nk == 0)
+        if (n == 0)
                 return mv_error_fail(err, "no definition to merge");
+        /* Nearly always one definition: it is kept as it is, without a copy of the list. */
+        _cleanup_free_ struct value **filtered = NULL;
+        struct value *const *kept = defs;
+        size_t nk = n;
+        if (n > 1) {
+                filtered = xcalloc(n, sizeof(*filtered));
+                nk = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (value_priority(defs[i]) == best)
+                                filtered[nk++] = defs[i];
+                kept = filtered;
+        }
 
         int r = check_all(t, path, kept, nk, err);
         if (r < 0)
@@ -535,7 +542,11 @@ static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node
                            struct srcpos where, struct value *const *defs, size_t n,
                            struct value *result, struct mv_error **err)
 {
-        _cleanup_free_ struct value **vals = xcalloc(n ? n : 1, sizeof(*vals));
+        /* Small on the stack, as namespaces nearly always have one or two definitions. */
+        struct value *stack_vals[8];
+        _cleanup_free_ struct value **heap_vals =
+                n > ELEMENTSOF(stack_vals) ? xcalloc(n, sizeof(*heap_vals)) : NULL;
+        struct value **vals = heap_vals ? heap_vals : stack_vals;
         int r;
 
         for (size_t i = 0; i < n; i++) {
@@ -599,7 +610,7 @@ static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node
                         value_free(merged);
                         return r;
                 }
-                value_attrs_append(result, child->segment, pos, merged);
+                value_attrs_append_static(result, child->segment, pos, merged);
         }
         return 0;
 }
@@ -627,7 +638,7 @@ static int fill_computed(struct merge_ctx *ctx, const struct schema_node *node,
                         _cleanup_free_ char *ps = opt_path_format(&p);
                         return mv_error_wrap(err, "default of %s", ps);
                 }
-                value_attrs_append(result, child->segment, (struct srcpos){ 0 }, v);
+                value_attrs_append_static(result, child->segment, (struct srcpos){ 0 }, v);
         }
         return 0;
 }

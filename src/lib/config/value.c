@@ -115,18 +115,32 @@ static void index_build(struct value *attrs)
                 strmap_put(attrs->index, attrs->attrs[i].key, i, NULL);
 }
 
-void value_attrs_append(struct value *attrs, const char *key, struct srcpos key_pos,
-                        struct value *v)
+static void attrs_push(struct value *attrs, char *key, struct srcpos key_pos, struct value *v)
 {
         attrs->attrs = grow_array(attrs, attrs->attrs, attrs->n_attrs, sizeof(*attrs->attrs));
-        attrs->attrs[attrs->n_attrs++] = (struct attr){
-                .key = mem_strndup(attrs->arena, key, strlen(key)), .key_pos = key_pos, .value = v
-        };
+        attrs->attrs[attrs->n_attrs++] =
+                (struct attr){ .key = key, .key_pos = key_pos, .value = v };
         if (attrs->index)
                 strmap_put(attrs->index, attrs->attrs[attrs->n_attrs - 1].key, attrs->n_attrs - 1,
                            NULL);
         else if (attrs->n_attrs > INDEX_THRESHOLD)
                 index_build(attrs);
+}
+
+void value_attrs_append(struct value *attrs, const char *key, struct srcpos key_pos,
+                        struct value *v)
+{
+        attrs_push(attrs, mem_strndup(attrs->arena, key, strlen(key)), key_pos, v);
+}
+
+void value_attrs_append_static(struct value *attrs, const char *key, struct srcpos key_pos,
+                               struct value *v)
+{
+        /* Arena keys are never freed, so a key that outlives the arena can be shared. */
+        if (attrs->arena)
+                attrs_push(attrs, (char *)key, key_pos, v);
+        else
+                value_attrs_append(attrs, key, key_pos, v);
 }
 
 struct attr *value_attrs_get(const struct value *attrs, const char *key)

@@ -87,6 +87,13 @@ void value_list_append(struct value *list, struct value *item);
 void value_attrs_append(struct value *attrs, const char *key, struct srcpos key_pos,
                         struct value *v);
 
+/*
+ * The same for a key that lives as long as the process (an option name
+ * from the schema): an arena value keeps the pointer instead of a copy.
+ */
+void value_attrs_append_static(struct value *attrs, const char *key, struct srcpos key_pos,
+                               struct value *v);
+
 /* The attribute named `key`, or NULL. */
 struct attr *value_attrs_get(const struct value *attrs, const char *key);
 

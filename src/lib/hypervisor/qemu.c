@@ -1,0 +1,485 @@
+/*
+ * qemu: the command line of microvm.nix's qemu runner
+ * (lib/runners/qemu.nix), built as an argv vector.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/merge.h"
+#include "config/value-get.h"
+#include "hypervisor/hypervisor.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+extern const struct hypervisor_ops hypervisor_qemu;
+
+static enum value_type value_lookup_type(const struct value *v, const char *path)
+{
+        const struct value *x = value_lookup(v, path);
+        return x ? x->type : VALUE_NULL;
+}
+
+static bool any_device_on(const struct value *guest, const char *bus)
+{
+        const struct value *devices = vget_list(guest, "microvm.devices");
+        for (size_t i = 0; devices && i < devices->n_items; i++)
+                if (strcmp(vget_str(devices->items[i], "bus"), bus) == 0)
+                        return true;
+        return false;
+}
+
+static bool any_interface_of(const struct value *guest, const char *type)
+{
+        const struct value *ifaces = vget_list(guest, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
+                if (strcmp(vget_str(ifaces->items[i], "type"), type) == 0)
+                        return true;
+        return false;
+}
+
+/* The microvm machine type has no PCI bus unless asked for one. */
+static bool require_pci(const struct value *guest)
+{
+        const char *machine = vget_str(guest, "microvm.qemu.machine");
+        return vget_bool(guest, "microvm.graphics.enable", false) ||
+               strncmp(machine, "microvm", 7) != 0 || vget_count(guest, "microvm.shares") > 0 ||
+               any_device_on(guest, "pci");
+}
+
+static bool qemu_tap_multi_queue(const struct hv_vm *vm)
+{
+        return vget_int(vm->guest, "microvm.vcpu", 1) > 1;
+}
+
+static enum hv_shutdown qemu_shutdown(const struct hv_vm *vm)
+{
+        return vget_str(vm->guest, "microvm.socket") ? HV_SHUTDOWN_QMP : HV_SHUTDOWN_NONE;
+}
+
+struct kv {
+        const char *key;
+        const char *value;
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+        return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
+}
+
+/* "machine,k=v,..." with the keys sorted, as Nix's attrNames sorts them. */
+static char *machine_config(const struct hv_vm *vm, bool pci)
+{
+        const struct value *g = vm->guest;
+        const struct value *opts = vget_attrs(g, "microvm.qemu.machineOpts");
+        struct kv kvs[16];
+        size_t n = 0;
+
+        if (opts) {
+                for (size_t i = 0; i < opts->n_attrs && n < ELEMENTSOF(kvs); i++)
+                        kvs[n++] = (struct kv){ opts->attrs[i].key, opts->attrs[i].value->str };
+        } else if (strcmp(vm->env.arch, "x86_64") == 0) {
+                kvs[n++] = (struct kv){ "accel", "kvm:tcg" };
+                kvs[n++] = (struct kv){ "mem-merge", "on" };
+                kvs[n++] = (struct kv){ "acpi", "on" };
+                if (strcmp(vget_str(g, "microvm.qemu.machine"), "microvm") == 0) {
+                        kvs[n++] = (struct kv){ "pit", "off" };
+                        kvs[n++] = (struct kv){ "pic", "off" };
+                        kvs[n++] = (struct kv){ "pcie", pci ? "on" : "off" };
+                        kvs[n++] = (struct kv){ "rtc", "on" };
+                        kvs[n++] = (struct kv){ "usb", any_device_on(g, "usb") ? "on" : "off" };
+                }
+        } else {
+                kvs[n++] = (struct kv){ "accel", "kvm:tcg" };
+                kvs[n++] = (struct kv){ "gic-version", "max" };
+        }
+        qsort(kvs, n, sizeof(*kvs), kv_cmp);
+
+        struct strbuf b = { 0 };
+        strbuf_puts(&b, vget_str(g, "microvm.qemu.machine"));
+        for (size_t i = 0; i < n; i++)
+                strbuf_printf(&b, ",%s=%s", kvs[i].key, kvs[i].value);
+        return strbuf_take(&b);
+}
+
+/* The kernel command line: the console, reboot and panic settings, then kernelParams. */
+static char *kernel_cmdline(const struct hv_vm *vm)
+{
+        const struct value *g = vm->guest;
+        bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
+        const char *console = !vget_bool(g, "microvm.qemu.serialConsole", true) ? ""
+                              : x86 ? "earlyprintk=ttyS0 console=ttyS0"
+                                    : "console=ttyAMA0";
+        const struct value *params = vget_list(g, "microvm.kernelParams");
+        struct strbuf b = { 0 };
+
+        strbuf_printf(&b, "%s reboot=t panic=-1 ", console);
+        for (size_t i = 0; params && i < params->n_items; i++)
+                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
+        return strbuf_take(&b);
+}
+
+static void push_devices(char ***argv, const struct value *g)
+{
+        const struct value *devices = vget_list(g, "microvm.devices");
+        for (size_t i = 0; devices && i < devices->n_items; i++) {
+                const struct value *d = devices->items[i];
+                const char *path = vget_str(d, "path");
+                _cleanup_free_ char *arg = NULL;
+                if (strcmp(vget_str(d, "bus"), "pci") == 0) {
+                        const char *id = vget_str(d, "qemu.id");
+                        const char *bus = vget_str(d, "qemu.bus");
+                        const char *extra = vget_str(d, "qemu.deviceExtraArgs");
+                        arg = xasprintf("vfio-pci,host=%s,multifunction=on%s%s%s%s%s%s", path,
+                                        id ? ",id=" : "", id ? id : "", bus ? ",bus=" : "",
+                                        bus ? bus : "", extra ? "," : "", extra ? extra : "");
+                } else {
+                        arg = xasprintf("usb-host,%s", path);
+                }
+                /* microvm.nix splices these unquoted: the shell splits them at spaces. */
+                strv_push(argv, "-device");
+                strv_push_words(argv, arg);
+        }
+}
+
+static void push_volumes(char ***argv, const struct value *g, const char *dev_type)
+{
+        const struct value *volumes = vget_list(g, "microvm.volumes");
+        for (size_t i = 0; volumes && i < volumes->n_items; i++) {
+                const struct value *v = volumes->items[i];
+                char letter = volume_letter(g, i);
+                const char *serial = vget_str(v, "serial");
+                strv_push(argv, "-drive");
+                strv_pushf(argv, "id=vd%c,format=raw,file=%s,if=none,aio=io_uring,discard=unmap%s,"
+                           "read-only=%s",
+                           letter, vget_str(v, "image"),
+                           vget_bool(v, "direct", false) ? ",cache=none" : "",
+                           vget_bool(v, "readOnly", false) ? "on" : "off");
+                strv_push(argv, "-device");
+                strv_pushf(argv, "virtio-blk-%s,drive=vd%c%s%s", dev_type, letter,
+                           serial ? ",serial=" : "", serial ? serial : "");
+        }
+}
+
+static void push_shares(char ***argv, const struct value *g, const char *dev_type)
+{
+        const struct value *shares = vget_list(g, "microvm.shares");
+        if (!shares || shares->n_items == 0)
+                return;
+        /* vhost-user needs guest memory the virtiofsd process can map. */
+        strv_push(argv, "-numa");
+        strv_push(argv, "node,memdev=mem");
+        strv_push(argv, "-object");
+        strv_pushf(argv, "memory-backend-memfd,id=mem,size=%lldM,share=on",
+                   (long long)vget_int(g, "microvm.mem", 512));
+        for (size_t i = 0; i < shares->n_items; i++) {
+                const struct value *s = shares->items[i];
+                const char *tag = vget_str(s, "tag");
+                if (strcmp(vget_str(s, "proto"), "virtiofs") == 0) {
+                        strv_push(argv, "-chardev");
+                        strv_pushf(argv, "socket,id=fs%zu,path=%s", i, vget_str(s, "socket"));
+                        strv_push(argv, "-device");
+                        strv_pushf(argv, "vhost-user-fs-%s,chardev=fs%zu,tag=%s", dev_type, i, tag);
+                } else {
+                        strv_push(argv, "-fsdev");
+                        strv_pushf(argv, "local,id=fs%zu,path=%s,security_model=%s,readonly=%s",
+                                   i, vget_str(s, "source"), vget_str(s, "securityModel"),
+                                   vget_bool(s, "readOnly", false) ? "true" : "false");
+                        strv_push(argv, "-device");
+                        strv_pushf(argv, "virtio-9p-%s,fsdev=fs%zu,mount_tag=%s", dev_type, i,
+                                   tag);
+                }
+        }
+}
+
+/* user networking's port forwards, each ending in ',' as microvm.nix writes them. */
+static void push_forwards(struct strbuf *b, const struct hv_vm *vm)
+{
+        const struct value *fwd = vget_list(vm->guest, "microvm.forwardPorts");
+        strbuf_putc(b, ',');
+        for (size_t i = 0; fwd && i < fwd->n_items; i++) {
+                const struct value *f = fwd->items[i];
+                const char *proto = vget_str(f, "proto");
+                const char *haddr = vget_str(f, "host.address");
+                const char *gaddr = vget_str(f, "guest.address");
+                long long hport = (long long)vget_int(f, "host.port", 0);
+                long long gport = (long long)vget_int(f, "guest.port", 0);
+                if (strcmp(vget_str(f, "from"), "host") == 0)
+                        strbuf_printf(b, "hostfwd=%s:%s:%lld-%s:%lld,", proto, haddr, hport,
+                                      gaddr, gport);
+                else
+                        strbuf_printf(b, "guestfwd=%s:%s:%lld-cmd:%s %s %lld,", proto, gaddr,
+                                      gport, vm->env.netcat, haddr, hport);
+        }
+}
+
+static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *dev_type,
+                            bool pci)
+{
+        const struct value *g = vm->guest;
+        const struct value *ifaces = vget_list(g, "microvm.interfaces");
+        long long vcpu = (long long)vget_int(g, "microvm.vcpu", 1);
+        bool multi_queue = vcpu > 1;
+        bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
+        /* romfile= does not work with -M microvm on x86_64, nor with an emulated CPU. */
+        bool no_romfile = pci || (!vget_str(g, "microvm.cpu") && !x86);
+
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const struct value *it = ifaces->items[i];
+                const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
+                bool tap = strcmp(type, "tap") == 0, macvtap = strcmp(type, "macvtap") == 0;
+                struct strbuf b = { 0 };
+
+                strbuf_printf(&b, "%s,id=%s", macvtap ? "tap" : type, id);
+                if (strcmp(type, "user") == 0 && vget_count(g, "microvm.forwardPorts") > 0)
+                        push_forwards(&b, vm);
+                if (strcmp(type, "bridge") == 0)
+                        strbuf_printf(&b, ",br=%s,helper=%s", vget_str(it, "bridge"),
+                                      vm->env.bridge_helper);
+                if (tap) {
+                        strbuf_printf(&b, ",ifname=%s,script=no,downscript=no", id);
+                        if (vget_bool(it, "tap.vhost", false))
+                                strbuf_puts(&b, ",vhost=on");
+                }
+                if (macvtap) {
+                        int fds[64];
+                        size_t n = macvtap_fds(vm, &hypervisor_qemu, id, fds, 64);
+                        strbuf_puts(&b, n == 1 ? ",fd=" : ",fds=");
+                        for (size_t q = 0; q < n; q++)
+                                strbuf_printf(&b, "%s%d", q ? ":" : "", fds[q]);
+                }
+                if (tap && multi_queue)
+                        strbuf_printf(&b, ",queues=%lld", vcpu);
+                strv_push(argv, "-netdev");
+                strv_consume(argv, strbuf_take(&b));
+
+                struct strbuf d = { 0 };
+                strbuf_printf(&d, "virtio-net-%s,netdev=%s,mac=%s", dev_type, id,
+                              vget_str(it, "mac"));
+                if (no_romfile)
+                        strbuf_puts(&d, ",romfile=");
+                /* Multi-queue needs a backend with as many queues: taps and macvtaps have them. */
+                if ((tap || macvtap) && multi_queue && pci)
+                        strbuf_printf(&d, ",mq=on,vectors=%lld", 2 * vcpu + 2);
+                strv_push(argv, "-device");
+                strv_consume(argv, strbuf_take(&d));
+        }
+}
+
+static void push_graphics(char ***argv, const struct value *g)
+{
+        if (!vget_bool(g, "microvm.graphics.enable", false)) {
+                strv_push(argv, "-nographic");
+                return;
+        }
+        const char *backend = vget_str(g, "microvm.graphics.backend");
+        const char *vulkan = vget_str(g, "microvm.graphics.vulkan");
+        _cleanup_free_ char *vk = vulkan ? xasprintf(",blob=true,hostmem=%s,%s=on",
+                                                     vget_str(g, "microvm.graphics.hostmem"),
+                                                     vulkan)
+                                         : xstrdup("");
+        if (strcmp(backend, "cocoa") == 0) {
+                strv_push(argv, "-display");
+                strv_push(argv, "cocoa");
+                strv_push(argv, "-device");
+                strv_push(argv, "virtio-gpu");
+        } else if (strcmp(backend, "gtk") == 0) {
+                strv_push(argv, "-display");
+                strv_push(argv, "gtk,gl=on");
+                strv_push(argv, "-device");
+                strv_pushf(argv, "virtio-vga-gl%s", vk);
+        } else {
+                strv_push(argv, "-display");
+                strv_push(argv, "egl-headless");
+                strv_push(argv, "-device");
+                strv_pushf(argv, "virtio-gpu-gl%s", vk);
+        }
+        const char *usb[] = { "qemu-xhci", "usb-tablet", "usb-kbd" };
+        for (size_t i = 0; i < ELEMENTSOF(usb); i++) {
+                strv_push(argv, "-device");
+                strv_push(argv, usb[i]);
+        }
+}
+
+/* microvm.nix refuses these at evaluation time; here they are configuration errors. */
+static int check_supported(const struct hv_vm *vm, struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        if (vget_int(g, "microvm.initialBalloonMem", 0) != 0)
+                return mv_error_config(err,
+                                       "vm %s: microvm.initialBalloonMem is not supported by "
+                                       "qemu; set it to 0 or use cloud-hypervisor",
+                                       vm->name);
+        if (vget_int(g, "microvm.hotplugMem", 0) > 0 &&
+            strcmp(vget_str(g, "microvm.qemu.machine"), "microvm") == 0)
+                return mv_error_config(err,
+                                       "vm %s: memory hotplug (microvm.hotplugMem) needs a qemu "
+                                       "machine other than microvm, e.g. microvm.qemu.machine = "
+                                       "\"q35\"",
+                                       vm->name);
+        if (strcmp(vm->env.arch, "x86_64") != 0 && strcmp(vm->env.arch, "aarch64") != 0)
+                return mv_error_fail(err, "vm %s: qemu runner has no settings for %s hosts",
+                                     vm->name, vm->env.arch);
+        return 0;
+}
+
+static int qemu_build_argv(const struct hv_vm *vm, char ***out, struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
+        bool pci = require_pci(g);
+        const char *dev_type = pci ? "pci" : "device";
+        long long mem = (long long)vget_int(g, "microvm.mem", 512);
+        long long hotplug = (long long)vget_int(g, "microvm.hotplugMem", 0);
+        const char *cpu = vget_str(g, "microvm.cpu");
+        _cleanup_strv_free_ char **argv = NULL;
+
+        int r = check_supported(vm, err);
+        if (r < 0)
+                return r;
+        const char *kernel = vget_str(g, "microvm.kernel");
+        const char *initrd = vget_str(g, "microvm.initrdPath");
+        if (!kernel || !initrd)
+                return mv_error_config(err,
+                                       "vm %s: microvm.%s is not set; without a Nix build, give "
+                                       "the path of the guest's %s",
+                                       vm->name, kernel ? "initrdPath" : "kernel",
+                                       kernel ? "initrd" : "kernel image");
+
+        strv_push(&argv, vm->binary);
+        strv_push(&argv, "-name");
+        strv_push(&argv, vget_str(g, "networking.hostName"));
+        strv_push(&argv, "-M");
+        strv_consume(&argv, machine_config(vm, pci));
+        strv_push(&argv, "-m");
+        if (hotplug > 0)
+                strv_pushf(&argv, "%lldM,maxmem=%lldM", mem, mem + hotplug);
+        else
+                strv_pushf(&argv, "%lldM", mem);
+        strv_push(&argv, "-smp");
+        strv_pushf(&argv, "%lld", (long long)vget_int(g, "microvm.vcpu", 1));
+        strv_push(&argv, "-nodefaults");
+        strv_push(&argv, "-no-user-config");
+        strv_push(&argv, "-no-reboot");
+        strv_push(&argv, "-kernel");
+        strv_push(&argv, kernel);
+        strv_push(&argv, "-initrd");
+        strv_push(&argv, initrd);
+        strv_push(&argv, "-chardev");
+        strv_push(&argv, "stdio,id=stdio,signal=off");
+        strv_push(&argv, "-device");
+        strv_pushf(&argv, "virtio-rng-%s", dev_type);
+        const char *machine_id = vget_str(g, "microvm.machineId");
+        if (machine_id) {
+                strv_push(&argv, "-smbios");
+                strv_pushf(&argv, "type=1,uuid=%s", machine_id);
+        }
+
+        const struct value *ports = vget_list(g, "microvm.qemu.pcieRootPorts");
+        for (size_t i = 0; ports && i < ports->n_items; i++) {
+                const struct value *p = ports->items[i];
+                struct strbuf b = { 0 };
+                strbuf_printf(&b, "pcie-root-port,id=%s", vget_str(p, "id"));
+                if (vget_str(p, "bus"))
+                        strbuf_printf(&b, ",bus=%s", vget_str(p, "bus"));
+                if (value_lookup_type(p, "chassis") == VALUE_INT)
+                        strbuf_printf(&b, ",chassis=%lld", (long long)vget_int(p, "chassis", 0));
+                if (vget_str(p, "slot"))
+                        strbuf_printf(&b, ",slot=%s", vget_str(p, "slot"));
+                if (vget_str(p, "addr"))
+                        strbuf_printf(&b, ",addr=%s", vget_str(p, "addr"));
+                strv_push(&argv, "-device");
+                strv_consume(&argv, strbuf_take(&b));
+        }
+        push_devices(&argv, g);
+
+        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
+        for (size_t i = 0; creds && i < creds->n_attrs; i++) {
+                strv_push(&argv, "-fw_cfg");
+                strv_pushf(&argv, "name=opt/io.systemd.credentials/%s,file=%s", creds->attrs[i].key,
+                           creds->attrs[i].value->str);
+        }
+        if (vget_bool(g, "microvm.qemu.serialConsole", true)) {
+                strv_push(&argv, "-serial");
+                strv_push(&argv, "chardev:stdio");
+        }
+        if (!cpu)
+                strv_push(&argv, "-enable-kvm");
+        strv_push(&argv, "-cpu");
+        /* qemu crashes with SGX on microvm machines, so host CPUs go without it. */
+        strv_push(&argv, cpu ? cpu : x86 ? "host,+x2apic,-sgx" : "host");
+        if (x86) {
+                strv_push(&argv, "-device");
+                strv_push(&argv, "i8042");
+        }
+        strv_push(&argv, "-append");
+        strv_consume(&argv, kernel_cmdline(vm));
+
+        if (has_store_disk(g)) {
+                strv_push(&argv, "-drive");
+                strv_pushf(&argv, "id=store,format=raw,read-only=on,file=%s,if=none,aio=io_uring",
+                           vget_str(g, "microvm.storeDisk"));
+                strv_push(&argv, "-device");
+                strv_pushf(&argv, "virtio-blk-%s,drive=store%s", dev_type,
+                           pci ? ",disable-legacy=on" : "");
+        }
+        push_graphics(&argv, g);
+        /* qemu-bridge-helper is another process: a sandboxed qemu cannot start it. */
+        if (vm->env.seccomp && !any_interface_of(g, "bridge")) {
+                strv_push(&argv, "-sandbox");
+                strv_push(&argv, "on");
+        }
+        const char *user = vget_str(g, "microvm.user");
+        if (user) {
+                strv_push(&argv, "-run-with");
+                strv_pushf(&argv, "user=%s", user);
+        }
+        const char *socket = vget_str(g, "microvm.socket");
+        if (socket) {
+                strv_push(&argv, "-qmp");
+                strv_pushf(&argv, "unix:%s,server,nowait", socket);
+        }
+        if (vget_bool(g, "microvm.balloon", false)) {
+                strv_push(&argv, "-device");
+                strv_pushf(&argv, "virtio-balloon-%s,free-page-reporting=on,id=balloon0%s",
+                           dev_type,
+                           vget_bool(g, "microvm.deflateOnOOM", true) ? ",deflate-on-oom=on" : "");
+        }
+        if (hotplug > 0) {
+                strv_push(&argv, "-object");
+                strv_pushf(&argv, "memory-backend-ram,id=vmem0,size=%lldM", hotplug);
+                strv_push(&argv, "-device");
+                strv_pushf(&argv, "virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=%lldM",
+                           (long long)vget_int(g, "microvm.hotpluggedMem", 0));
+        }
+        push_volumes(&argv, g, dev_type);
+        push_shares(&argv, g, dev_type);
+        push_interfaces(&argv, vm, dev_type, pci);
+        if (any_device_on(g, "usb")) {
+                strv_push(&argv, "-device");
+                strv_push(&argv, "qemu-xhci");
+        }
+        int64_t cid = vget_int(g, "microvm.vsock.cid", -1);
+        if (cid >= 0) {
+                strv_push(&argv, "-device");
+                strv_pushf(&argv, "vhost-vsock-%s,guest-cid=%lld", dev_type, (long long)cid);
+        }
+        const struct value *extra = vget_list(g, "microvm.qemu.extraArgs");
+        for (size_t i = 0; extra && i < extra->n_items; i++)
+                strv_push(&argv, extra->items[i]->str);
+
+        *out = TAKE_PTR(argv);
+        return 0;
+}
+
+const struct hypervisor_ops hypervisor_qemu = {
+        .name = "qemu",
+        .binary_name = "qemu-system-x86_64",
+        .build_argv = qemu_build_argv,
+        .shutdown = qemu_shutdown,
+        .supports_notify_socket = false,
+        .tap_multi_queue = qemu_tap_multi_queue,
+        .macvtap_as_fds = true,
+};

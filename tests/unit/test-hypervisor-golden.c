@@ -1,0 +1,128 @@
+/*
+ * Golden command lines: for each case under tests/cases/ (derived from
+ * microvm.nix's own runners, see tests/cases/generate/README.md), the
+ * backend of the case's hypervisor must build exactly the expected argv.
+ * Usage: test-hypervisor-golden CASES_DIR
+ */
+#include "test-helpers.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "config/host-config.h"
+#include "config/json-read.h"
+#include "config/value-get.h"
+#include "hypervisor/hypervisor.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+static const char *cases_dir;
+
+static struct value *read_json(struct source_set *set, const char *path)
+{
+        struct source *src = NULL;
+        struct value *v = NULL;
+        struct mv_error *err = NULL;
+        if (source_load(set, path, &src, &err) < 0 || json_parse(src, &v, &err) < 0) {
+                fail_msg("%s", err->msg);
+                abort();
+        }
+        return v;
+}
+
+static void run_case(void **state)
+{
+        const char *name = *state;
+        _cleanup_free_ char *dir = xasprintf("%s/%s", cases_dir, name);
+        _cleanup_free_ char *host_path = xasprintf("%s/host.json", dir);
+        _cleanup_free_ char *env_path = xasprintf("%s/env.json", dir);
+        _cleanup_free_ char *want_path = xasprintf("%s/expected-argv.json", dir);
+        struct source_set set = { 0 };
+        struct host_config cfg;
+        struct mv_error *err = NULL;
+
+        if (host_config_load(host_path, &cfg, &err) < 0)
+                fail_msg("%s: %s", host_path, err->msg);
+        const struct value *guest = value_lookup(cfg.root, "microvm.vms.vm1.config");
+        const char *hv = vget_str(guest, "microvm.hypervisor");
+        const struct hypervisor_ops *ops = hypervisor_find(hv);
+        if (!ops) {
+                host_config_free(&cfg);
+                skip(); /* backend not written yet */
+        }
+
+        struct value *env = read_json(&set, env_path);
+        _cleanup_free_ char *pkg = xasprintf("microvm.%s.package", hv);
+        struct hv_vm vm = {
+                .name = "vm1",
+                .guest = guest,
+                .binary = vget_str(guest, pkg),
+                .env = {
+                        .arch = vget_str(env, "arch"),
+                        .netcat = vget_str(env, "netcat"),
+                        .bridge_helper = vget_str(env, "bridgeHelper"),
+                        .seccomp = vget_bool(env, "seccomp", false),
+                },
+        };
+        char **argv = NULL;
+        if (ops->build_argv(&vm, &argv, &err) < 0)
+                fail_msg("%s: %s", name, err->msg);
+
+        struct value *want = read_json(&set, want_path);
+        size_t n = strv_length(argv);
+        for (size_t i = 0; i < n || i < want->n_items; i++) {
+                const char *got = i < n ? argv[i] : "(end)";
+                const char *exp = i < want->n_items ? want->items[i]->str : "(end)";
+                if (strcmp(got, exp) != 0)
+                        fail_msg("%s: argv[%zu] is\n  %s\nexpected\n  %s", name, i, got, exp);
+        }
+        strv_free(argv);
+        value_free(env);
+        value_free(want);
+        source_set_free(&set);
+        host_config_free(&cfg);
+}
+
+static int case_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int main(int argc, char **argv)
+{
+        if (argc != 2) {
+                fprintf(stderr, "usage: %s CASES_DIR\n", argv[0]);
+                return 2;
+        }
+        cases_dir = argv[1];
+        _cleanup_closedir_ DIR *d = opendir(cases_dir);
+        if (!d) {
+                perror(cases_dir);
+                return 1;
+        }
+        char **names = NULL;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = xasprintf("%s/%s/expected-argv.json", cases_dir,
+                                                   de->d_name);
+                struct stat st;
+                if (stat(p, &st) == 0)
+                        strv_push(&names, de->d_name);
+        }
+        size_t n = strv_length(names);
+        if (n == 0) {
+                fprintf(stderr, "no cases in %s\n", cases_dir);
+                return 1;
+        }
+        qsort(names, n, sizeof(*names), case_cmp);
+        struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
+        for (size_t i = 0; i < n; i++)
+                tests[i] = (struct CMUnitTest){ .name = names[i], .test_func = run_case,
+                                                .initial_state = names[i] };
+        int r = _cmocka_run_group_tests("hypervisor-golden", tests, n, NULL, NULL);
+        free(tests);
+        strv_free(names);
+        return r;
+}

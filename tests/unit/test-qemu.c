@@ -1,0 +1,152 @@
+/* The qemu backend beyond the golden cases: other architectures, TCG, errors. */
+#include "config-helpers.h"
+
+#include "config/host-config.h"
+#include "config/value-get.h"
+#include "hypervisor/hypervisor.h"
+#include "util/atomic-file.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+struct built {
+        struct host_config cfg;
+        char **argv;
+        struct mv_error *err;
+};
+
+/* Evaluate `guest` (the body of microvm.vms.t.config) and build qemu's argv for `arch`. */
+static int build(const char *guest, const char *arch, struct built *b)
+{
+        char *dir = scratch_dir_new();
+        _cleanup_free_ char *path = xasprintf("%s/host.nix", dir);
+        _cleanup_free_ char *text = xasprintf(
+                "{ microvm.vms.t.config = { microvm.kernel = \"/k\"; microvm.initrdPath = "
+                "\"/i\"; %s }; }",
+                guest);
+        assert_int_equal(write_file_atomic(path, text, strlen(text), 0644, NULL), 0);
+        memset(b, 0, sizeof(*b));
+        if (host_config_load(path, &b->cfg, &b->err) < 0)
+                fail_msg("%s", b->err->msg);
+        scratch_dir_remove(dir);
+        struct hv_vm vm = {
+                .name = "t",
+                .guest = value_lookup(b->cfg.root, "microvm.vms.t.config"),
+                .binary = "/usr/bin/qemu",
+                .env = { .arch = arch, .netcat = "/bin/nc", .bridge_helper = "/h" },
+        };
+        return hypervisor_find("qemu")->build_argv(&vm, &b->argv, &b->err);
+}
+
+static void built_free(struct built *b)
+{
+        strv_free(b->argv);
+        mv_error_free(&b->err);
+        host_config_free(&b->cfg);
+}
+
+/* The argument following `flag`, or NULL. */
+static const char *after(char **argv, const char *flag)
+{
+        for (size_t i = 0; argv[i]; i++)
+                if (strcmp(argv[i], flag) == 0)
+                        return argv[i + 1];
+        return NULL;
+}
+
+static void tcg_with_an_emulated_cpu(void **state)
+{
+        (void)state;
+        struct built b;
+        assert_int_equal(build("microvm.cpu = \"max\"; microvm.qemu.machine = \"q35\"; "
+                               "microvm.qemu.machineOpts = { accel = \"tcg\"; };",
+                               "x86_64", &b),
+                         0);
+        assert_string_equal(after(b.argv, "-M"), "q35,accel=tcg");
+        assert_string_equal(after(b.argv, "-cpu"), "max");
+        assert_false(strv_contains(b.argv, "-enable-kvm"));
+        /* q35 has PCI: devices are -pci and the net device gets romfile= */
+        assert_string_equal(after(b.argv, "-device"), "virtio-rng-pci");
+        built_free(&b);
+}
+
+static void aarch64_and_no_serial_console(void **state)
+{
+        (void)state;
+        struct built b;
+        assert_int_equal(build("microvm.qemu.machine = \"virt\"; microvm.qemu.serialConsole = "
+                               "false; microvm.kernelParams = [ \"quiet\" ];",
+                               "aarch64", &b),
+                         0);
+        assert_string_equal(after(b.argv, "-M"), "virt,accel=kvm:tcg,gic-version=max");
+        assert_string_equal(after(b.argv, "-cpu"), "host");
+        assert_string_equal(after(b.argv, "-append"), " reboot=t panic=-1 quiet");
+        assert_false(strv_contains(b.argv, "i8042"));
+        assert_false(strv_contains(b.argv, "-serial"));
+        built_free(&b);
+}
+
+static void unsupported_settings_are_config_errors(void **state)
+{
+        (void)state;
+        struct built b;
+        assert_true(build("microvm.initialBalloonMem = 64;", "x86_64", &b) < 0);
+        assert_non_null(strstr(b.err->msg, "initialBalloonMem is not supported by qemu"));
+        assert_int_equal(mv_error_exit_status(b.err), 2);
+        built_free(&b);
+        assert_true(build("microvm.hotplugMem = 512;", "x86_64", &b) < 0);
+        assert_non_null(strstr(b.err->msg, "needs a qemu machine other than microvm"));
+        built_free(&b);
+        assert_int_equal(build("microvm.hotplugMem = 512; microvm.qemu.machine = \"q35\";",
+                               "x86_64", &b),
+                         0);
+        assert_string_equal(after(b.argv, "-m"), "512M,maxmem=1024M");
+        built_free(&b);
+}
+
+static void missing_kernel_is_reported(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        _cleanup_free_ char *path = xasprintf("%s/host.nix", dir);
+        const char *text = "{ microvm.vms.t.config = { }; }";
+        assert_int_equal(write_file_atomic(path, text, strlen(text), 0644, NULL), 0);
+        struct host_config cfg;
+        struct mv_error *err = NULL;
+        assert_int_equal(host_config_load(path, &cfg, &err), 0);
+        struct hv_vm vm = { .name = "t",
+                            .guest = value_lookup(cfg.root, "microvm.vms.t.config"),
+                            .binary = "/q",
+                            .env = { .arch = "x86_64" } };
+        char **argv = NULL;
+        assert_true(hypervisor_find("qemu")->build_argv(&vm, &argv, &err) < 0);
+        assert_non_null(strstr(err->msg, "vm t: microvm.kernel is not set"));
+        mv_error_free(&err);
+        host_config_free(&cfg);
+        scratch_dir_remove(dir);
+}
+
+static void shutdown_needs_the_socket(void **state)
+{
+        (void)state;
+        struct built b;
+        assert_int_equal(build("", "x86_64", &b), 0);
+        struct hv_vm vm = { .guest = value_lookup(b.cfg.root, "microvm.vms.t.config") };
+        const struct hypervisor_ops *q = hypervisor_find("qemu");
+        assert_int_equal(q->shutdown(&vm), HV_SHUTDOWN_QMP);
+        assert_false(q->tap_multi_queue(&vm));
+        assert_null(hypervisor_find("vfkit"));
+        built_free(&b);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(tcg_with_an_emulated_cpu),
+                cmocka_unit_test(aarch64_and_no_serial_console),
+                cmocka_unit_test(unsupported_settings_are_config_errors),
+                cmocka_unit_test(missing_kernel_is_reported),
+                cmocka_unit_test(shutdown_needs_the_socket),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

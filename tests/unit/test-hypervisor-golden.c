@@ -32,6 +32,13 @@ static struct value *read_json(struct source_set *set, const char *path)
         return v;
 }
 
+/* Interface indices as the case fixes them (a macvtap's /dev/tapN). */
+static int case_ifindex(const char *name, void *data)
+{
+        _cleanup_free_ char *path = xasprintf("ifindex.\"%s\"", name);
+        return (int)vget_int(data, path, -1);
+}
+
 static void run_case(void **state)
 {
         const char *name = *state;
@@ -48,7 +55,7 @@ static void run_case(void **state)
         const struct value *guest = value_lookup(cfg.root, "microvm.vms.vm1.config");
         const char *hv = vget_str(guest, "microvm.hypervisor");
         const struct hypervisor_ops *ops = hypervisor_find(hv);
-        if (!ops) {
+        if (!ops || !ops->build) {
                 host_config_free(&cfg);
                 skip(); /* backend not written yet */
         }
@@ -59,26 +66,48 @@ static void run_case(void **state)
                 .name = "vm1",
                 .guest = guest,
                 .binary = vget_str(guest, pkg),
+                .runner_dir = "@RUNNER@",
                 .env = {
                         .arch = vget_str(env, "arch"),
                         .netcat = vget_str(env, "netcat"),
                         .bridge_helper = vget_str(env, "bridgeHelper"),
                         .seccomp = vget_bool(env, "seccomp", false),
+                        .unbuffer = vget_str(env, "unbuffer"),
+                        .ifindex = case_ifindex,
+                        .ifindex_data = env,
                 },
         };
-        char **argv = NULL;
-        if (ops->build_argv(&vm, &argv, &err) < 0)
+        struct hv_command cmd = { 0 };
+        if (ops->build(&vm, &cmd, &err) < 0)
                 fail_msg("%s: %s", name, err->msg);
 
         struct value *want = read_json(&set, want_path);
-        size_t n = strv_length(argv);
+        size_t n = strv_length(cmd.argv);
         for (size_t i = 0; i < n || i < want->n_items; i++) {
-                const char *got = i < n ? argv[i] : "(end)";
+                const char *got = i < n ? cmd.argv[i] : "(end)";
                 const char *exp = i < want->n_items ? want->items[i]->str : "(end)";
                 if (strcmp(got, exp) != 0)
                         fail_msg("%s: argv[%zu] is\n  %s\nexpected\n  %s", name, i, got, exp);
         }
-        strv_free(argv);
+
+        /* Files the command line names (firecracker's configuration), byte for byte. */
+        _cleanup_free_ char *files_path = xasprintf("%s/expected-files.json", dir);
+        struct stat st;
+        struct value *files = stat(files_path, &st) == 0 ? read_json(&set, files_path) : NULL;
+        size_t nf = strv_length(cmd.file_names);
+        if (nf != (files ? files->n_attrs : 0))
+                fail_msg("%s: %zu files written, %zu expected", name, nf,
+                         files ? files->n_attrs : 0);
+        for (size_t i = 0; i < nf; i++) {
+                struct attr *a = value_attrs_get(files, cmd.file_names[i]);
+                if (!a)
+                        fail_msg("%s: unexpected file %s", name, cmd.file_names[i]);
+                if (strcmp(a->value->str, cmd.file_contents[i]) != 0)
+                        fail_msg("%s: %s is\n%s\nexpected\n%s", name, cmd.file_names[i],
+                                 cmd.file_contents[i], a->value->str);
+        }
+        value_free(files);
+        hv_command_free(&cmd);
         value_free(env);
         value_free(want);
         source_set_free(&set);
@@ -105,8 +134,8 @@ int main(int argc, char **argv)
         char **names = NULL;
         struct dirent *de;
         while ((de = readdir(d))) {
-                _cleanup_free_ char *p = xasprintf("%s/%s/expected-argv.json", cases_dir,
-                                                   de->d_name);
+                _cleanup_free_ char *p =
+                        xasprintf("%s/%s/expected-argv.json", cases_dir, de->d_name);
                 struct stat st;
                 if (stat(p, &st) == 0)
                         strv_push(&names, de->d_name);
@@ -119,7 +148,8 @@ int main(int argc, char **argv)
         qsort(names, n, sizeof(*names), case_cmp);
         struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
         for (size_t i = 0; i < n; i++)
-                tests[i] = (struct CMUnitTest){ .name = names[i], .test_func = run_case,
+                tests[i] = (struct CMUnitTest){ .name = names[i],
+                                                .test_func = run_case,
                                                 .initial_state = names[i] };
         int r = _cmocka_run_group_tests("hypervisor-golden", tests, n, NULL, NULL);
         free(tests);

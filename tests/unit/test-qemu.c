@@ -11,6 +11,7 @@
 
 struct built {
         struct host_config cfg;
+        struct hv_command cmd;
         char **argv;
         struct mv_error *err;
 };
@@ -35,12 +36,14 @@ static int build(const char *guest, const char *arch, struct built *b)
                 .binary = "/usr/bin/qemu",
                 .env = { .arch = arch, .netcat = "/bin/nc", .bridge_helper = "/h" },
         };
-        return hypervisor_find("qemu")->build_argv(&vm, &b->argv, &b->err);
+        int r = hypervisor_find("qemu")->build(&vm, &b->cmd, &b->err);
+        b->argv = b->cmd.argv;
+        return r;
 }
 
 static void built_free(struct built *b)
 {
-        strv_free(b->argv);
+        hv_command_free(&b->cmd);
         mv_error_free(&b->err);
         host_config_free(&b->cfg);
 }
@@ -97,9 +100,9 @@ static void unsupported_settings_are_config_errors(void **state)
         assert_true(build("microvm.hotplugMem = 512;", "x86_64", &b) < 0);
         assert_non_null(strstr(b.err->msg, "needs a qemu machine other than microvm"));
         built_free(&b);
-        assert_int_equal(build("microvm.hotplugMem = 512; microvm.qemu.machine = \"q35\";",
-                               "x86_64", &b),
-                         0);
+        assert_int_equal(
+                build("microvm.hotplugMem = 512; microvm.qemu.machine = \"q35\";", "x86_64", &b),
+                0);
         assert_string_equal(after(b.argv, "-m"), "512M,maxmem=1024M");
         built_free(&b);
 }
@@ -118,8 +121,8 @@ static void missing_kernel_is_reported(void **state)
                             .guest = value_lookup(cfg.root, "microvm.vms.t.config"),
                             .binary = "/q",
                             .env = { .arch = "x86_64" } };
-        char **argv = NULL;
-        assert_true(hypervisor_find("qemu")->build_argv(&vm, &argv, &err) < 0);
+        struct hv_command cmd = { 0 };
+        assert_true(hypervisor_find("qemu")->build(&vm, &cmd, &err) < 0);
         assert_non_null(strstr(err->msg, "vm t: microvm.kernel is not set"));
         mv_error_free(&err);
         host_config_free(&cfg);

@@ -1,17 +1,51 @@
 #include "hypervisor/hypervisor.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/value-get.h"
+#include "util/atomic-file.h"
+#include "util/cleanup.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-extern const struct hypervisor_ops hypervisor_qemu;
+extern const struct hypervisor_ops hypervisor_qemu, hypervisor_cloud_hypervisor,
+        hypervisor_firecracker, hypervisor_crosvm, hypervisor_kvmtool, hypervisor_stratovirt,
+        hypervisor_alioth;
 
 const struct hypervisor_ops *const hypervisors[] = {
-        &hypervisor_qemu,
-        NULL,
+        &hypervisor_qemu,        &hypervisor_cloud_hypervisor,
+        &hypervisor_firecracker, &hypervisor_crosvm,
+        &hypervisor_kvmtool,     &hypervisor_stratovirt,
+        &hypervisor_alioth,      NULL,
 };
+
+void hv_command_free(struct hv_command *c)
+{
+        strv_free(c->argv);
+        strv_free(c->file_names);
+        strv_free(c->file_contents);
+        *c = (struct hv_command){ 0 };
+}
+
+char *hv_command_add_file(struct hv_command *c, const struct hv_vm *vm, const char *name,
+                          char *content)
+{
+        strv_push(&c->file_names, name);
+        strv_consume(&c->file_contents, content);
+        return xasprintf("%s/%s", vm->runner_dir ? vm->runner_dir : ".", name);
+}
+
+int hv_ifindex(const struct hv_vm *vm, const char *name)
+{
+        if (vm->env.ifindex)
+                return vm->env.ifindex(name, vm->env.ifindex_data);
+        _cleanup_free_ char *path = xasprintf("/sys/class/net/%s/ifindex", name);
+        _cleanup_free_ char *text = NULL;
+        if (read_file_full(path, &text, NULL, NULL) < 0)
+                return -1;
+        return atoi(text);
+}
 
 const struct hypervisor_ops *hypervisor_find(const char *name)
 {

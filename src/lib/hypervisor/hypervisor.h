@@ -17,6 +17,10 @@ struct hv_env {
         const char *netcat;        /* nc, for qemu's guestfwd */
         const char *bridge_helper; /* qemu-bridge-helper, for bridge interfaces */
         bool seccomp;              /* the hypervisor can sandbox itself (qemu -sandbox) */
+        const char *unbuffer;      /* expect's unbuffer, which stratovirt's console needs */
+        /* The ifindex of a host interface (macvtap's /dev/tapN), or -1; NULL: look it up. */
+        int (*ifindex)(const char *name, void *data);
+        void *ifindex_data;
 };
 
 /* One VM, as a backend sees it. */
@@ -24,8 +28,25 @@ struct hv_vm {
         const char *name;          /* the VM's name in microvm.vms */
         const struct value *guest; /* its evaluated `config` */
         const char *binary;        /* the hypervisor executable */
+        const char *runner_dir;    /* where files the command line names are written */
         struct hv_env env;
 };
+
+/* What a backend produces: the argv, and files in runner_dir it refers to. */
+struct hv_command {
+        char **argv;
+        char **file_names;    /* relative to runner_dir */
+        char **file_contents; /* in the order of file_names */
+};
+
+void hv_command_free(struct hv_command *c);
+
+/* Add a file to the command; returns its full path (owned by the caller). */
+char *hv_command_add_file(struct hv_command *c, const struct hv_vm *vm, const char *name,
+                          char *content);
+
+/* A host interface's ifindex, through env.ifindex or /sys/class/net. -1 when unknown. */
+int hv_ifindex(const struct hv_vm *vm, const char *name);
 
 enum hv_shutdown {
         HV_SHUTDOWN_NONE,       /* no graceful way: SIGTERM */
@@ -38,7 +59,8 @@ enum hv_shutdown {
 struct hypervisor_ops {
         const char *name;
         const char *binary_name; /* what to look for in PATH when no package is given */
-        int (*build_argv)(const struct hv_vm *vm, char ***argv, struct mv_error **err);
+        /* NULL while a backend is not written yet. */
+        int (*build)(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err);
         enum hv_shutdown (*shutdown)(const struct hv_vm *vm);
         bool supports_notify_socket;
         bool (*tap_multi_queue)(const struct hv_vm *vm);

@@ -152,7 +152,8 @@ static void push_volumes(char ***argv, const struct value *g, const char *dev_ty
                 char letter = volume_letter(g, i);
                 const char *serial = vget_str(v, "serial");
                 strv_push(argv, "-drive");
-                strv_pushf(argv, "id=vd%c,format=raw,file=%s,if=none,aio=io_uring,discard=unmap%s,"
+                strv_pushf(argv,
+                           "id=vd%c,format=raw,file=%s,if=none,aio=io_uring,discard=unmap%s,"
                            "read-only=%s",
                            letter, vget_str(v, "image"),
                            vget_bool(v, "direct", false) ? ",cache=none" : "",
@@ -184,12 +185,11 @@ static void push_shares(char ***argv, const struct value *g, const char *dev_typ
                         strv_pushf(argv, "vhost-user-fs-%s,chardev=fs%zu,tag=%s", dev_type, i, tag);
                 } else {
                         strv_push(argv, "-fsdev");
-                        strv_pushf(argv, "local,id=fs%zu,path=%s,security_model=%s,readonly=%s",
-                                   i, vget_str(s, "source"), vget_str(s, "securityModel"),
+                        strv_pushf(argv, "local,id=fs%zu,path=%s,security_model=%s,readonly=%s", i,
+                                   vget_str(s, "source"), vget_str(s, "securityModel"),
                                    vget_bool(s, "readOnly", false) ? "true" : "false");
                         strv_push(argv, "-device");
-                        strv_pushf(argv, "virtio-9p-%s,fsdev=fs%zu,mount_tag=%s", dev_type, i,
-                                   tag);
+                        strv_pushf(argv, "virtio-9p-%s,fsdev=fs%zu,mount_tag=%s", dev_type, i, tag);
                 }
         }
 }
@@ -207,16 +207,15 @@ static void push_forwards(struct strbuf *b, const struct hv_vm *vm)
                 long long hport = (long long)vget_int(f, "host.port", 0);
                 long long gport = (long long)vget_int(f, "guest.port", 0);
                 if (strcmp(vget_str(f, "from"), "host") == 0)
-                        strbuf_printf(b, "hostfwd=%s:%s:%lld-%s:%lld,", proto, haddr, hport,
-                                      gaddr, gport);
+                        strbuf_printf(b, "hostfwd=%s:%s:%lld-%s:%lld,", proto, haddr, hport, gaddr,
+                                      gport);
                 else
-                        strbuf_printf(b, "guestfwd=%s:%s:%lld-cmd:%s %s %lld,", proto, gaddr,
-                                      gport, vm->env.netcat, haddr, hport);
+                        strbuf_printf(b, "guestfwd=%s:%s:%lld-cmd:%s %s %lld,", proto, gaddr, gport,
+                                      vm->env.netcat, haddr, hport);
         }
 }
 
-static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *dev_type,
-                            bool pci)
+static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *dev_type, bool pci)
 {
         const struct value *g = vm->guest;
         const struct value *ifaces = vget_list(g, "microvm.interfaces");
@@ -276,10 +275,10 @@ static void push_graphics(char ***argv, const struct value *g)
         }
         const char *backend = vget_str(g, "microvm.graphics.backend");
         const char *vulkan = vget_str(g, "microvm.graphics.vulkan");
-        _cleanup_free_ char *vk = vulkan ? xasprintf(",blob=true,hostmem=%s,%s=on",
-                                                     vget_str(g, "microvm.graphics.hostmem"),
-                                                     vulkan)
-                                         : xstrdup("");
+        _cleanup_free_ char *vk =
+                vulkan ? xasprintf(",blob=true,hostmem=%s,%s=on",
+                                   vget_str(g, "microvm.graphics.hostmem"), vulkan)
+                       : xstrdup("");
         if (strcmp(backend, "cocoa") == 0) {
                 strv_push(argv, "-display");
                 strv_push(argv, "cocoa");
@@ -325,7 +324,7 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
         return 0;
 }
 
-static int qemu_build_argv(const struct hv_vm *vm, char ***out, struct mv_error **err)
+static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)
 {
         const struct value *g = vm->guest;
         bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
@@ -470,14 +469,14 @@ static int qemu_build_argv(const struct hv_vm *vm, char ***out, struct mv_error 
         for (size_t i = 0; extra && i < extra->n_items; i++)
                 strv_push(&argv, extra->items[i]->str);
 
-        *out = TAKE_PTR(argv);
+        out->argv = TAKE_PTR(argv);
         return 0;
 }
 
 const struct hypervisor_ops hypervisor_qemu = {
         .name = "qemu",
         .binary_name = "qemu-system-x86_64",
-        .build_argv = qemu_build_argv,
+        .build = qemu_build,
         .shutdown = qemu_shutdown,
         .supports_notify_socket = false,
         .tap_multi_queue = qemu_tap_multi_queue,

@@ -3,6 +3,8 @@
 #include <string.h>
 
 const struct command commands[] = {
+        { "apply", "", "Install every declarative VM into the state directory", cmd_apply },
+        { "gc", "", "Remove runners that no VM uses", cmd_gc },
         { "check", "", "Validate the host configuration", cmd_check },
         { "eval", "[--json] [OPTION]", "Print the evaluated configuration, defaults applied",
           cmd_eval },

@@ -23,6 +23,8 @@ extern const struct command commands[];
 const struct command *command_find(const char *name);
 
 int cmd_help(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_gc(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_check(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_eval(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_options(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);

@@ -1,0 +1,220 @@
+#include "vm/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/json-write.h"
+#include "config/merge.h"
+#include "config/value-get.h"
+#include "hypervisor/hypervisor.h"
+#include "util/atomic-file.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+/* Bumped when the layout of a runner changes, so old and new never share a name. */
+#define RUNNER_FORMAT 1
+
+char *runner_spec_json(const struct value *host, const char *name)
+{
+        _cleanup_free_ char *vm_path = xasprintf("microvm.vms.\"%s\"", name);
+        const struct value *vm = value_lookup(host, vm_path);
+        struct value *spec = value_new(VALUE_ATTRS, (struct srcpos){ 0 });
+        struct strbuf b = { 0 };
+
+        value_attrs_append(spec, "format", (struct srcpos){ 0 },
+                           value_new_int(RUNNER_FORMAT, (struct srcpos){ 0 }));
+        value_attrs_append(
+                spec, "name", (struct srcpos){ 0 },
+                value_new_string(VALUE_STRING, name, strlen(name), (struct srcpos){ 0 }));
+        value_attrs_append(spec, "config", (struct srcpos){ 0 },
+                           value_copy(value_lookup(vm, "config")));
+        /* Host-wide virtiofsd settings shape the VM's shares: a change restarts it. */
+        value_attrs_append(spec, "virtiofsd", (struct srcpos){ 0 },
+                           value_copy(value_lookup(host, "microvm.virtiofsd")));
+        value_sort_attrs(spec);
+        json_write_value(&b, spec, false);
+        value_free(spec);
+        return strbuf_take(&b);
+}
+
+char *runner_dir_name(const char *spec_json, const char *name)
+{
+        char hex[65];
+        sha256_hex(spec_json, strlen(spec_json), hex);
+        return xasprintf("%.32s-%s", hex, name);
+}
+
+static int put(const char *dir, const char *rel, const char *content, struct mv_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s", dir, rel);
+        _cleanup_free_ char *parent = xstrdup(path);
+        *strrchr(parent, '/') = '\0';
+        int r = mkdir_p(parent, 0755, err);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, content, strlen(content), 0644, err);
+}
+
+/* Append the words (up to four, NULLs skipped) as one line, like `echo ... >>`. */
+static void line(struct strbuf *b, const char *w1, const char *w2, const char *w3, const char *w4)
+{
+        const char *words[] = { w1, w2, w3, w4 };
+        bool first = true;
+        for (size_t i = 0; i < ELEMENTSOF(words); i++) {
+                if (!words[i])
+                        continue;
+                if (!first)
+                        strbuf_putc(b, ' ');
+                strbuf_puts(b, words[i]);
+                first = false;
+        }
+        strbuf_putc(b, '\n');
+}
+
+/* The files under share/microvm that the host services read, in microvm.nix's layout. */
+static int write_metadata(const char *dir, const struct hypervisor_ops *ops, const struct hv_vm *vm,
+                          struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        const struct value *ifaces = vget_list(g, "microvm.interfaces");
+        const struct value *shares = vget_list(g, "microvm.shares");
+        const struct value *devices = vget_list(g, "microvm.devices");
+        struct strbuf taps = { 0 }, macvtaps = { 0 }, pci = { 0 }, usb = { 0 };
+        int r;
+
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const struct value *it = ifaces->items[i];
+                const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
+                if (strcmp(type, "tap") == 0)
+                        line(&taps, id, NULL, NULL, NULL);
+                else if (strcmp(type, "macvtap") == 0)
+                        line(&macvtaps, id, vget_str(it, "mac"), vget_str(it, "macvtap.link"),
+                             vget_str(it, "macvtap.mode"));
+        }
+        for (size_t i = 0; devices && i < devices->n_items; i++)
+                line(strcmp(vget_str(devices->items[i], "bus"), "pci") == 0 ? &pci : &usb,
+                     vget_str(devices->items[i], "path"), NULL, NULL, NULL);
+
+        _cleanup_free_ char *hv = xasprintf("%s\n", ops->name);
+        bool mq = ops->tap_multi_queue && ops->tap_multi_queue(vm);
+        r = put(dir, "share/microvm/hypervisor", hv, err);
+        if (r >= 0)
+                r = put(dir, "share/microvm/tap-flags",
+                        mq ? "vnet_hdr\nmulti_queue\n" : "vnet_hdr\n", err);
+        const struct {
+                const char *name;
+                struct strbuf *b;
+        } lists[] = {
+                { "share/microvm/tap-interfaces", &taps },
+                { "share/microvm/macvtap-interfaces", &macvtaps },
+                { "share/microvm/pci-devices", &pci },
+                { "share/microvm/usb-devices", &usb },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
+                /* Like `echo >>`, a list file exists only when it has lines. */
+                if (r >= 0 && lists[i].b->len)
+                        r = put(dir, lists[i].name, lists[i].b->data, err);
+                strbuf_free(lists[i].b);
+        }
+        for (size_t i = 0; r >= 0 && shares && i < shares->n_items; i++) {
+                const struct value *s = shares->items[i];
+                if (strcmp(vget_str(s, "proto"), "virtiofs") != 0)
+                        continue;
+                const char *tag = vget_str(s, "tag");
+                _cleanup_free_ char *sock_rel = xasprintf("share/microvm/virtiofs/%s/socket", tag);
+                _cleanup_free_ char *src_rel = xasprintf("share/microvm/virtiofs/%s/source", tag);
+                _cleanup_free_ char *sock = xasprintf("%s\n", vget_str(s, "socket"));
+                _cleanup_free_ char *src = xasprintf("%s\n", vget_str(s, "source"));
+                r = put(dir, sock_rel, sock, err);
+                if (r >= 0)
+                        r = put(dir, src_rel, src, err);
+        }
+        int64_t cid = vget_int(g, "microvm.vsock.cid", -1);
+        if (r >= 0 && cid >= 0) {
+                _cleanup_free_ char *c = xasprintf("%lld\n", (long long)cid);
+                r = put(dir, "share/microvm/vsock-cid", c, err);
+        }
+        return r;
+}
+
+static int write_runner(const char *tmp, const char *final, const char *spec,
+                        const struct value *host, const char *name, struct mv_error **err)
+{
+        _cleanup_free_ char *vm_path = xasprintf("microvm.vms.\"%s\".config", name);
+        const struct value *guest = value_lookup(host, vm_path);
+        const char *hv_name = vget_str(guest, "microvm.hypervisor");
+        const struct hypervisor_ops *ops = hypervisor_find(hv_name);
+        if (!ops || !ops->build)
+                return mv_error_fail(err, "vm %s: the %s backend is not available in this build",
+                                     name, hv_name);
+
+        /* Build the command line now: a VM that cannot start fails here, not at boot. */
+        struct hv_vm vm = { .name = name,
+                            .guest = guest,
+                            .binary = ops->binary_name,
+                            .runner_dir = final,
+                            .env = { .arch = "x86_64" } };
+        struct hv_command cmd = { 0 };
+        int r = ops->build(&vm, &cmd, err);
+        for (size_t i = 0; r >= 0 && cmd.file_names && cmd.file_names[i]; i++)
+                r = put(tmp, cmd.file_names[i], cmd.file_contents[i], err);
+        hv_command_free(&cmd);
+        if (r >= 0)
+                r = write_metadata(tmp, ops, &vm, err);
+        /* The spec goes last: a runner directory with a spec is complete. */
+        if (r >= 0)
+                r = put(tmp, RUNNER_SPEC, spec, err);
+        return r;
+}
+
+int runner_install(const char *state_dir, const struct value *host, const char *name, char **runner,
+                   bool *created, struct mv_error **err)
+{
+        _cleanup_free_ char *spec = runner_spec_json(host, name);
+        _cleanup_free_ char *dirname = runner_dir_name(spec, name);
+        _cleanup_free_ char *runners = xasprintf("%s/" RUNNERS_DIR, state_dir);
+        _cleanup_free_ char *final = xasprintf("%s/%s", runners, dirname);
+        _cleanup_free_ char *final_spec = xasprintf("%s/" RUNNER_SPEC, final);
+        int r;
+
+        *created = false;
+        if (access(final_spec, F_OK) == 0) {
+                *runner = TAKE_PTR(dirname);
+                return 0;
+        }
+        r = mkdir_p(runners, 0755, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *tmp = make_temp_dir(runners, dirname, err);
+        if (!tmp)
+                return mv_error_return(*err);
+        r = write_runner(tmp, final, spec, host, name, err);
+        /* mkdtemp made it private; the hypervisor user reads generated files in it. */
+        if (r >= 0 && chmod(tmp, 0755) < 0)
+                r = mv_error_set(err, errno, "chmod %s", tmp);
+        if (r >= 0 && rename(tmp, final) < 0) {
+                /* Another apply got there first with the same content: keep theirs. */
+                if (errno == ENOTEMPTY || errno == EEXIST)
+                        r = 0;
+                else
+                        r = mv_error_set(err, errno, "rename %s to %s", tmp, final);
+        } else if (r >= 0) {
+                *created = true;
+        }
+        if (r >= 0)
+                r = fsync_dir(runners, err);
+        remove_tree(tmp); /* only left when the rename did not happen */
+        if (r < 0)
+                return mv_error_wrap(err, "install runner of vm %s", name);
+        *runner = TAKE_PTR(dirname);
+        return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * Runner directories: a VM's installed definition, in microvm.nix's
+ * layout (share/microvm/...), plus the resolved spec the command line is
+ * built from. They are content addressed: the name is a hash of the
+ * spec, so "has this VM changed?" is a comparison of two link targets.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config/value.h"
+
+struct mv_error;
+
+#define RUNNERS_DIR ".runners"
+#define RUNNER_SPEC "share/microvm/spec.json"
+
+/*
+ * The resolved spec of VM `name`: its evaluated guest configuration and
+ * the host settings that shape how it runs, as canonical JSON (compact,
+ * keys sorted). `host` is the evaluated host configuration.
+ */
+char *runner_spec_json(const struct value *host, const char *name);
+
+/* "<32 hex digits of the spec's sha256>-<name>" */
+char *runner_dir_name(const char *spec_json, const char *name);
+
+/*
+ * Make sure STATE/.runners/<runner_dir_name> exists and is complete:
+ * written under a temporary name and renamed into place, so it is either
+ * absent or whole. `*created` says whether it had to be written.
+ * `*runner` gets the directory name.
+ */
+int runner_install(const char *state_dir, const struct value *host, const char *name, char **runner,
+                   bool *created, struct mv_error **err);

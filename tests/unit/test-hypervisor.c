@@ -1,0 +1,93 @@
+/* The helpers every backend shares. */
+#include "vm-helpers.h"
+
+#include "config/value-get.h"
+#include "hypervisor/hypervisor.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+
+static void backend_table(void **state)
+{
+        (void)state;
+        const char *names[] = { "qemu",    "cloud-hypervisor", "firecracker", "crosvm",
+                                "kvmtool", "stratovirt",       "alioth" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const struct hypervisor_ops *ops = hypervisor_find(names[i]);
+                assert_non_null(ops);
+                assert_string_equal(ops->name, names[i]);
+                assert_non_null(ops->binary_name);
+                assert_ptr_equal(hypervisors[i], ops);
+        }
+        assert_null(hypervisors[ELEMENTSOF(names)]);
+        assert_null(hypervisor_find("vfkit"));
+}
+
+static void macvtap_fd_numbering(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        struct host_config cfg;
+#define MACVTAP(id, n)                                                                             \
+        "{ type = \"macvtap\"; id = \"" id "\"; mac = \"02:00:00:00:00:0" n "\"; "                 \
+        "macvtap = { link = \"eth0\"; mode = \"bridge\"; }; }"
+        const char *a = MACVTAP("mv-a", "1"), *b = MACVTAP("mv-b", "2");
+        _cleanup_free_ char *body =
+                xasprintf(VM("t", "vcpu = 3; interfaces = [ { type = \"tap\"; id = \"tp\"; mac = "
+                                  "\"02:00:00:00:00:05\"; } %s %s ];"),
+                          a, b);
+        load_host(dir, body, &cfg);
+        struct hv_vm vm = { .name = "t", .guest = value_lookup(cfg.root, "microvm.vms.t.config") };
+        int fds[8];
+        /* qemu: multi-queue with 3 vCPUs, so 3 fds per macvtap, from 3 up. */
+        size_t n = macvtap_fds(&vm, hypervisor_find("qemu"), "mv-b", fds, 8);
+        assert_int_equal(n, 3);
+        assert_int_equal(fds[0], 6);
+        assert_int_equal(fds[2], 8);
+        assert_int_equal(macvtap_fds(&vm, hypervisor_find("qemu"), "tp", fds, 8), 0);
+        assert_int_equal(volume_letter(vm.guest, 0), 'a'); /* no store disk without storeDisk */
+        host_config_free(&cfg);
+        scratch_dir_remove(dir);
+}
+
+static void words_and_files(void **state)
+{
+        (void)state;
+        _cleanup_strv_free_ char **v = NULL;
+        strv_push_words(&v, "  vfio-pci,host=1  id=x\tmore ");
+        assert_int_equal(strv_length(v), 3);
+        assert_string_equal(v[1], "id=x");
+        struct hv_command c = { 0 };
+        struct hv_vm vm = { .runner_dir = "/r" };
+        _cleanup_free_ char *p = hv_command_add_file(&c, &vm, "fc.json", xstrdup("{}"));
+        assert_string_equal(p, "/r/fc.json");
+        assert_string_equal(c.file_contents[0], "{}");
+        hv_command_free(&c);
+}
+
+static int fixed_ifindex(const char *name, void *data)
+{
+        (void)data;
+        return strcmp(name, "vm-x") == 0 ? 12 : -1;
+}
+
+static void ifindex_lookup(void **state)
+{
+        (void)state;
+        struct hv_vm vm = { .env = { .ifindex = fixed_ifindex } };
+        assert_int_equal(hv_ifindex(&vm, "vm-x"), 12);
+        assert_int_equal(hv_ifindex(&vm, "vm-y"), -1);
+        struct hv_vm real = { 0 };
+        assert_int_equal(hv_ifindex(&real, "lo"), 1);
+        assert_int_equal(hv_ifindex(&real, "no-such-if0"), -1);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(backend_table),
+                cmocka_unit_test(macvtap_fd_numbering),
+                cmocka_unit_test(words_and_files),
+                cmocka_unit_test(ifindex_lookup),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

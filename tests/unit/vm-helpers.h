@@ -22,5 +22,5 @@ static inline void load_host(const char *dir, const char *body, struct host_conf
 
 #define VM(name, extra)                                                                            \
         "microvm.vms." name ".config.microvm = { kernel = \"/k\"; initrdPath = \"/i\"; " extra " " \
-                                                                                               "}" \
-                                                                                               ";"
+        "}"                                                                                        \
+        ";"

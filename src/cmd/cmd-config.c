@@ -28,7 +28,7 @@ static int parse_output_flags(const char *cmd, int argc, char **argv, struct out
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+j", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "j", options, NULL)) != -1) {
                 if (c == 'j')
                         f->json = true;
                 else

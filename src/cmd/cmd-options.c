@@ -20,7 +20,7 @@ int cmd_options(const struct cli_context *ctx, int argc, char **argv, struct mv_
         (void)ctx;
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+j", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "j", options, NULL)) != -1) {
                 if (c == 'j')
                         format = DOCS_JSON;
                 else if (c == 'm')

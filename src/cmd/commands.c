@@ -5,6 +5,7 @@
 const struct command commands[] = {
         { "apply", "", "Install every declarative VM into the state directory", cmd_apply },
         { "gc", "", "Remove runners that no VM uses", cmd_gc },
+        { "plan", "[--json] NAME", "Show what starting a VM would do, without doing it", cmd_plan },
         { "check", "", "Validate the host configuration", cmd_check },
         { "eval", "[--json] [OPTION]", "Print the evaluated configuration, defaults applied",
           cmd_eval },

@@ -238,6 +238,23 @@ void value_free(struct value *v)
         free(v);
 }
 
+void value_forget_positions(struct value *v)
+{
+        if (!v)
+                return;
+        v->pos = (struct srcpos){ 0 };
+        if (v->type == VALUE_LIST)
+                for (size_t i = 0; i < v->n_items; i++)
+                        value_forget_positions(v->items[i]);
+        else if (v->type == VALUE_ATTRS)
+                for (size_t i = 0; i < v->n_attrs; i++) {
+                        v->attrs[i].key_pos = (struct srcpos){ 0 };
+                        value_forget_positions(v->attrs[i].value);
+                }
+        else if (v->type == VALUE_FUNCTION)
+                value_forget_positions(v->body);
+}
+
 bool value_equal(const struct value *a, const struct value *b)
 {
         if (a->type != b->type)

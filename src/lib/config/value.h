@@ -109,6 +109,9 @@ static inline void value_freep(struct value **v)
 }
 #define _cleanup_value_ __attribute__((cleanup(value_freep)))
 
+/* Drop every position (before the source they point into goes away). */
+void value_forget_positions(struct value *v);
+
 /* Deep structural equality, ignoring positions and priorities. */
 bool value_equal(const struct value *a, const struct value *b);
 

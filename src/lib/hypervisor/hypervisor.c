@@ -89,15 +89,3 @@ char volume_letter(const struct value *guest, size_t index)
 {
         return (char)('a' + index + (has_store_disk(guest) ? 1 : 0));
 }
-
-void strv_push_words(char ***argv, const char *s)
-{
-        const char *p = s;
-        while (*p) {
-                p += strspn(p, " \t\n");
-                size_t n = strcspn(p, " \t\n");
-                if (n)
-                        strv_consume(argv, xstrndup(p, n));
-                p += n;
-        }
-}

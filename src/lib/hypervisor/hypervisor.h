@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "config/value.h"
+#include "util/strv.h"
 
 struct mv_error;
 
@@ -85,6 +86,3 @@ char volume_letter(const struct value *guest, size_t index);
 
 /* Whether the VM boots a store disk image (storeOnDisk with storeDisk set). */
 bool has_store_disk(const struct value *guest);
-
-/* Append the words of `s` split at spaces (microvm.nix leaves some arguments unquoted). */
-void strv_push_words(char ***argv, const char *s);

@@ -49,6 +49,18 @@ void strv_extend(char ***v, char *const *other)
                 strv_push(v, other[i]);
 }
 
+void strv_push_words(char ***v, const char *s)
+{
+        const char *p = s;
+        while (*p) {
+                p += strspn(p, " \t\n");
+                size_t n = strcspn(p, " \t\n");
+                if (n)
+                        strv_consume(v, xstrndup(p, n));
+                p += n;
+        }
+}
+
 bool strv_contains(char *const *v, const char *s)
 {
         for (size_t i = 0; v && v[i]; i++)

@@ -23,6 +23,12 @@ void strv_extend(char ***v, char *const *other);
 /* Append `s`, taking ownership of it. */
 void strv_consume(char ***v, char *s);
 
+/*
+ * Append the words of `s`, split at blanks: what microvm.nix's scripts get
+ * from an unquoted expansion. Not a shell: no quotes, no expansions.
+ */
+void strv_push_words(char ***v, const char *s);
+
 bool strv_contains(char *const *v, const char *s);
 
 char **strv_copy(char *const *v);

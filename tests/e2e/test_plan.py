@@ -1,0 +1,94 @@
+"""microvm plan: what a start would do, read from the installed runner."""
+import json
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def microvm():
+    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"microvm binary not found at {path}")
+    return path
+
+
+def run(microvm, host, *args):
+    return subprocess.run([microvm, "--config", str(host), *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.fixture
+def installed(microvm, tmp_path):
+    state = tmp_path / "state"
+    host = tmp_path / "host.nix"
+    host.write_text(f'''{{
+  microvm.stateDir = "{state}";
+  microvm.host.tapScript = "ip link set \\"$id\\" master br0 up";
+  microvm.vms.web.config.microvm = {{
+    kernel = "/boot/vmlinuz"; initrdPath = "/boot/initrd.img"; vcpu = 2;
+    cpu = "max"; qemu.machine = "q35"; qemu.machineOpts = {{ accel = "tcg"; }};
+    interfaces = [ {{ type = "tap"; id = "vm-web"; mac = "02:00:00:00:00:01"; }} ];
+    shares = [ {{ tag = "data"; source = "/srv"; mountPoint = "/data"; proto = "virtiofs"; }} ];
+    volumes = [ {{ image = "var.img"; mountPoint = "/var"; size = 64; label = "var"; }} ];
+  }};
+}}
+''')
+    r = run(microvm, host, "apply")
+    assert r.returncode == 0, r.stderr
+    return host, state
+
+
+def test_plan_json_lists_every_step(microvm, installed):
+    host, state = installed
+    r = run(microvm, host, "plan", "--json", "web")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert plan["vm"] == "web" and plan["hypervisor"] == "qemu"
+    assert plan["runner"] == os.readlink(state / "web" / "current").split("/")[-1]
+    assert plan["workingDirectory"] == str(state / "web")
+    vol = plan["volumes"][0]
+    assert vol["create"] and vol["sizeMiB"] == 64
+    assert vol["mkfs"] == ["mkfs.ext4", "-L", "var", str(state / "web" / "var.img")]
+    tap = plan["interfaces"][0]
+    assert tap["id"] == "vm-web" and tap["flags"] == ["vnet_hdr", "multi_queue"]
+    assert tap["tapScript"] == 'ip link set "$id" master br0 up'
+    vfs = plan["virtiofsd"][0]
+    assert vfs["socket"] == "web-virtiofs-data.sock"
+    assert "--socket-path=web-virtiofs-data.sock" in vfs["argv"]
+    argv = plan["command"]["argv"]
+    assert argv[argv.index("-M") + 1] == "q35,accel=tcg"
+    assert argv[argv.index("-cpu") + 1] == "max" and "-enable-kvm" not in argv
+    assert plan["shutdown"] == "qmp" and plan["socket"] == "web.sock"
+
+
+def test_plan_text_and_errors(microvm, installed):
+    host, _ = installed
+    r = run(microvm, host, "plan", "web")
+    assert r.returncode == 0
+    assert "tap vm-web: create (vnet_hdr multi_queue)" in r.stdout
+    assert "virtiofsd for share data" in r.stdout
+    r = run(microvm, host, "plan", "absent")
+    assert r.returncode == 1
+    assert "vm absent is not installed" in r.stderr and "microvm apply" in r.stderr
+    r = run(microvm, host, "plan")
+    assert r.returncode == 2
+
+
+def test_plan_reports_a_missing_hypervisor(microvm, tmp_path):
+    state = tmp_path / "state"
+    host = tmp_path / "host.nix"
+    host.write_text(f'''{{
+  microvm.stateDir = "{state}";
+  microvm.vms.a.config.microvm = {{ kernel = "/k"; initrdPath = "/i";
+    qemu.package = "/nonexistent/qemu-system-x86_64"; }};
+}}
+''')
+    assert run(microvm, host, "apply").returncode == 0
+    r = run(microvm, host, "plan", "a")
+    assert r.returncode == 1
+    assert "/nonexistent/qemu-system-x86_64" in r.stderr
+    assert "microvm.qemu.package" in r.stderr

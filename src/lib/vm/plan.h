@@ -17,8 +17,7 @@ struct mv_error;
  * virtiofsd) from `host`. The plan is a value tree, documented in
  * docs/plan.md; its JSON form is stable.
  */
-int vm_plan(const struct value *host, const char *name, struct value **plan,
-            struct mv_error **err);
+int vm_plan(const struct value *host, const char *name, struct value **plan, struct mv_error **err);
 
 /* The spec of the runner STATE/NAME/LINK points at (LINK: current or booted). */
 int vm_read_spec(const char *state_dir, const char *name, const char *link, struct value **spec,

@@ -5,6 +5,8 @@
 const struct command commands[] = {
         { "apply", "", "Install every declarative VM into the state directory", cmd_apply },
         { "gc", "", "Remove runners that no VM uses", cmd_gc },
+        { "run", "[--stop-timeout S] NAME", "Run a VM in the foreground, console on the terminal",
+          cmd_run },
         { "plan", "[--json] NAME", "Show what starting a VM would do, without doing it", cmd_plan },
         { "check", "", "Validate the host configuration", cmd_check },
         { "eval", "[--json] [OPTION]", "Print the evaluated configuration, defaults applied",

@@ -40,6 +40,7 @@ static void load_share(const char *share, const char *host_extra, struct share_c
         char *dir = scratch_dir_new();
         _cleanup_free_ char *body = xasprintf(
                 "%s microvm.vms.w.config.microvm.virtiofsd.extraArgs = [ \"--g\" ]; "
+                "microvm.vms.w.config.microvm.virtiofsd.group = \"root\"; "
                 "microvm.vms.w.config.microvm.shares = [ { tag = \"t\"; source = \"/srv\"; "
                 "mountPoint = \"/m\"; proto = \"virtiofs\"; %s } ];",
                 host_extra, share);
@@ -69,7 +70,7 @@ static void rust_flags_as_microvm_nix(void **state)
         assert_int_equal(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, true, &argv, NULL), 0);
         _cleanup_free_ char *line = strv_join(argv, " ");
         assert_string_equal(line, "/bin/virtiofsd --socket-path=w-virtiofs-t.sock "
-                                  "--socket-group=kvm --shared-dir=/srv --rlimit-nofile 1048576 "
+                                  "--socket-group=root --shared-dir=/srv --rlimit-nofile 1048576 "
                                   "--thread-pool-size 3 --posix-acl --xattr --cache=metadata "
                                   "--inode-file-handles=prefer --readonly --h --g --a --b");
         strv_free(argv);
@@ -86,7 +87,7 @@ static void c_flags_translated(void **state)
         assert_int_equal(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, false, &argv, NULL), 0);
         _cleanup_free_ char *line = strv_join(argv, "|");
         _cleanup_free_ char *want = xasprintf(
-                "/q/virtiofsd|--socket-path=w-virtiofs-t.sock|--socket-group=kvm|-o|source=/srv|"
+                "/q/virtiofsd|--socket-path=w-virtiofs-t.sock|--socket-group=root|-o|source=/srv|"
                 "--thread-pool-size=%ld|-o|cache=none|--g",
                 sysconf(_SC_NPROCESSORS_ONLN));
         assert_string_equal(line, want);
@@ -113,6 +114,22 @@ static void c_flavour_refuses_what_it_cannot_do(void **state)
         }
 }
 
+/* virtiofsd refuses to start for a group that does not exist: it is left out. */
+static void missing_group_is_left_out(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        struct host_config cfg;
+        load_host(dir, "microvm.vms.w.config.microvm.virtiofsd.group = \"no-such-group-x\";", &cfg);
+        struct virtiofsd_settings s;
+        virtiofsd_settings(value_lookup(cfg.root, "microvm.virtiofsd"),
+                           value_lookup(cfg.root, "microvm.vms.w.config"), &s);
+        assert_null(s.group);
+        virtiofsd_settings_done(&s);
+        host_config_free(&cfg);
+        scratch_dir_remove(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -121,6 +138,7 @@ int main(void)
                 cmocka_unit_test(rust_flags_as_microvm_nix),
                 cmocka_unit_test(c_flags_translated),
                 cmocka_unit_test(c_flavour_refuses_what_it_cannot_do),
+                cmocka_unit_test(missing_group_is_left_out),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

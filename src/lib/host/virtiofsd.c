@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,6 +97,9 @@ void virtiofsd_settings(const struct value *host_virtiofsd, const struct value *
         const struct value *g = value_lookup(guest, "microvm.virtiofsd");
         memset(out, 0, sizeof(*out));
         out->group = vget_str(g, "group");
+        /* virtiofsd refuses to start with a group that does not exist (no kvm group here). */
+        if (out->group && !getgrnam(out->group))
+                out->group = NULL;
         out->inode_file_handles = vget_str(g, "inodeFileHandles");
         if (!out->inode_file_handles)
                 out->inode_file_handles = vget_str(host_virtiofsd, "inodeFileHandles");

@@ -1,0 +1,45 @@
+/* run: a VM in the foreground, its console on the terminal (microvm.nix's `microvm -r`). */
+#include <getopt.h>
+#include <stdlib.h>
+
+#include "cmd/commands.h"
+#include "config/host-config.h"
+#include "util/error.h"
+#include "vm/run.h"
+
+int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
+{
+        static const struct option options[] = {
+                { "stop-timeout", required_argument, NULL, 't' },
+                {},
+        };
+        struct run_options opts = RUN_OPTIONS_DEFAULT;
+        int c;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "t:", options, NULL)) != -1) {
+                if (c != 't')
+                        return mv_error_usage(err, "run: unknown option '%s'", argv[optind - 1]);
+                char *end;
+                long v = strtol(optarg, &end, 10);
+                if (*end || v < 0 || v > 86400)
+                        return mv_error_usage(err, "run: --stop-timeout takes seconds, got '%s'",
+                                              optarg);
+                opts.stop_timeout_s = (int)v;
+        }
+        if (argc - optind != 1)
+                return mv_error_usage(err, "run takes one VM name");
+
+        struct host_config cfg;
+        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        if (r < 0)
+                return r;
+        int status = 0;
+        r = vm_run(cfg.root, argv[optind], &opts, &status, err);
+        host_config_free(&cfg);
+        if (r < 0)
+                return r;
+        /* The hypervisor's exit status is ours. */
+        exit(status);
+}

@@ -1,0 +1,139 @@
+#include "host/qmp.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+
+/* microvm.nix's shutdown: the keys Ctrl, Alt and Delete pressed (key-down only). */
+static const char ctrl_alt_del[] =
+        "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":["
+        "{\"type\":\"key\",\"data\":{\"down\":true,\"key\":{\"type\":\"qcode\",\"data\":\"ctrl\"}}}"
+        ","
+        "{\"type\":\"key\",\"data\":{\"down\":true,\"key\":{\"type\":\"qcode\",\"data\":\"alt\"}}},"
+        "{\"type\":\"key\",\"data\":{\"down\":true,\"key\":{\"type\":\"qcode\","
+        "\"data\":\"delete\"}}}]}}";
+
+static int qmp_connect(const char *path, struct mv_error **err)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return mv_error_fail(err, "QMP socket path too long: %s", path);
+        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return mv_error_set(err, errno, "socket");
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                int e = errno;
+                close(fd);
+                return mv_error_set(err, e, "connect to QMP socket %s", path);
+        }
+        return fd;
+}
+
+/* Read one line (QMP sends one JSON object per line). -EPIPE: the peer closed the socket. */
+static int read_line(int fd, struct strbuf *line, int timeout_ms, struct mv_error **err)
+{
+        line->len = 0;
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int n = poll(&p, 1, timeout_ms);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return mv_error_set(err, errno, "poll QMP socket");
+                if (n == 0)
+                        return mv_error_fail(err, "no answer on the QMP socket within %d ms",
+                                             timeout_ms);
+                char c;
+                ssize_t got = read(fd, &c, 1);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got <= 0) {
+                        mv_error_fail(err, "QMP socket closed");
+                        return -EPIPE;
+                }
+                if (c == '\n')
+                        return 0;
+                strbuf_putc(line, c);
+        }
+}
+
+static int write_all(int fd, const char *s, struct mv_error **err)
+{
+        size_t len = strlen(s);
+        while (len) {
+                ssize_t n = write(fd, s, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return mv_error_set(err, errno, "write to QMP socket");
+                s += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Send a command and wait for its "return" (events in between are skipped). */
+static int command(int fd, const char *cmd, struct strbuf *line, int timeout_ms,
+                   struct mv_error **err)
+{
+        int r = write_all(fd, cmd, err);
+        if (r >= 0)
+                r = write_all(fd, "\n", err);
+        while (r >= 0) {
+                r = read_line(fd, line, timeout_ms, err);
+                if (r < 0)
+                        break;
+                if (strstr(line->data ? line->data : "", "\"error\""))
+                        return mv_error_fail(err, "QMP refused %s: %s", cmd, line->data);
+                if (strstr(line->data ? line->data : "", "\"return\""))
+                        return 0;
+        }
+        return r;
+}
+
+int qmp_execute(const char *path, const char *cmd, char **reply, int timeout_ms,
+                struct mv_error **err)
+{
+        _cleanup_close_ int fd = qmp_connect(path, err);
+        if (fd < 0)
+                return fd;
+        struct strbuf line = { 0 };
+        int r = read_line(fd, &line, timeout_ms, err); /* the greeting */
+        if (r >= 0)
+                r = command(fd, "{\"execute\":\"qmp_capabilities\"}", &line, timeout_ms, err);
+        if (r >= 0)
+                r = command(fd, cmd, &line, timeout_ms, err);
+        if (r >= 0 && reply)
+                *reply = strbuf_take(&line);
+        strbuf_free(&line);
+        return r;
+}
+
+int qmp_send_ctrl_alt_del(const char *path, int timeout_ms, struct mv_error **err)
+{
+        _cleanup_close_ int fd = qmp_connect(path, err);
+        if (fd < 0)
+                return fd;
+        struct strbuf line = { 0 };
+        int r = read_line(fd, &line, timeout_ms, err);
+        if (r >= 0)
+                r = command(fd, "{\"execute\":\"qmp_capabilities\"}", &line, timeout_ms, err);
+        if (r >= 0) {
+                r = command(fd, ctrl_alt_del, &line, timeout_ms, err);
+                /* qemu may be gone before it answers: the guest rebooted, -no-reboot ended it. */
+                if (r == -EPIPE) {
+                        mv_error_free(err);
+                        r = 0;
+                }
+        }
+        strbuf_free(&line);
+        return r;
+}

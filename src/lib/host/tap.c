@@ -1,0 +1,99 @@
+#include "host/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+
+static int tun_attach(const char *name, bool multi_queue, int *fd_out, struct mv_error **err)
+{
+        struct ifreq ifr = { 0 };
+        if (strlen(name) >= IFNAMSIZ)
+                return mv_error_config(err, "interface name %s is longer than %d bytes", name,
+                                       IFNAMSIZ - 1);
+        int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+                mv_error_set(err, errno, "open /dev/net/tun");
+                return mv_error_hint(err, "load the tun module (modprobe tun) and run as root");
+        }
+        strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0);
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+                int e = errno;
+                close(fd);
+                return mv_error_set(err, e, "attach tap %s", name);
+        }
+        *fd_out = fd;
+        return 0;
+}
+
+bool link_exists(const char *name)
+{
+        return if_nametoindex(name) != 0;
+}
+
+int tap_create(const char *name, const struct tap_options *opts, struct mv_error **err)
+{
+        /* TUNSETIFF attaches to an existing tap of that name: refuse one we did not make. */
+        if (link_exists(name)) {
+                mv_error_fail(err, "interface %s already exists", name);
+                return mv_error_hint(err,
+                                     "another VM or program uses it; remove it (ip link "
+                                     "delete %s) or pick another interface id",
+                                     name);
+        }
+        _cleanup_close_ int fd = -1;
+        int r = tun_attach(name, opts->multi_queue, &fd, err);
+        if (r < 0)
+                return r;
+        if (opts->owner != (uid_t)-1 && ioctl(fd, TUNSETOWNER, (unsigned long)opts->owner) < 0)
+                r = mv_error_set(err, errno, "set the owner of tap %s", name);
+        if (r >= 0 && opts->group != (gid_t)-1 &&
+            ioctl(fd, TUNSETGROUP, (unsigned long)opts->group) < 0)
+                r = mv_error_set(err, errno, "set the group of tap %s", name);
+        /* Persistent: it outlives this descriptor, for the hypervisor to open by name. */
+        if (r >= 0 && ioctl(fd, TUNSETPERSIST, 1) < 0)
+                r = mv_error_set(err, errno, "make tap %s persistent", name);
+        return r;
+}
+
+int tap_delete(const char *name, bool multi_queue, struct mv_error **err)
+{
+        if (!link_exists(name))
+                return 0;
+        _cleanup_close_ int fd = -1;
+        int r = tun_attach(name, multi_queue, &fd, err);
+        if (r == -EINVAL) {
+                /* Created with the other queue mode; attach the way it was made. */
+                mv_error_free(err);
+                r = tun_attach(name, !multi_queue, &fd, err);
+        }
+        if (r < 0)
+                return mv_error_wrap(err, "remove tap %s", name);
+        if (ioctl(fd, TUNSETPERSIST, 0) < 0)
+                return mv_error_set(err, errno, "remove tap %s", name);
+        return 0;
+}
+
+int link_set_up(const char *name, struct mv_error **err)
+{
+        struct ifreq ifr = { 0 };
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return mv_error_set(err, errno, "socket");
+        strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+        /* Read the flags first (SIOCGIFFLAGS), then set them with IFF_UP added. */
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                return mv_error_set(err, errno, "read the flags of %s", name);
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+                return mv_error_set(err, errno, "set %s up", name);
+        return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * Tap interfaces: created persistent with TUNSETIFF (IFF_TAP | IFF_NO_PI |
+ * IFF_VNET_HDR, IFF_MULTI_QUEUE when the hypervisor opens one queue per
+ * vCPU), owned by the user the hypervisor runs as, so that it can attach
+ * to them by name. Like microvm.nix's `ip tuntap add ... vnet_hdr`.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct mv_error;
+
+struct tap_options {
+        bool multi_queue;
+        uid_t owner; /* (uid_t)-1: leave unowned */
+        gid_t group; /* (gid_t)-1: none */
+};
+
+/* Create persistent tap `name`. An existing interface of that name is an error. */
+int tap_create(const char *name, const struct tap_options *opts, struct mv_error **err);
+
+/* Remove persistent tap `name`; an absent one is not an error. */
+int tap_delete(const char *name, bool multi_queue, struct mv_error **err);
+
+/* Set an interface up (SIOCSIFFLAGS), what the default tapScript does. */
+int link_set_up(const char *name, struct mv_error **err);
+
+/* Whether an interface of this name exists. */
+bool link_exists(const char *name);

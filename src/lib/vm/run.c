@@ -1,0 +1,405 @@
+#include "vm/run.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/merge.h"
+#include "config/value-get.h"
+#include "host/qmp.h"
+#include "host/tap.h"
+#include "host/volume.h"
+#include "util/atomic-file.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/pidref.h"
+#include "util/spawn.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+#include "util/unix-socket.h"
+#include "util/xalloc.h"
+#include "vm/plan.h"
+#include "vm/runner.h"
+
+#define DEFAULT_TAP_SCRIPT "ip link set \"$id\" up\n"
+#define KILL_GRACE_S       5
+
+/* What has been set up, for teardown in reverse order. */
+struct running {
+        const char *vm_dir;
+        char **taps; /* created by us */
+        bool *taps_mq;
+        size_t n_taps;
+        struct pidref *virtiofsd;
+        size_t n_virtiofsd;
+        char **sockets; /* removed once their virtiofsd is gone */
+        struct pidref hypervisor;
+        bool booted;
+};
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait up to `timeout_ms` for a child to exit; true if it did. */
+static bool wait_exit(struct pidref *p, int timeout_ms, int *status)
+{
+        if (!pidref_is_set(p))
+                return true;
+        if (p->fd >= 0) {
+                struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+                int64_t end = now_ms() + timeout_ms;
+                for (;;) {
+                        int left = (int)(end - now_ms());
+                        int n = poll(&pfd, 1, left > 0 ? left : 0);
+                        if (n > 0)
+                                break;
+                        if (n == 0)
+                                return false;
+                        if (errno != EINTR)
+                                return false;
+                }
+        }
+        return pidref_wait(p, status, NULL) >= 0;
+}
+
+/* SIGTERM, a grace period, then SIGKILL. */
+static void stop_process(struct pidref *p, const char *what)
+{
+        if (!pidref_is_set(p))
+                return;
+        (void)pidref_kill(p, SIGTERM, NULL);
+        if (!wait_exit(p, KILL_GRACE_S * 1000, NULL)) {
+                log_warning("%s did not stop within %d s: killing it", what, KILL_GRACE_S);
+                pidref_kill_and_reap(p);
+        }
+}
+
+static void teardown(struct running *r)
+{
+        stop_process(&r->hypervisor, "the hypervisor");
+        for (size_t i = r->n_virtiofsd; i-- > 0;)
+                stop_process(&r->virtiofsd[i], "virtiofsd");
+        for (size_t i = 0; r->sockets && r->sockets[i]; i++)
+                unlink(r->sockets[i]);
+        for (size_t i = r->n_taps; i-- > 0;) {
+                struct mv_error *e = NULL;
+                if (tap_delete(r->taps[i], r->taps_mq[i], &e) < 0) {
+                        log_warning("%s", e->msg);
+                        mv_error_free(&e);
+                }
+        }
+        /* booted goes last: until then it says what is (or was) running. */
+        if (r->booted) {
+                _cleanup_free_ char *booted = xasprintf("%s/booted", r->vm_dir);
+                if (unlink(booted) < 0 && errno != ENOENT)
+                        log_warning("remove %s: %m", booted);
+        }
+        strv_free(r->taps);
+        strv_free(r->sockets);
+        free(r->taps_mq);
+        free(r->virtiofsd);
+}
+
+static int create_volumes(const struct value *plan, struct mv_error **err)
+{
+        const struct value *vols = vget_list(plan, "volumes");
+        for (size_t i = 0; vols && i < vols->n_items; i++) {
+                const struct value *v = vols->items[i];
+                if (!vget_bool(v, "create", false))
+                        continue;
+                _cleanup_strv_free_ char **mkfs = NULL;
+                const struct value *argv = vget_list(v, "mkfs");
+                for (size_t j = 0; j < argv->n_items; j++)
+                        strv_push(&mkfs, argv->items[j]->str);
+                log_info("creating volume %s", vget_str(v, "image"));
+                int r = volume_create(vget_str(v, "image"), vget_int(v, "sizeMiB", 0), mkfs, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The user's tapScript, with the interface in $id; never interpolated into the script. */
+static int run_tap_script(const char *script, const char *id, struct mv_error **err)
+{
+        _cleanup_strv_free_ char **env = NULL;
+        const char *path = getenv("PATH");
+        strv_pushf(&env, "PATH=%s",
+                   path ? path
+                        : "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                          "/usr/bin:/sbin:/bin");
+        strv_pushf(&env, "id=%s", id);
+        char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)script, NULL };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.envp = env;
+        o.stdin_fd = SPAWN_FD_NULL;
+        int status;
+        int r = spawn_and_wait(&o, &status, err);
+        if (r < 0)
+                return r;
+        if (status != 0)
+                return mv_error_fail(err, "tapScript for %s exited with status %d", id, status);
+        return 0;
+}
+
+static void owner_ids(const char *user, uid_t *uid, gid_t *gid)
+{
+        struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
+        struct group *gr = geteuid() == 0 ? getgrnam("kvm") : NULL;
+        *uid = pw ? pw->pw_uid : (uid_t)-1;
+        *gid = gr ? gr->gr_gid : (gid_t)-1;
+}
+
+static int create_interfaces(const struct value *plan, struct running *run, struct mv_error **err)
+{
+        const struct value *ifs = vget_list(plan, "interfaces");
+        for (size_t i = 0; ifs && i < ifs->n_items; i++) {
+                const struct value *it = ifs->items[i];
+                const char *id = vget_str(it, "id");
+                if (!vget_bool(it, "create", true)) {
+                        if (!link_exists(id))
+                                return mv_error_fail(err,
+                                                     "interface %s does not exist, and creating "
+                                                     "taps is turned off",
+                                                     id);
+                        continue;
+                }
+                if (strcmp(vget_str(it, "type"), "tap") != 0)
+                        return mv_error_fail(err,
+                                             "interface %s: macvtap interfaces are not "
+                                             "created by this version yet",
+                                             id);
+                const struct value *flags = vget_list(it, "flags");
+                bool mq = flags && flags->n_items > 1;
+                struct tap_options o = { .multi_queue = mq };
+                owner_ids(vget_str(it, "owner"), &o.owner, &o.group);
+                int r = tap_create(id, &o, err);
+                if (r < 0)
+                        return r;
+                strv_push(&run->taps, id);
+                run->taps_mq = xreallocarray(run->taps_mq, run->n_taps + 1, sizeof(bool));
+                run->taps_mq[run->n_taps++] = mq;
+
+                /* The default script only brings the link up: done here, without a shell. */
+                const char *script = vget_str(it, "tapScript");
+                r = strcmp(script, DEFAULT_TAP_SCRIPT) == 0 ? link_set_up(id, err)
+                                                            : run_tap_script(script, id, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int start_virtiofsd(const struct value *plan, struct running *run, int timeout_s,
+                           struct mv_error **err)
+{
+        const struct value *list = vget_list(plan, "virtiofsd");
+        size_t n = list ? list->n_items : 0;
+        if (!n)
+                return 0;
+        run->virtiofsd = xcalloc(n, sizeof(*run->virtiofsd));
+        for (size_t i = 0; i < n; i++) {
+                const struct value *v = list->items[i];
+                _cleanup_strv_free_ char **argv = NULL;
+                const struct value *a = vget_list(v, "argv");
+                for (size_t j = 0; j < a->n_items; j++)
+                        strv_push(&argv, a->items[j]->str);
+                /* A stale socket from a crash would stop virtiofsd from binding. */
+                _cleanup_free_ char *sock = xasprintf("%s/%s", run->vm_dir, vget_str(v, "socket"));
+                unlink(sock);
+                strv_push(&run->sockets, sock);
+                struct spawn_options o = SPAWN_OPTIONS(argv);
+                o.cwd = run->vm_dir;
+                o.stdin_fd = SPAWN_FD_NULL;
+                o.pdeath_signal = SIGTERM;
+                int r = spawn_process(&o, &run->virtiofsd[i], err);
+                if (r < 0)
+                        return mv_error_wrap(err, "virtiofsd for share %s", vget_str(v, "tag"));
+                run->n_virtiofsd++;
+        }
+        /* The VM starts only after every share's socket listens. */
+        int64_t end = now_ms() + (int64_t)timeout_s * 1000;
+        for (size_t i = 0; i < n; i++) {
+                const struct value *v = list->items[i];
+                const char *socket = vget_str(v, "socket");
+                while (!unix_socket_listening(socket)) {
+                        int status;
+                        struct pidref *p = &run->virtiofsd[i];
+                        if (wait_exit(p, 0, &status))
+                                return mv_error_fail(err,
+                                                     "virtiofsd for share %s exited (status "
+                                                     "%d) before its socket %s listened",
+                                                     vget_str(v, "tag"),
+                                                     wait_status_to_exit_code(status), socket);
+                        if (now_ms() > end)
+                                return mv_error_fail(err,
+                                                     "virtiofsd for share %s: socket %s "
+                                                     "did not appear within %d s",
+                                                     vget_str(v, "tag"), socket, timeout_s);
+                        usleep(10 * 1000);
+                }
+        }
+        return 0;
+}
+
+static int mark_booted(const char *vm_dir, const char *runner, struct running *run,
+                       struct mv_error **err)
+{
+        _cleanup_free_ char *link = xasprintf("%s/booted", vm_dir);
+        _cleanup_free_ char *target = xasprintf("../" RUNNERS_DIR "/%s", runner);
+        int r = symlink_atomic(target, link, err);
+        if (r >= 0)
+                run->booted = true;
+        return r;
+}
+
+/* Ask the guest to shut down, the way its hypervisor allows. */
+static void graceful_shutdown(const struct value *plan, const char *vm_dir)
+{
+        const char *method = vget_str(plan, "shutdown");
+        const char *socket = vget_str(plan, "socket");
+        if (strcmp(method, "qmp") == 0 && socket) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", vm_dir, socket);
+                struct mv_error *e = NULL;
+                log_notice("shutting the guest down (Ctrl-Alt-Del over QMP)");
+                if (qmp_send_ctrl_alt_del(path, 5000, &e) < 0) {
+                        log_warning("graceful shutdown failed: %s", e->msg);
+                        mv_error_free(&e);
+                }
+                return;
+        }
+        log_notice("no graceful shutdown for %s: stopping it with SIGTERM",
+                   vget_str(plan, "hypervisor"));
+}
+
+/*
+ * Wait for the hypervisor. The first SIGINT or SIGTERM asks the guest to
+ * shut down; the stop timeout or a second signal ends it by signal.
+ */
+static int supervise(const struct value *plan, struct running *run, int sfd, int stop_timeout_s,
+                     int *exit_status)
+{
+        int64_t deadline = -1;
+        for (;;) {
+                struct pollfd fds[2] = { { .fd = run->hypervisor.fd, .events = POLLIN },
+                                         { .fd = sfd, .events = POLLIN } };
+                int timeout = deadline < 0 ? -1 : (int)(deadline - now_ms());
+                if (deadline >= 0 && timeout <= 0) {
+                        log_warning("the guest did not shut down within %d s: stopping it",
+                                    stop_timeout_s);
+                        stop_process(&run->hypervisor, "the hypervisor");
+                        *exit_status = 128 + SIGTERM;
+                        return 0;
+                }
+                int n = poll(fds, 2, timeout);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (fds[0].revents) {
+                        int status;
+                        if (pidref_wait(&run->hypervisor, &status, NULL) >= 0)
+                                *exit_status = wait_status_to_exit_code(status);
+                        return 0;
+                }
+                if (fds[1].revents) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof(si)) != sizeof(si))
+                                continue;
+                        if (deadline >= 0) {
+                                log_notice("second signal: stopping the hypervisor now");
+                                stop_process(&run->hypervisor, "the hypervisor");
+                                *exit_status = 128 + (int)si.ssi_signo;
+                                return 0;
+                        }
+                        graceful_shutdown(plan, run->vm_dir);
+                        if (strcmp(vget_str(plan, "shutdown"), "qmp") != 0 ||
+                            !vget_str(plan, "socket"))
+                                (void)pidref_kill(&run->hypervisor, SIGTERM, NULL);
+                        deadline = now_ms() + (int64_t)stop_timeout_s * 1000;
+                }
+        }
+}
+
+/* A missing kernel is better said now than by the hypervisor after everything is set up. */
+static int check_boot_files(const struct value *host, const char *name, struct mv_error **err)
+{
+        _cleanup_value_ struct value *spec = NULL;
+        int r = vm_read_spec(vget_str(host, "microvm.stateDir"), name, "current", &spec, err);
+        if (r < 0)
+                return r;
+        static const char *const files[] = { "microvm.kernel", "microvm.initrdPath",
+                                             "microvm.storeDisk" };
+        const struct value *guest = value_lookup(spec, "config");
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                const char *path = vget_str(guest, files[i]);
+                if (path && access(path, R_OK) < 0)
+                        return mv_error_set(err, errno, "vm %s: %s %s", name, files[i], path);
+        }
+        return 0;
+}
+
+int vm_run(const struct value *host, const char *name, const struct run_options *opts,
+           int *exit_status, struct mv_error **err)
+{
+        _cleanup_value_ struct value *plan = NULL;
+        int r = check_boot_files(host, name, err);
+        if (r >= 0)
+                r = vm_plan(host, name, &plan, err);
+        if (r < 0)
+                return r;
+
+        const char *vm_dir = vget_str(plan, "workingDirectory");
+        struct running run = { .vm_dir = vm_dir, .hypervisor = PIDREF_NULL };
+        _cleanup_strv_free_ char **argv = NULL;
+        const struct value *a = vget_list(plan, "command.argv");
+        for (size_t i = 0; i < a->n_items; i++)
+                strv_push(&argv, a->items[i]->str);
+
+        /* Signals wait in a signalfd from the start: the first one is never lost. */
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0)
+                r = mv_error_set(err, errno, "signalfd");
+
+        if (r >= 0)
+                r = create_volumes(plan, err);
+        if (r >= 0)
+                r = create_interfaces(plan, &run, err);
+        if (r >= 0)
+                r = start_virtiofsd(plan, &run, opts->socket_timeout_s, err);
+        if (r >= 0)
+                r = mark_booted(vm_dir, vget_str(plan, "runner"), &run, err);
+        if (r >= 0) {
+                struct spawn_options o = SPAWN_OPTIONS(argv);
+                o.cwd = vm_dir;
+                o.pdeath_signal = SIGTERM;
+                log_info("starting %s", argv[0]);
+                r = spawn_process(&o, &run.hypervisor, err);
+                if (r < 0)
+                        mv_error_wrap(err, "start the hypervisor");
+        }
+        if (r >= 0)
+                r = supervise(plan, &run, sfd, opts->stop_timeout_s, exit_status);
+
+        teardown(&run);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return mv_error_wrap(err, "vm %s", name);
+        return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * Running a VM in the foreground: what `microvm run` (microvm.nix's
+ * `microvm -r`) does, and what a monitor will do for a service start.
+ */
+#pragma once
+
+#include "config/value.h"
+
+struct mv_error;
+
+struct run_options {
+        int stop_timeout_s;   /* graceful shutdown, then SIGTERM (microvm.nix: 150) */
+        int socket_timeout_s; /* for every virtiofsd socket to listen */
+};
+
+#define RUN_OPTIONS_DEFAULT ((struct run_options){ .stop_timeout_s = 150, .socket_timeout_s = 10 })
+
+/*
+ * Start installed VM `name` and wait for it: create missing volumes, the
+ * taps (then tapScript), one virtiofsd per virtiofs share (until each
+ * socket listens), point `booted` at the runner, run the hypervisor with
+ * the terminal as its console. SIGINT or SIGTERM shut the guest down
+ * gracefully, then by signal after the stop timeout. Teardown: hypervisor,
+ * virtiofsd, taps, then `booted`. `*exit_status` gets the hypervisor's.
+ * Whatever fails midway, what was set up is torn down again.
+ */
+int vm_run(const struct value *host, const char *name, const struct run_options *opts,
+           int *exit_status, struct mv_error **err);

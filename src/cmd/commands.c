@@ -5,6 +5,7 @@
 const struct command commands[] = {
         { "apply", "", "Install every declarative VM into the state directory", cmd_apply },
         { "gc", "", "Remove runners that no VM uses", cmd_gc },
+        { "list", "[--json]", "List the VMs of the state directory and their state", cmd_list },
         { "run", "[--stop-timeout S] NAME", "Run a VM in the foreground, console on the terminal",
           cmd_run },
         { "plan", "[--json] NAME", "Show what starting a VM would do, without doing it", cmd_plan },

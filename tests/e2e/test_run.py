@@ -210,3 +210,80 @@ def test_missing_kernel_is_reported_before_anything_starts(microvm, guest, tmp_p
     assert r.returncode == 1
     assert "microvm.kernel /nonexistent/vmlinux: No such file or directory" in r.stderr
     assert not (state / "g" / "booted").exists()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_user_networking_forwards_a_host_port(microvm, guest, tmp_path):
+    import urllib.request
+    port = free_port()
+    host, state = write_host(
+        tmp_path, guest,
+        ["microvm.ip=10.0.2.15/24", "microvm.gw=10.0.2.2", "microvm.httpd=80",
+         "microvm.hold=forever"],
+        extra=f'''    interfaces = [ {{ type = "user"; id = "usernet"; mac = "02:00:00:00:00:05"; }} ];
+    forwardPorts = [ {{ from = "host"; host.address = "127.0.0.1"; host.port = {port};
+                        guest.port = 80; }} ];''')
+    apply(microvm, host)
+    run = Run(microvm, host, tmp_path / "console.log")
+    run.wait_for("HTTPD 80")
+    body = None
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                body = r.read().decode()
+            break
+        except OSError:
+            time.sleep(0.2)
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.wait_exit(60) == 0
+    assert body is not None and "microvm-guest" in body, run.text()[-2000:]
+
+
+def list_json(microvm, host):
+    import json
+    r = subprocess.run([microvm, "--config", str(host), "list", "--json"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return {e["name"]: e for e in json.loads(r.stdout)}
+
+
+def test_list_follows_run_and_apply(microvm, guest, tmp_path):
+    host, state = write_host(tmp_path, guest, ["microvm.hold=forever"])
+    text = host.read_text().replace("  microvm.vms.g.config", '''  microvm.vms.other.config.microvm = { kernel = "/k"; initrdPath = "/i"; };
+  microvm.vms.g.config''')
+    host.write_text(text)
+    apply(microvm, host)
+    vms = list_json(microvm, host)
+    assert vms["g"]["state"] == "not-booted" and vms["other"]["state"] == "not-booted"
+    assert vms["g"]["hypervisor"] == "qemu" and vms["g"]["booted"] is None
+
+    run = Run(microvm, host, tmp_path / "console.log")
+    run.wait_for("GUEST-UP")
+    vms = list_json(microvm, host)
+    assert vms["g"]["state"] == "running" and vms["g"]["pid"] == run.proc.pid
+    assert vms["g"]["upToDate"] is True
+
+    # A changed definition: installed, but the running VM is now stale.
+    host.write_text(text.replace("mem = 256;", "mem = 320;"))
+    apply(microvm, host)
+    vms = list_json(microvm, host)
+    assert vms["g"]["state"] == "running" and vms["g"]["upToDate"] is False
+    plain = subprocess.run([microvm, "--config", str(host), "list"], capture_output=True,
+                           text=True, env=dict(os.environ, NO_COLOR="1")).stdout
+    assert "g: stale(" in plain and "\033[" not in plain, plain
+    assert "other: current(" in plain and "not booted" in plain
+
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.wait_exit(60) == 0
+    vms = list_json(microvm, host)
+    assert vms["g"]["state"] == "not-booted"
+
+    # booted left behind by a crash: shown as such, not as running.
+    os.symlink(f"../.runners/{vms['g']['current']}", state / "g" / "booted")
+    assert list_json(microvm, host)["g"]["state"] == "booted"

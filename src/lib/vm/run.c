@@ -29,6 +29,7 @@
 #include "util/xalloc.h"
 #include "vm/plan.h"
 #include "vm/runner.h"
+#include "vm/status.h"
 
 #define DEFAULT_TAP_SCRIPT "ip link set \"$id\" up\n"
 #define KILL_GRACE_S       5
@@ -101,6 +102,7 @@ static void teardown(struct running *r)
                         mv_error_free(&e);
                 }
         }
+        vm_pidfile_remove(r->vm_dir);
         /* booted goes last: until then it says what is (or was) running. */
         if (r->booted) {
                 _cleanup_free_ char *booted = xasprintf("%s/booted", r->vm_dir);
@@ -263,6 +265,9 @@ static int mark_booted(const char *vm_dir, const char *runner, struct running *r
         int r = symlink_atomic(target, link, err);
         if (r >= 0)
                 run->booted = true;
+        /* Who runs the VM, for list and status: this process. */
+        if (r >= 0)
+                r = vm_pidfile_write(vm_dir, getpid(), err);
         return r;
 }
 

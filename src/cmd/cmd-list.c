@@ -1,0 +1,142 @@
+/* list: every VM of the state directory, its state, and whether it runs what is installed. */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "config/host-config.h"
+#include "config/json-write.h"
+#include "config/value-get.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+#include "vm/status.h"
+
+/* The hash part of a runner name is long; people need the first characters. */
+static void short_runner(char *out, size_t size, const char *runner)
+{
+        snprintf(out, size, "%.8s", runner ? runner : "-");
+}
+
+static void print_text(const struct vm_status *s, bool color)
+{
+        const char *name_color = s->state == VM_RUNNING  ? ANSI_BOLD_GREEN
+                                 : s->state == VM_BOOTED ? ANSI_BOLD_YELLOW
+                                                         : ANSI_BOLD_RED;
+        char cur[16], boot[16];
+        short_runner(cur, sizeof(cur), s->current);
+        short_runner(boot, sizeof(boot), s->booted);
+        printf("%s%s%s: ", ansi_color(color, name_color), s->name, ansi_color(color, ANSI_RESET));
+        if (!s->booted)
+                printf("%scurrent%s(%s), not booted: microvm start %s",
+                       ansi_color(color, ANSI_GREEN), ansi_color(color, ANSI_RESET), cur, s->name);
+        else if (strcmp(s->booted, s->current) == 0)
+                printf("%scurrent%s(%s)%s", ansi_color(color, ANSI_GREEN),
+                       ansi_color(color, ANSI_RESET), boot,
+                       s->state == VM_BOOTED ? ", booted but not running" : "");
+        else
+                printf("%sstale%s(%s), reboot(%s): microvm restart %s", ansi_color(color, ANSI_RED),
+                       ansi_color(color, ANSI_RESET), boot, cur, s->name);
+        printf(" [%s%s]\n", s->hypervisor ? s->hypervisor : "?",
+               s->state == VM_RUNNING ? ", running" : "");
+}
+
+static void print_json_entry(struct strbuf *b, const struct vm_status *s, bool first)
+{
+        strbuf_puts(b, first ? "\n  {" : ",\n  {");
+        strbuf_puts(b, "\"name\": ");
+        json_write_string(b, s->name, strlen(s->name));
+        strbuf_printf(b, ", \"state\": \"%s\", \"hypervisor\": ", vm_state_to_string(s->state));
+        if (s->hypervisor)
+                json_write_string(b, s->hypervisor, strlen(s->hypervisor));
+        else
+                strbuf_puts(b, "null");
+        const char *keys[] = { "current", "booted" };
+        const char *vals[] = { s->current, s->booted };
+        for (size_t i = 0; i < 2; i++) {
+                strbuf_printf(b, ", \"%s\": ", keys[i]);
+                if (vals[i])
+                        json_write_string(b, vals[i], strlen(vals[i]));
+                else
+                        strbuf_puts(b, "null");
+        }
+        strbuf_printf(b, ", \"upToDate\": %s",
+                      s->booted && s->current && strcmp(s->booted, s->current) == 0 ? "true"
+                                                                                    : "false");
+        if (s->pid)
+                strbuf_printf(b, ", \"pid\": %d}", (int)s->pid);
+        else
+                strbuf_puts(b, ", \"pid\": null}");
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
+{
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        bool json = false;
+        int c;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "j", options, NULL)) != -1) {
+                if (c != 'j')
+                        return mv_error_usage(err, "list: unknown option '%s'", argv[optind - 1]);
+                json = true;
+        }
+        if (optind != argc)
+                return mv_error_usage(err, "list takes no arguments");
+
+        struct host_config cfg;
+        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *state = xstrdup(vget_str(cfg.root, "microvm.stateDir"));
+        host_config_free(&cfg);
+
+        /* The VMs are what the state directory holds, imperative ones included. */
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_closedir_ DIR *d = opendir(state);
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        strv_push(&names, de->d_name);
+        size_t n = strv_length(names);
+        if (n)
+                qsort(names, n, sizeof(*names), name_cmp);
+
+        bool color = log_use_color(stdout);
+        struct strbuf b = { 0 };
+        size_t shown = 0;
+        if (json)
+                strbuf_putc(&b, '[');
+        for (size_t i = 0; i < n; i++) {
+                struct vm_status s;
+                vm_status_read(state, names[i], &s);
+                if (s.current) {
+                        if (json)
+                                print_json_entry(&b, &s, shown == 0);
+                        else
+                                print_text(&s, color);
+                        shown++;
+                }
+                vm_status_done(&s);
+        }
+        if (json) {
+                strbuf_puts(&b, shown ? "\n]\n" : "]\n");
+                fputs(b.data, stdout);
+        }
+        strbuf_free(&b);
+        return 0;
+}

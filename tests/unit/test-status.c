@@ -1,0 +1,74 @@
+#include "test-helpers.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+#include "vm/status.h"
+
+static void states_from_links_and_pidfile(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        _cleanup_free_ char *vm = xasprintf("%s/web", dir);
+        _cleanup_free_ char *share = xasprintf("%s/.runners/aaa-web/share/microvm", dir);
+        _cleanup_free_ char *hv = xasprintf("%s/hypervisor", share);
+        _cleanup_free_ char *cur = xasprintf("%s/current", vm);
+        _cleanup_free_ char *boot = xasprintf("%s/booted", vm);
+        assert_int_equal(mkdir_p(share, 0755, NULL), 0);
+        assert_int_equal(mkdir_p(vm, 0755, NULL), 0);
+        FILE *f = fopen(hv, "w");
+        fputs("qemu\n", f);
+        fclose(f);
+        assert_int_equal(symlink("../.runners/aaa-web", cur), 0);
+
+        struct vm_status s;
+        vm_status_read(dir, "web", &s);
+        assert_int_equal(s.state, VM_NOT_BOOTED);
+        assert_string_equal(s.hypervisor, "qemu");
+        assert_string_equal(s.current, "aaa-web");
+        vm_status_done(&s);
+
+        assert_int_equal(symlink("../.runners/aaa-web", boot), 0);
+        vm_status_read(dir, "web", &s);
+        assert_int_equal(s.state, VM_BOOTED);
+        vm_status_done(&s);
+
+        assert_int_equal(vm_pidfile_write(vm, getpid(), NULL), 0);
+        vm_status_read(dir, "web", &s);
+        assert_int_equal(s.state, VM_RUNNING);
+        assert_int_equal(s.pid, getpid());
+        vm_status_done(&s);
+
+        /* A dead process's pidfile does not count. */
+        pid_t child = fork();
+        if (child == 0)
+                _exit(0);
+        waitpid(child, NULL, 0);
+        assert_int_equal(vm_pidfile_write(vm, child, NULL), 0);
+        vm_status_read(dir, "web", &s);
+        assert_int_equal(s.state, VM_BOOTED);
+        vm_status_done(&s);
+        vm_pidfile_remove(vm);
+        assert_string_equal(vm_state_to_string(VM_RUNNING), "running");
+        scratch_dir_remove(dir);
+}
+
+static void start_time_of_processes(void **state)
+{
+        (void)state;
+        assert_true(proc_start_time(getpid()) > 0);
+        assert_int_equal(proc_start_time(999999999), 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(states_from_links_and_pidfile),
+                cmocka_unit_test(start_time_of_processes),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -14,7 +14,7 @@ MESON_SETUP = meson setup --prefix=$(PREFIX)
 all: build
 
 help:
-	@echo "make demo      install dependencies, build, boot the example guest"
+	@echo "make demo      install dependencies, build, run the VM of examples/demo.nix"
 	@echo "make check     install dependencies, build (plain and sanitized), run every test"
 	@echo "make build     build into $(RELEASE)"
 	@echo "make install   install under PREFIX (default /usr/local; DESTDIR honoured)"
@@ -58,7 +58,7 @@ check-unit: build build-asan
 	tests/run-tests.py --build $(RELEASE) --build $(ASAN)
 
 demo: build
-	tests/guest/boot-demo.sh
+	scripts/demo.sh
 
 install: build
 	meson configure $(RELEASE) --prefix=$(PREFIX)
@@ -68,4 +68,4 @@ format:
 	clang-format -i $$(find src tests -name '*.[ch]' -not -path 'tests/lint/fixtures/*')
 
 clean:
-	rm -rf $(RELEASE) $(ASAN) $(FUZZ) build/e2e-junit.xml build/fuzz-*
+	rm -rf $(RELEASE) $(ASAN) $(FUZZ) build/dev build/e2e-junit.xml build/fuzz-* build/demo-state

@@ -67,7 +67,8 @@ static void rust_flags_as_microvm_nix(void **state)
                    &c);
         struct virtiofsd v = { .path = (char *)"/bin/virtiofsd", .flavour = VIRTIOFSD_RUST };
         char **argv = NULL;
-        assert_int_equal(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, true, &argv, NULL), 0);
+        assert_int_equal(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", true, &argv, NULL),
+                         0);
         _cleanup_free_ char *line = strv_join(argv, " ");
         assert_string_equal(line, "/bin/virtiofsd --socket-path=w-virtiofs-t.sock "
                                   "--socket-group=root --shared-dir=/srv --rlimit-nofile 1048576 "
@@ -84,7 +85,8 @@ static void c_flags_translated(void **state)
         load_share("cache = \"never\"; posixAcl = false;", "", &c);
         struct virtiofsd v = { .path = (char *)"/q/virtiofsd", .flavour = VIRTIOFSD_C };
         char **argv = NULL;
-        assert_int_equal(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, false, &argv, NULL), 0);
+        assert_int_equal(
+                virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", false, &argv, NULL), 0);
         _cleanup_free_ char *line = strv_join(argv, "|");
         _cleanup_free_ char *want = xasprintf(
                 "/q/virtiofsd|--socket-path=w-virtiofs-t.sock|--socket-group=root|-o|source=/srv|"
@@ -105,13 +107,32 @@ static void c_flavour_refuses_what_it_cannot_do(void **state)
                 struct virtiofsd v = { .path = (char *)"/q", .flavour = VIRTIOFSD_C };
                 char **argv = NULL;
                 _cleanup_error_ struct mv_error *err = NULL;
-                assert_true(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, false, &argv, &err) < 0);
+                assert_true(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", false, &argv,
+                                           &err) < 0);
                 assert_non_null(strstr(err->msg, "cannot be expressed for the installed C "
                                                  "virtiofsd"));
                 assert_non_null(err->hint);
                 assert_int_equal(mv_error_exit_status(err), 2);
                 share_case_done(&c);
         }
+}
+
+/* A relative source is relative to the VM's directory, and passed absolute. */
+static void relative_source(void **state)
+{
+        (void)state;
+        struct share_case c;
+        load_share("", "", &c);
+        struct value *src = (struct value *)value_lookup(c.share, "source");
+        src->str = (char *)"data/files";
+        src->len = strlen(src->str);
+        struct virtiofsd v = { .path = (char *)"/v", .flavour = VIRTIOFSD_RUST };
+        char **argv = NULL;
+        assert_int_equal(
+                virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", false, &argv, NULL), 0);
+        assert_true(strv_contains(argv, "--shared-dir=/st/w/data/files"));
+        strv_free(argv);
+        share_case_done(&c);
 }
 
 /* virtiofsd refuses to start for a group that does not exist: it is left out. */
@@ -139,6 +160,7 @@ int main(void)
                 cmocka_unit_test(c_flags_translated),
                 cmocka_unit_test(c_flavour_refuses_what_it_cannot_do),
                 cmocka_unit_test(missing_group_is_left_out),
+                cmocka_unit_test(relative_source),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

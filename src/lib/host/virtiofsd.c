@@ -139,9 +139,12 @@ static int unsupported(const char *vm, const char *tag, const char *what, struct
 }
 
 int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s, const char *vm,
-                   const char *hypervisor, const struct value *share, bool root, char ***argv,
-                   struct mv_error **err)
+                   const char *hypervisor, const struct value *share, const char *workdir,
+                   bool root, char ***argv, struct mv_error **err)
 {
+        const char *src = vget_str(share, "source");
+        _cleanup_free_ char *source =
+                src[0] == '/' || !workdir ? xstrdup(src) : xasprintf("%s/%s", workdir, src);
         const char *tag = vget_str(share, "tag"), *cache = vget_str(share, "cache");
         bool rust = v->flavour == VIRTIOFSD_RUST;
         bool crosvm = strcmp(hypervisor, "crosvm") == 0;
@@ -164,10 +167,10 @@ int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s
         if (s->group)
                 strv_pushf(&a, "--socket-group=%s", s->group);
         if (rust) {
-                strv_pushf(&a, "--shared-dir=%s", vget_str(share, "source"));
+                strv_pushf(&a, "--shared-dir=%s", source);
         } else {
                 strv_push(&a, "-o");
-                strv_pushf(&a, "source=%s", vget_str(share, "source"));
+                strv_pushf(&a, "source=%s", source);
         }
         if (root && rust) {
                 strv_push(&a, "--rlimit-nofile");

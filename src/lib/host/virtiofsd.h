@@ -48,8 +48,11 @@ void virtiofsd_settings_done(struct virtiofsd_settings *s);
 
 /*
  * The argv for one share of VM `vm` (a value from microvm.shares). `root`
- * adds --rlimit-nofile as microvm.nix does when it runs as root.
+ * adds --rlimit-nofile as microvm.nix does when it runs as root. A relative
+ * source is taken relative to `workdir` (the VM's directory, where
+ * virtiofsd runs), and passed absolute: the C virtiofsd cannot bind-mount a
+ * relative one into its sandbox.
  */
 int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s, const char *vm,
-                   const char *hypervisor, const struct value *share, bool root, char ***argv,
-                   struct mv_error **err);
+                   const char *hypervisor, const struct value *share, const char *workdir,
+                   bool root, char ***argv, struct mv_error **err);

@@ -148,7 +148,8 @@ static struct value *interfaces_plan(const struct hypervisor_ops *ops, const str
 }
 
 static struct value *virtiofsd_plan(const struct value *spec, const struct value *guest,
-                                    const char *name, const char *hv, struct mv_error **err)
+                                    const char *name, const char *hv, const char *vm_dir,
+                                    struct mv_error **err)
 {
         const struct value *shares = vget_list(guest, "microvm.shares");
         struct value *list = value_new(VALUE_LIST, nowhere);
@@ -169,7 +170,8 @@ static struct value *virtiofsd_plan(const struct value *spec, const struct value
                         found = true;
                 }
                 char **argv = NULL;
-                r = virtiofsd_argv(&vfs, &settings, name, hv, s, geteuid() == 0, &argv, err);
+                r = virtiofsd_argv(&vfs, &settings, name, hv, s, vm_dir, geteuid() == 0, &argv,
+                                   err);
                 if (r < 0)
                         break;
                 struct value *p = value_new(VALUE_ATTRS, nowhere);
@@ -274,7 +276,7 @@ int vm_plan(const struct value *host, const char *name, struct value **out, stru
         };
         put(plan, "interfaces", interfaces_plan(ops, &vm, host));
 
-        struct value *vfs = virtiofsd_plan(spec, guest, name, hv, err);
+        struct value *vfs = virtiofsd_plan(spec, guest, name, hv, vm_dir, err);
         if (!vfs)
                 return r < 0 ? r : mv_error_return(*err);
         put(plan, "virtiofsd", vfs);

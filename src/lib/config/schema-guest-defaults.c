@@ -71,11 +71,12 @@ int default_machine_id(const struct merge_ctx *ctx, struct value **out)
 int default_qemu_machine(const struct merge_ctx *ctx, struct value **out)
 {
         (void)ctx;
-        struct utsname u;
-        if (uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0)
-                *out = string_value("virt");
-        else
-                *out = string_value("microvm");
+        static int aarch64 = -1; /* the host does not change during one evaluation */
+        if (aarch64 < 0) {
+                struct utsname u;
+                aarch64 = uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0;
+        }
+        *out = string_value(aarch64 ? "virt" : "microvm");
         return 0;
 }
 

@@ -26,22 +26,20 @@ char *runner_spec_json(const struct value *host, const char *name)
 {
         _cleanup_free_ char *vm_path = xasprintf("microvm.vms.\"%s\"", name);
         const struct value *vm = value_lookup(host, vm_path);
-        struct value *spec = value_new(VALUE_ATTRS, (struct srcpos){ 0 });
         struct strbuf b = { 0 };
 
-        value_attrs_append(spec, "format", (struct srcpos){ 0 },
-                           value_new_int(RUNNER_FORMAT, (struct srcpos){ 0 }));
-        value_attrs_append(
-                spec, "name", (struct srcpos){ 0 },
-                value_new_string(VALUE_STRING, name, strlen(name), (struct srcpos){ 0 }));
-        value_attrs_append(spec, "config", (struct srcpos){ 0 },
-                           value_copy(value_lookup(vm, "config")));
-        /* Host-wide virtiofsd settings shape the VM's shares: a change restarts it. */
-        value_attrs_append(spec, "virtiofsd", (struct srcpos){ 0 },
-                           value_copy(value_lookup(host, "microvm.virtiofsd")));
-        value_sort_attrs(spec);
-        json_write_value(&b, spec, false);
-        value_free(spec);
+        /*
+         * Written directly, keys in sorted order, rather than built as a tree and
+         * copied: apply does this for every VM, and an unchanged host must be quick.
+         * Host-wide virtiofsd settings shape the VM's shares: a change restarts it.
+         */
+        strbuf_puts(&b, "{\"config\":");
+        json_write_value(&b, value_lookup(vm, "config"), false);
+        strbuf_printf(&b, ",\"format\":%d,\"name\":", RUNNER_FORMAT);
+        json_write_string(&b, name, strlen(name));
+        strbuf_puts(&b, ",\"virtiofsd\":");
+        json_write_value(&b, value_lookup(host, "microvm.virtiofsd"), false);
+        strbuf_putc(&b, '}');
         return strbuf_take(&b);
 }
 

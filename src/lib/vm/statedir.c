@@ -24,11 +24,20 @@
 /* microvm.nix's owner for VM directories: the hypervisors run as microvm:kvm. */
 static void own_by_microvm(const char *path)
 {
-        struct passwd *pw = getpwnam("microvm");
-        struct group *gr = getgrnam("kvm");
-        if (!pw || !gr || geteuid() != 0)
-                return;
-        if (lchown(path, pw->pw_uid, gr->gr_gid) < 0)
+        /* Looked up once: apply calls this for every new directory and link. */
+        static int known = -1;
+        static uid_t uid;
+        static gid_t gid;
+        if (known < 0) {
+                struct passwd *pw = geteuid() == 0 ? getpwnam("microvm") : NULL;
+                struct group *gr = geteuid() == 0 ? getgrnam("kvm") : NULL;
+                known = pw && gr;
+                if (known) {
+                        uid = pw->pw_uid;
+                        gid = gr->gr_gid;
+                }
+        }
+        if (known && lchown(path, uid, gid) < 0)
                 log_warning("cannot give %s to microvm:kvm: %m", path);
 }
 
@@ -108,9 +117,10 @@ int statedir_link_vm(const char *state_dir, const char *name, const char *runner
         bool top_changed;
         int r;
 
-        if (mkdir(dir, 0775) < 0 && errno != EEXIST)
+        if (mkdir(dir, 0775) == 0)
+                own_by_microvm(dir);
+        else if (errno != EEXIST)
                 return mv_error_set(err, errno, "create %s", dir);
-        own_by_microvm(dir);
         r = link_if_different(current, target, changed, err);
         /* toplevel marks a declarative VM, which imperative updates must leave alone. */
         if (r >= 0 && declarative)

@@ -36,8 +36,12 @@ int main(int argc, char **argv)
         if (env_level && log_level_from_string(env_level) >= 0)
                 level = log_level_from_string(env_level);
 
+        /* microvm.nix's command: -r NAME runs, -l lists; the flake ones need Nix. */
+        const char *nix_action = NULL, *run_name = NULL;
+        bool list = false;
+
         /* "+": stop at the first non-option, which is the command. */
-        while ((c = getopt_long(argc, argv, "+hVvqC:", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+hVvqC:r:lc:u:s:f:R", options, NULL)) != -1) {
                 switch (c) {
                 case 'h':
                         print_usage(stdout);
@@ -54,12 +58,46 @@ int main(int argc, char **argv)
                 case 'C':
                         ctx.config_path = optarg;
                         break;
+                case 'r':
+                        run_name = optarg;
+                        break;
+                case 'l':
+                        list = true;
+                        break;
+                case 'c':
+                        nix_action = "-c (create a VM from a flake)";
+                        break;
+                case 'u':
+                        nix_action = "-u (update a VM from its flake)";
+                        break;
+                case 's':
+                        nix_action = "-s (ssh over vsock)";
+                        break;
+                case 'f':
+                case 'R':
+                        nix_action = "-f and -R (flake VMs)";
+                        break;
                 default:
                         fputs("Run 'microvm --help' for usage.\n", stderr);
                         return 2;
                 }
         }
         log_set_level((enum log_level)level);
+
+        if (nix_action) {
+                mv_error_usage(&err, "%s is not available in this version of microvm", nix_action);
+                print_error(err);
+                return 2;
+        }
+        if (run_name || list) {
+                char *sub[] = { (char *)(list ? "list" : "run"), (char *)run_name, NULL };
+                const struct command *cmd = command_find(sub[0]);
+                if (cmd->run(&ctx, list ? 1 : 2, sub, &err) < 0) {
+                        print_error(err);
+                        return mv_error_exit_status(err);
+                }
+                return 0;
+        }
 
         if (optind >= argc) {
                 print_usage(stderr);

@@ -24,6 +24,8 @@ void print_usage(FILE *f)
               "  -V, --version            Print the version\n"
               "  -v, --verbose            More messages (repeat for debug output)\n"
               "  -q, --quiet              Only errors\n"
+              "  -r NAME                  Same as 'run NAME' (microvm.nix's flag)\n"
+              "  -l                       Same as 'list' (microvm.nix's flag)\n"
               "      --config FILE        Host configuration (default: $MICROVM_CONFIG, else\n"
               "                           " MICROVM_DEFAULT_CONFIG ")\n"
               "\n"

@@ -40,8 +40,8 @@ static void print_text(const struct vm_status *s, bool color)
                        ansi_color(color, ANSI_RESET), boot,
                        s->state == VM_BOOTED ? ", booted but not running" : "");
         else
-                printf("%sstale%s(%s), reboot(%s): microvm restart %s", ansi_color(color, ANSI_RED),
-                       ansi_color(color, ANSI_RESET), boot, cur, s->name);
+                printf("%sstale%s(%s), reboot for the installed %s", ansi_color(color, ANSI_RED),
+                       ansi_color(color, ANSI_RESET), boot, cur);
         printf(" [%s%s]\n", s->hypervisor ? s->hypervisor : "?",
                s->state == VM_RUNNING ? ", running" : "");
 }

@@ -75,3 +75,18 @@ def test_extra_arguments_are_rejected(microvm):
     r = run(microvm, "version", "extra")
     assert r.returncode == 2
     assert "version takes no arguments" in r.stderr
+
+
+def test_microvm_nix_flags(microvm, tmp_path):
+    host = tmp_path / "host.nix"
+    host.write_text(f'{{ microvm.stateDir = "{tmp_path}/state"; '
+                    'microvm.vms.a.config.microvm = { kernel = "/k"; initrdPath = "/i"; }; }')
+    assert run(microvm, "--config", str(host), "apply").returncode == 0
+    r = run(microvm, "--config", str(host), "-l", env=dict(os.environ, NO_COLOR="1"))
+    assert r.returncode == 0 and r.stdout.startswith("a: current("), r.stdout
+    # -r NAME is run: here it fails on the missing kernel, as run does.
+    r = run(microvm, "--config", str(host), "-r", "a")
+    assert r.returncode == 1 and "microvm.kernel /k" in r.stderr
+    for flag in (["-c", "x"], ["-u", "x"], ["-s", "x"], ["-f", "x"], ["-R"]):
+        r = run(microvm, *flag)
+        assert r.returncode == 2 and "not available in this version" in r.stderr

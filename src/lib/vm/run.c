@@ -14,7 +14,7 @@
 
 #include "config/merge.h"
 #include "config/value-get.h"
-#include "host/qmp.h"
+#include "host/shutdown.h"
 #include "host/tap.h"
 #include "host/volume.h"
 #include "util/atomic-file.h"
@@ -271,23 +271,25 @@ static int mark_booted(const char *vm_dir, const char *runner, struct running *r
         return r;
 }
 
-/* Ask the guest to shut down, the way its hypervisor allows. */
-static void graceful_shutdown(const struct value *plan, const char *vm_dir)
+/* Ask the guest to shut down, the way its hypervisor allows; false if there is none. */
+static bool graceful_shutdown(const struct value *plan, const char *vm_dir)
 {
         const char *method = vget_str(plan, "shutdown");
-        const char *socket = vget_str(plan, "socket");
-        if (strcmp(method, "qmp") == 0 && socket) {
-                _cleanup_free_ char *path = xasprintf("%s/%s", vm_dir, socket);
-                struct mv_error *e = NULL;
-                log_notice("shutting the guest down (Ctrl-Alt-Del over QMP)");
-                if (qmp_send_ctrl_alt_del(path, 5000, &e) < 0) {
-                        log_warning("graceful shutdown failed: %s", e->msg);
-                        mv_error_free(&e);
-                }
-                return;
+        if (strcmp(method, "signal") == 0) {
+                log_notice("no graceful shutdown for %s: stopping it with SIGTERM",
+                           vget_str(plan, "hypervisor"));
+                return false;
         }
-        log_notice("no graceful shutdown for %s: stopping it with SIGTERM",
-                   vget_str(plan, "hypervisor"));
+        const struct value *argv = vget_list(plan, "command.argv");
+        struct mv_error *e = NULL;
+        log_notice("shutting the guest down (%s)", method);
+        if (vm_request_shutdown(method, vm_dir, vget_str(plan, "socket"), argv->items[0]->str, &e) <
+            0) {
+                log_warning("graceful shutdown failed: %s", e->msg);
+                mv_error_free(&e);
+                return false;
+        }
+        return true;
 }
 
 /*
@@ -328,9 +330,7 @@ static int supervise(const struct value *plan, struct running *run, int sfd, int
                                 *exit_status = 128 + (int)si.ssi_signo;
                                 return 0;
                         }
-                        graceful_shutdown(plan, run->vm_dir);
-                        if (strcmp(vget_str(plan, "shutdown"), "qmp") != 0 ||
-                            !vget_str(plan, "socket"))
+                        if (!graceful_shutdown(plan, run->vm_dir))
                                 (void)pidref_kill(&run->hypervisor, SIGTERM, NULL);
                         deadline = now_ms() + (int64_t)stop_timeout_s * 1000;
                 }

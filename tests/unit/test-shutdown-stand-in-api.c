@@ -1,0 +1,161 @@
+/*
+ * Graceful shutdown over the cloud-hypervisor and firecracker APIs,
+ * against a stand-in HTTP server on a unix socket (a forked process): the
+ * real hypervisors cannot run on the test machines. The server records the
+ * request it got and answers with a given status.
+ */
+#include "test-helpers.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "host/http-unix.h"
+#include "host/shutdown.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/xalloc.h"
+
+static pid_t serve_once(const char *path, int status, const char *log)
+{
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+        unlink(path);
+        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(listen(fd, 1), 0);
+        pid_t pid = fork();
+        if (pid != 0) {
+                close(fd);
+                return pid;
+        }
+        int c = accept(fd, NULL, NULL);
+        char req[8192];
+        size_t n = 0;
+        ssize_t got;
+        /* Headers, then as much body as Content-Length says. */
+        while ((got = read(c, req + n, sizeof(req) - 1 - n)) > 0) {
+                n += (size_t)got;
+                req[n] = '\0';
+                char *end = strstr(req, "\r\n\r\n");
+                char *cl = strcasestr(req, "Content-Length:");
+                if (end && cl && n >= (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10))
+                        break;
+        }
+        FILE *out = fopen(log, "w");
+        fwrite(req, 1, n, out);
+        fclose(out);
+        char resp[256];
+        int len = snprintf(resp, sizeof(resp),
+                           "HTTP/1.1 %d Status\r\nContent-Length: 9\r\n\r\n{\"x\": 1}\n", status);
+        (void)!write(c, resp, (size_t)len);
+        close(c);
+        _exit(0);
+}
+
+struct fixture {
+        char *dir, *sock, *log;
+};
+
+static int setup(void **state)
+{
+        struct fixture *f = xcalloc(1, sizeof(*f));
+        f->dir = scratch_dir_new();
+        f->sock = xasprintf("%s/api.sock", f->dir);
+        f->log = xasprintf("%s/request", f->dir);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+        scratch_dir_remove(f->dir);
+        free(f->sock);
+        free(f->log);
+        free(f);
+        return 0;
+}
+
+static char *request_of(struct fixture *f, pid_t pid)
+{
+        waitpid(pid, NULL, 0);
+        char *text = xcalloc(1, 8192);
+        FILE *in = fopen(f->log, "r");
+        size_t n = fread(text, 1, 8191, in);
+        fclose(in);
+        text[n] = '\0';
+        return text;
+}
+
+static void cloud_hypervisor_power_button(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid = serve_once(f->sock, 204, f->log);
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_int_equal(
+                vm_request_shutdown("cloud-hypervisor-api", f->dir, "api.sock", "/ch", &err), 0);
+        _cleanup_free_ char *req = request_of(f, pid);
+        assert_memory_equal(req, "PUT /api/v1/vm.power-button HTTP/1.1\r\n", 38);
+        assert_non_null(strstr(req, "Host: localhost\r\n"));
+        assert_non_null(strstr(req, "Content-Length: 0\r\n"));
+}
+
+static void firecracker_ctrl_alt_del(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid = serve_once(f->sock, 204, f->log);
+        assert_int_equal(vm_request_shutdown("firecracker-api", f->dir, f->sock, "/fc", NULL), 0);
+        _cleanup_free_ char *req = request_of(f, pid);
+        assert_memory_equal(req, "PUT /actions HTTP/1.1\r\n", 23);
+        assert_non_null(strstr(req, "\r\n\r\n{ \"action_type\": \"SendCtrlAltDel\" }"));
+}
+
+static void refused_request_is_an_error(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid = serve_once(f->sock, 400, f->log);
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_true(vm_request_shutdown("firecracker-api", f->dir, "api.sock", "/fc", &err) < 0);
+        assert_non_null(strstr(err->msg, "answered 400"));
+        free(request_of(f, pid));
+}
+
+static void no_socket_or_no_method(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_error_ struct mv_error *e1 = NULL, *e2 = NULL, *e3 = NULL;
+        assert_true(vm_request_shutdown("qmp", f->dir, NULL, "/q", &e1) < 0);
+        assert_non_null(strstr(e1->msg, "no control socket"));
+        assert_true(vm_request_shutdown("signal", f->dir, "x.sock", "/q", &e2) < 0);
+        assert_true(vm_request_shutdown("cloud-hypervisor-api", f->dir, "absent.sock", "/ch", &e3) <
+                    0);
+        assert_non_null(strstr(e3->msg, "connect to API socket"));
+}
+
+static void response_body_is_returned(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid = serve_once(f->sock, 200, f->log);
+        int status = 0;
+        _cleanup_free_ char *body = NULL;
+        assert_int_equal(http_unix_request(f->sock, "GET", "/api/v1/vm.info", NULL, 5000, &status,
+                                           &body, NULL),
+                         0);
+        assert_int_equal(status, 200);
+        assert_string_equal(body, "{\"x\": 1}\n");
+        free(request_of(f, pid));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(cloud_hypervisor_power_button, setup, teardown),
+                cmocka_unit_test_setup_teardown(firecracker_ctrl_alt_del, setup, teardown),
+                cmocka_unit_test_setup_teardown(refused_request_is_an_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(no_socket_or_no_method, setup, teardown),
+                cmocka_unit_test_setup_teardown(response_body_is_returned, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -287,3 +287,35 @@ def test_list_follows_run_and_apply(microvm, guest, tmp_path):
     # booted left behind by a crash: shown as such, not as running.
     os.symlink(f"../.runners/{vms['g']['current']}", state / "g" / "booted")
     assert list_json(microvm, host)["g"]["state"] == "booted"
+
+
+def test_a_taken_tap_name_fails_the_start(microvm, guest, tmp_path, netns):
+    host, state = write_host(
+        tmp_path, guest, [],
+        extra='''    interfaces = [ { type = "tap"; id = "vm-g"; mac = "02:00:00:00:00:01"; } ];''')
+    apply(microvm, host)
+    subprocess.run(["ip", "netns", "exec", netns, "ip", "tuntap", "add", "vm-g", "mode", "tap"],
+                   check=True)
+    run = Run(microvm, host, tmp_path / "console.log", netns=netns)
+    assert run.wait_exit(60) == 1
+    assert "interface vm-g already exists" in run.text()
+    # Someone else's interface is left alone.
+    links = subprocess.run(["ip", "netns", "exec", netns, "ip", "link"], capture_output=True,
+                           text=True).stdout
+    assert "vm-g" in links
+    assert not (state / "g" / "booted").exists()
+
+
+def test_a_virtiofsd_that_dies_fails_the_start(microvm, guest, tmp_path):
+    share = tmp_path / "share"
+    share.mkdir()
+    host, state = write_host(
+        tmp_path, guest, [],
+        extra=f'''    virtiofsd.package = "/bin/false";
+    shares = [ {{ tag = "data"; source = "{share}"; mountPoint = "/d"; proto = "virtiofs"; }} ];''')
+    apply(microvm, host)
+    run = Run(microvm, host, tmp_path / "console.log")
+    assert run.wait_exit(60) == 1
+    assert "virtiofsd for share data exited (status 1) before its socket" in run.text()
+    assert not (state / "g" / "booted").exists()
+    no_processes_left(state)

@@ -409,8 +409,9 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
                 return lex_ind_string(lx, tok, err);
 
         /* Only a run of path characters followed by "/x" (or "~/") can be a path. */
-        size_t run =
-                strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+");
+        size_t run = 0;
+        while (is_path_char(p[run]))
+                run++;
         size_t plen = (p[run] == '/' || (c == '~' && p[1] == '/')) ? path_length(p) : 0;
         if (plen) {
                 set_raw(tok, TOK_PATH, pos, p, plen);

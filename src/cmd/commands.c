@@ -5,6 +5,11 @@
 const struct command commands[] = {
         { "apply", "", "Install every declarative VM into the state directory", cmd_apply },
         { "gc", "", "Remove runners that no VM uses", cmd_gc },
+        { "start", "NAME...", "Start VMs in the background, each under its own monitor",
+          cmd_start },
+        { "stop", "NAME...", "Shut VMs down gracefully and wait", cmd_stop },
+        { "restart", "NAME...", "Stop, then start VMs", cmd_restart },
+        { "status", "[--json] NAME", "Show a VM's state", cmd_status },
         { "list", "[--json]", "List the VMs of the state directory and their state", cmd_list },
         { "run", "[--stop-timeout S] NAME", "Run a VM in the foreground, console on the terminal",
           cmd_run },

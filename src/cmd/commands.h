@@ -24,6 +24,10 @@ const struct command *command_find(const char *name);
 
 int cmd_help(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_start(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_stop(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_restart(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);

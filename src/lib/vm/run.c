@@ -1,12 +1,15 @@
 #include "vm/run.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -265,9 +268,6 @@ static int mark_booted(const char *vm_dir, const char *runner, struct running *r
         int r = symlink_atomic(target, link, err);
         if (r >= 0)
                 run->booted = true;
-        /* Who runs the VM, for list and status: this process. */
-        if (r >= 0)
-                r = vm_pidfile_write(vm_dir, getpid(), err);
         return r;
 }
 
@@ -337,6 +337,53 @@ static int supervise(const struct value *plan, struct running *run, int sfd, int
         }
 }
 
+/*
+ * A booted link with nobody holding the VM's lock: the last run was killed
+ * before its teardown. Undo what it left, read from the runner it booted
+ * (taps, virtiofs sockets), as its teardown would have.
+ */
+static void clean_up_after_crash(const char *vm_dir)
+{
+        _cleanup_free_ char *booted = xasprintf("%s/booted", vm_dir);
+        _cleanup_free_ char *taps_path = xasprintf("%s/share/microvm/tap-interfaces", booted);
+        _cleanup_free_ char *flags_path = xasprintf("%s/share/microvm/tap-flags", booted);
+        _cleanup_free_ char *taps = NULL, *flags = NULL;
+        char target[4096];
+
+        if (readlink(booted, target, sizeof(target)) < 0)
+                return;
+        log_notice("cleaning up after an unclean stop (%s)", booted);
+        bool mq =
+                read_file_full(flags_path, &flags, NULL, NULL) >= 0 && strstr(flags, "multi_queue");
+        if (read_file_full(taps_path, &taps, NULL, NULL) >= 0) {
+                char *save = NULL;
+                for (char *id = strtok_r(taps, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
+                        struct mv_error *e = NULL;
+                        if (tap_delete(id, mq, &e) < 0) {
+                                log_warning("%s", e->msg);
+                                mv_error_free(&e);
+                        }
+                }
+        }
+        _cleanup_free_ char *vfs = xasprintf("%s/share/microvm/virtiofs", booted);
+        _cleanup_closedir_ DIR *d = opendir(vfs);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s/socket", vfs, de->d_name);
+                _cleanup_free_ char *sock = NULL;
+                if (read_file_full(p, &sock, NULL, NULL) < 0)
+                        continue;
+                sock[strcspn(sock, "\n")] = '\0';
+                _cleanup_free_ char *path =
+                        sock[0] == '/' ? xstrdup(sock) : xasprintf("%s/%s", vm_dir, sock);
+                unlink(path);
+        }
+        vm_pidfile_remove(vm_dir);
+        unlink(booted);
+}
+
 /* A missing kernel is better said now than by the hypervisor after everything is set up. */
 static int check_boot_files(const struct value *host, const char *name, struct mv_error **err)
 {
@@ -367,6 +414,23 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
 
         const char *vm_dir = vget_str(plan, "workingDirectory");
         struct running run = { .vm_dir = vm_dir, .hypervisor = PIDREF_NULL };
+
+        /* One process runs a VM at a time; the kernel drops the lock if it dies. */
+        _cleanup_free_ char *lock_path = xasprintf("%s/lock", vm_dir);
+        _cleanup_close_ int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock < 0)
+                return mv_error_set(err, errno, "open %s", lock_path);
+        if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK)
+                        return mv_error_set(err, errno, "lock %s", lock_path);
+                mv_error_fail(err, "vm %s is already running", name);
+                return mv_error_hint(err, "stop it first (microvm stop %s)", name);
+        }
+        clean_up_after_crash(vm_dir);
+        /* Who runs the VM, for list, status and stop: this process. */
+        r = vm_pidfile_write(vm_dir, getpid(), err);
+        if (r < 0)
+                return r;
         _cleanup_strv_free_ char **argv = NULL;
         const struct value *a = vget_list(plan, "command.argv");
         for (size_t i = 0; i < a->n_items; i++)

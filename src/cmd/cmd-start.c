@@ -1,0 +1,166 @@
+/* start, stop, restart, status: VMs in the background, each under its own monitor. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd/commands.h"
+#include "config/host-config.h"
+#include "config/json-write.h"
+#include "config/value-get.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include "vm/monitor.h"
+#include "vm/status.h"
+
+/* microvm.nix's defaults: TimeoutStopSec=150, and the start gets as long. */
+#define START_TIMEOUT_S 150
+#define STOP_TIMEOUT_S  160
+
+static int load(const struct cli_context *ctx, struct host_config *cfg, struct mv_error **err)
+{
+        return host_config_load(host_config_path(ctx->config_path), cfg, err);
+}
+
+static int for_each_vm(const struct cli_context *ctx, int argc, char **argv, const char *verb,
+                       int (*fn)(const struct value *, const char *, struct mv_error **),
+                       struct mv_error **err)
+{
+        if (argc < 2)
+                return mv_error_usage(err, "%s takes one or more VM names", verb);
+        struct host_config cfg;
+        int r = load(ctx, &cfg, err);
+        if (r < 0)
+                return r;
+        size_t failed = 0;
+        for (int i = 1; i < argc; i++) {
+                struct mv_error *e = NULL;
+                if (fn(cfg.root, argv[i], &e) < 0) {
+                        log_error("%s", e->msg);
+                        if (e->hint)
+                                fprintf(stderr, "  hint: %s\n", e->hint);
+                        mv_error_free(&e);
+                        failed++;
+                }
+        }
+        host_config_free(&cfg);
+        if (failed)
+                return mv_error_fail(err, "%s failed for %zu of %d VMs", verb, failed, argc - 1);
+        return 0;
+}
+
+static int start_one(const struct value *host, const char *name, struct mv_error **err)
+{
+        struct run_options opts = RUN_OPTIONS_DEFAULT;
+        bool already;
+        int r = vm_start(host, name, &opts, START_TIMEOUT_S, &already, err);
+        if (r >= 0)
+                printf("%s: %s\n", name, already ? "already running" : "started");
+        return r;
+}
+
+static int stop_one(const struct value *host, const char *name, struct mv_error **err)
+{
+        bool was;
+        int r = vm_stop(host, name, STOP_TIMEOUT_S, &was, err);
+        if (r >= 0)
+                printf("%s: %s\n", name, was ? "stopped" : "not running");
+        return r;
+}
+
+static int restart_one(const struct value *host, const char *name, struct mv_error **err)
+{
+        int r = stop_one(host, name, err);
+        return r < 0 ? r : start_one(host, name, err);
+}
+
+int cmd_start(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
+{
+        return for_each_vm(ctx, argc, argv, "start", start_one, err);
+}
+
+int cmd_stop(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
+{
+        return for_each_vm(ctx, argc, argv, "stop", stop_one, err);
+}
+
+int cmd_restart(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
+{
+        return for_each_vm(ctx, argc, argv, "restart", restart_one, err);
+}
+
+int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
+{
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        bool json = false;
+        int c;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "j", options, NULL)) != -1) {
+                if (c != 'j')
+                        return mv_error_usage(err, "status: unknown option '%s'", argv[optind - 1]);
+                json = true;
+        }
+        if (argc - optind != 1)
+                return mv_error_usage(err, "status takes one VM name");
+        const char *name = argv[optind];
+
+        struct host_config cfg;
+        int r = load(ctx, &cfg, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *state = xstrdup(vget_str(cfg.root, "microvm.stateDir"));
+        host_config_free(&cfg);
+
+        struct vm_status st;
+        vm_status_read(state, name, &st);
+        if (!st.current) {
+                vm_status_done(&st);
+                mv_error_fail(err, "vm %s is not installed in %s", name, state);
+                return mv_error_hint(err, "run 'microvm apply' to install it");
+        }
+        _cleanup_free_ char *pidfile = xasprintf("%s/%s/pid", state, name);
+        struct stat sb;
+        long long since =
+                st.state == VM_RUNNING && stat(pidfile, &sb) == 0 ? (long long)sb.st_mtime : 0;
+        bool up_to_date = st.booted && strcmp(st.booted, st.current) == 0;
+        if (json) {
+                struct strbuf b = { 0 };
+                strbuf_puts(&b, "{\"name\": ");
+                json_write_string(&b, name, strlen(name));
+                strbuf_printf(&b, ", \"state\": \"%s\", \"pid\": ", vm_state_to_string(st.state));
+                if (st.pid)
+                        strbuf_printf(&b, "%d", (int)st.pid);
+                else
+                        strbuf_puts(&b, "null");
+                strbuf_puts(&b, ", \"since\": ");
+                if (since)
+                        strbuf_printf(&b, "%lld", since);
+                else
+                        strbuf_puts(&b, "null");
+                strbuf_printf(&b, ", \"hypervisor\": \"%s\", \"current\": \"%s\", \"booted\": ",
+                              st.hypervisor ? st.hypervisor : "", st.current);
+                if (st.booted)
+                        json_write_string(&b, st.booted, strlen(st.booted));
+                else
+                        strbuf_puts(&b, "null");
+                strbuf_printf(&b, ", \"upToDate\": %s}\n", up_to_date ? "true" : "false");
+                fputs(b.data, stdout);
+                strbuf_free(&b);
+        } else {
+                printf("%s: %s", name, vm_state_to_string(st.state));
+                if (st.pid)
+                        printf(", monitor pid %d", (int)st.pid);
+                printf("\n  hypervisor: %s\n  current:    %s\n  booted:     %s%s\n",
+                       st.hypervisor ? st.hypervisor : "?", st.current, st.booted ? st.booted : "-",
+                       st.booted && !up_to_date ? " (stale)" : "");
+        }
+        vm_status_done(&st);
+        return 0;
+}

@@ -33,8 +33,8 @@ static void print_text(const struct vm_status *s, bool color)
         short_runner(boot, sizeof(boot), s->booted);
         printf("%s%s%s: ", ansi_color(color, name_color), s->name, ansi_color(color, ANSI_RESET));
         if (!s->booted)
-                printf("%scurrent%s(%s), not booted: microvm run %s",
-                       ansi_color(color, ANSI_GREEN), ansi_color(color, ANSI_RESET), cur, s->name);
+                printf("%scurrent%s(%s), not booted: microvm run %s", ansi_color(color, ANSI_GREEN),
+                       ansi_color(color, ANSI_RESET), cur, s->name);
         else if (strcmp(s->booted, s->current) == 0)
                 printf("%scurrent%s(%s)%s", ansi_color(color, ANSI_GREEN),
                        ansi_color(color, ANSI_RESET), boot,

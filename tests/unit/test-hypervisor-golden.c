@@ -77,6 +77,7 @@ static void run_case(void **state)
                         .bridge_helper = vget_str(env, "bridgeHelper"),
                         .seccomp = vget_bool(env, "seccomp", false),
                         .unbuffer = vget_str(env, "unbuffer"),
+                        .version = vget_str(env, "hypervisorVersion"),
                         .ifindex = case_ifindex,
                         .ifindex_data = env,
                 },

@@ -89,3 +89,22 @@ char volume_letter(const struct value *guest, size_t index)
 {
         return (char)('a' + index + (has_store_disk(guest) ? 1 : 0));
 }
+
+bool hv_version_at_least(const struct hv_vm *vm, const char *min)
+{
+        const char *v = vm->env.version;
+        if (!v)
+                return true;
+        /* Compare number by number, as Nix's compareVersions does for plain versions. */
+        while (*v || *min) {
+                char *ve, *me;
+                long a = strtol(v, &ve, 10), b = strtol(min, &me, 10);
+                if (a != b)
+                        return a > b;
+                v = *ve == '.' ? ve + 1 : ve;
+                min = *me == '.' ? me + 1 : me;
+                if (ve == v && me == min)
+                        break;
+        }
+        return true;
+}

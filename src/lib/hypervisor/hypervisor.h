@@ -19,6 +19,7 @@ struct hv_env {
         const char *bridge_helper; /* qemu-bridge-helper, for bridge interfaces */
         bool seccomp;              /* the hypervisor can sandbox itself (qemu -sandbox) */
         const char *unbuffer;      /* expect's unbuffer, which stratovirt's console needs */
+        const char *version;       /* the hypervisor's version, or NULL: assume a current one */
         /* The ifindex of a host interface (macvtap's /dev/tapN), or -1; NULL: look it up. */
         int (*ifindex)(const char *name, void *data);
         void *ifindex_data;
@@ -45,6 +46,9 @@ void hv_command_free(struct hv_command *c);
 /* Add a file to the command; returns its full path (owned by the caller). */
 char *hv_command_add_file(struct hv_command *c, const struct hv_vm *vm, const char *name,
                           char *content);
+
+/* Whether the hypervisor's version is at least `min` (dotted numbers); true when unknown. */
+bool hv_version_at_least(const struct hv_vm *vm, const char *min);
 
 /* A host interface's ifindex, through env.ifindex or /sys/class/net. -1 when unknown. */
 int hv_ifindex(const struct hv_vm *vm, const char *name);

@@ -43,6 +43,8 @@ BINARIES = {
 KERNELS = {hv: STORE + "linux/bzImage" for hv in BINARIES}
 KERNELS.update({hv: STORE + "linux-dev/vmlinux"
                 for hv in ("cloud-hypervisor", "firecracker", "crosvm")})
+# The versions of the package stand-ins runner-examples.nix evaluates with.
+VERSIONS = {"cloud-hypervisor": "49.0", "firecracker": "1.13.0"}
 # A macvtap's /dev/tapN is looked up when the VM starts; cases fix it.
 IFINDEX = {"vm-mvt0": 42}
 ENV = {
@@ -91,7 +93,8 @@ def main():
                 command = command.replace(f"$(< /sys/class/net/{name}/ifindex)", str(index))
             files = {
                 "host.json": host,
-                "env.json": ENV,
+                "env.json": dict(ENV, **({"hypervisorVersion": VERSIONS[hv]}
+                                         if hv in VERSIONS else {})),
                 "expected-argv.json": shlex.split(command),
                 "source.json": {"microvm.nix": commit, "command": sample["command"]},
             }

@@ -1,36 +1,31 @@
 /*
  * firecracker: the command line of microvm.nix's firecracker runner
  * (lib/runners/firecracker.nix), built as an argv vector. Firecracker takes
- * its machine as a JSON file; it is written into the runner directory, the
- * same bytes microvm.nix's runner carries.
+ * its machine as a JSON file, written next to the runner.
  */
 #include <string.h>
 
 #include "config/json-write.h"
-#include "config/merge.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
 static const struct srcpos nowhere = { 0 };
 
-static struct value *str(const char *s)
+static bool fc_tap_multi_queue(const struct hv_vm *vm)
 {
-        return value_new_string(VALUE_STRING, s, strlen(s), nowhere);
+        (void)vm;
+        return false;
 }
 
-static struct value *integer(int64_t i)
+static enum hv_shutdown fc_shutdown(const struct hv_vm *vm)
 {
-        return value_new_int(i, nowhere);
-}
-
-static struct value *boolean(bool b)
-{
-        return value_new_bool(b, nowhere);
+        return vget_str(vm->guest, "microvm.socket") ? HV_SHUTDOWN_FC_API : HV_SHUTDOWN_NONE;
 }
 
 static void put(struct value *attrs, const char *key, struct value *v)
@@ -38,30 +33,44 @@ static void put(struct value *attrs, const char *key, struct value *v)
         value_attrs_append(attrs, key, nowhere, v);
 }
 
+static struct value *str(const char *s)
+{
+        return value_new_string(VALUE_STRING, s, strlen(s), nowhere);
+}
+
 static struct value *drive(const char *id, const char *path, bool read_only, const char *engine)
 {
         struct value *d = value_new(VALUE_ATTRS, nowhere);
         put(d, "drive_id", str(id));
         put(d, "path_on_host", str(path));
-        put(d, "is_root_device", boolean(false));
-        put(d, "is_read_only", boolean(read_only));
+        put(d, "is_root_device", value_new_bool(false, nowhere));
+        put(d, "is_read_only", value_new_bool(read_only, nowhere));
         put(d, "io_engine", str(engine));
         return d;
 }
 
-/* extraConfig merges into the generated configuration: sets recursively, anything else replaces. */
-static void recursive_update(struct value *base, const struct value *extra)
+/* The value as compact JSON with sorted keys, as Nix's builtins.toJSON writes it. */
+static char *to_json(struct value *v)
 {
-        for (size_t i = 0; i < extra->n_attrs; i++) {
-                const struct attr *e = &extra->attrs[i];
-                struct attr *b = value_attrs_get(base, e->key);
-                if (b && b->value->type == VALUE_ATTRS && e->value->type == VALUE_ATTRS) {
-                        recursive_update(b->value, e->value);
-                } else if (b) {
-                        value_free(b->value);
-                        b->value = value_copy(e->value);
+        struct strbuf b = { 0 };
+        value_sort_attrs(v);
+        json_write_value(&b, v, false);
+        return strbuf_take(&b);
+}
+
+/* Attribute sets in `update` merge into `base` key by key; anything else replaces. */
+static void recursive_update(struct value *base, const struct value *update)
+{
+        for (size_t i = 0; i < update->n_attrs; i++) {
+                const struct attr *u = &update->attrs[i];
+                struct attr *a = value_attrs_get(base, u->key);
+                if (!a) {
+                        put(base, u->key, value_copy(u->value));
+                } else if (a->value->type == VALUE_ATTRS && u->value->type == VALUE_ATTRS) {
+                        recursive_update(a->value, u->value);
                 } else {
-                        put(base, e->key, value_copy(e->value));
+                        value_free(a->value);
+                        a->value = value_copy(u->value);
                 }
         }
 }
@@ -70,6 +79,7 @@ static char *boot_args(const struct value *g)
 {
         const struct value *params = vget_list(g, "microvm.kernelParams");
         struct strbuf b = { 0 };
+
         strbuf_puts(&b, "console=ttyS0,115200 reboot=k panic=1 i8042.noaux i8042.nomux "
                         "i8042.nopnp i8042.dumbkbd ");
         for (size_t i = 0; params && i < params->n_items; i++)
@@ -77,44 +87,49 @@ static char *boot_args(const struct value *g)
         return strbuf_take(&b);
 }
 
-static struct value *machine_json(const struct hv_vm *vm)
+/* The configuration file's contents; `cpu_config` is the CPU template's path, or NULL. */
+static char *config_json(const struct hv_vm *vm, const char *kernel, const char *initrd,
+                         const char *cpu_config)
 {
         const struct value *g = vm->guest;
         const char *engine = vget_str(g, "microvm.firecracker.driveIoEngine");
-        struct value *c = value_new(VALUE_ATTRS, nowhere);
+        _cleanup_value_ struct value *c = value_new(VALUE_ATTRS, nowhere);
 
         struct value *boot = value_new(VALUE_ATTRS, nowhere);
-        put(boot, "kernel_image_path", str(vget_str(g, "microvm.kernel")));
-        put(boot, "initrd_path", str(vget_str(g, "microvm.initrdPath")));
+        put(boot, "kernel_image_path", str(kernel));
+        put(boot, "initrd_path", str(initrd));
         _cleanup_free_ char *args = boot_args(g);
         put(boot, "boot_args", str(args));
         put(c, "boot-source", boot);
 
         struct value *machine = value_new(VALUE_ATTRS, nowhere);
-        put(machine, "vcpu_count", integer(vget_int(g, "microvm.vcpu", 1)));
-        put(machine, "mem_size_mib", integer(vget_int(g, "microvm.mem", 512)));
+        put(machine, "vcpu_count", value_new_int(vget_int(g, "microvm.vcpu", 1), nowhere));
+        put(machine, "mem_size_mib", value_new_int(vget_int(g, "microvm.mem", 512), nowhere));
         /* Firecracker refuses simultaneous multithreading on aarch64. */
-        put(machine, "smt", boolean(strcmp(vm->env.arch, "aarch64") != 0));
+        put(machine, "smt", value_new_bool(strcmp(vm->env.arch, "aarch64") != 0, nowhere));
         put(c, "machine-config", machine);
 
+        /*
+         * The store disk first, then the volumes. microvm.nix always has one; a VM
+         * built without Nix boots its initrd and has none.
+         */
         struct value *drives = value_new(VALUE_LIST, nowhere);
         if (has_store_disk(g))
                 value_list_append(drives,
                                   drive("store", vget_str(g, "microvm.storeDisk"), true, engine));
-        const struct value *vols = vget_list(g, "microvm.volumes");
-        for (size_t i = 0; vols && i < vols->n_items; i++) {
-                const char *image = vget_str(vols->items[i], "image");
-                value_list_append(
-                        drives,
-                        drive(image, image, vget_bool(vols->items[i], "readOnly", false), engine));
+        const struct value *volumes = vget_list(g, "microvm.volumes");
+        for (size_t i = 0; volumes && i < volumes->n_items; i++) {
+                const char *image = vget_str(volumes->items[i], "image");
+                bool ro = vget_bool(volumes->items[i], "readOnly", false);
+                value_list_append(drives, drive(image, image, ro, engine));
         }
         put(c, "drives", drives);
 
         struct value *nets = value_new(VALUE_LIST, nowhere);
         const struct value *ifaces = vget_list(g, "microvm.interfaces");
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
-                struct value *n = value_new(VALUE_ATTRS, nowhere);
                 const char *id = vget_str(ifaces->items[i], "id");
+                struct value *n = value_new(VALUE_ATTRS, nowhere);
                 put(n, "iface_id", str(id));
                 put(n, "host_dev_name", str(id));
                 put(n, "guest_mac", str(vget_str(ifaces->items[i], "mac")));
@@ -122,110 +137,155 @@ static struct value *machine_json(const struct hv_vm *vm)
         }
         put(c, "network-interfaces", nets);
 
+        /* Without a CID the key stays, as null. */
         int64_t cid = vget_int(g, "microvm.vsock.cid", -1);
+        struct value *vsock = value_new(cid >= 0 ? VALUE_ATTRS : VALUE_NULL, nowhere);
         if (cid >= 0) {
-                struct value *vsock = value_new(VALUE_ATTRS, nowhere);
-                put(vsock, "guest_cid", integer(cid));
+                put(vsock, "guest_cid", value_new_int(cid, nowhere));
                 put(vsock, "uds_path", str("notify.vsock"));
-                put(c, "vsock", vsock);
-        } else {
-                put(c, "vsock", value_new(VALUE_NULL, nowhere));
         }
-        const struct value *cpu = vget_attrs(g, "microvm.firecracker.cpu");
-        if (cpu)
-                put(c, "cpu-config", value_copy(cpu));
+        put(c, "vsock", vsock);
+        if (cpu_config)
+                put(c, "cpu-config", str(cpu_config));
 
         const struct value *extra = vget_attrs(g, "microvm.firecracker.extraConfig");
         if (extra)
                 recursive_update(c, extra);
-        /* As Nix's builtins.toJSON writes it: keys sorted, no spaces. */
-        value_sort_attrs(c);
-        return c;
+        return to_json(c);
 }
 
-/* What microvm.nix's firecracker runner refuses, as configuration errors. */
+/* microvm.nix refuses these at evaluation time; here they are configuration errors. */
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
         const struct value *g = vm->guest;
-        const char *what = vget_str(g, "microvm.user")       ? "microvm.user (firecracker will not "
-                                                               "change user)"
-                           : vget_count(g, "microvm.shares") ? "microvm.shares (no 9p or "
-                                                               "virtiofs)"
-                           : vget_count(g, "microvm.devices") ? "microvm.devices (no passthrough)"
-                           : vget_bool(g, "microvm.balloon", false) ? "microvm.balloon"
-                           : vget_int(g, "microvm.initialBalloonMem", 0)
-                                   ? "microvm.initialBalloonMem"
-                           : vget_int(g, "microvm.hotplugMem", 0)    ? "microvm.hotplugMem"
-                           : vget_int(g, "microvm.hotpluggedMem", 0) ? "microvm.hotpluggedMem"
-                           : vget_attrs(g, "microvm.credentialFiles") &&
-                                           vget_attrs(g, "microvm.credentialFiles")->n_attrs
-                                   ? "microvm.credentialFiles"
-                                   : NULL;
-        if (what)
-                return mv_error_config(err, "vm %s: %s is not supported with firecracker", vm->name,
-                                       what);
-        const struct value *ifaces = vget_list(g, "microvm.interfaces");
-        for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
-                if (strcmp(vget_str(ifaces->items[i], "type"), "tap") != 0)
+        static const struct {
+                const char *option, *what;
+        } unsupported_mem[] = {
+                { "microvm.initialBalloonMem", "a memory balloon" },
+                { "microvm.hotplugMem", "memory hotplug" },
+                { "microvm.hotpluggedMem", "memory hotplug" },
+        };
+
+        if (vget_str(g, "microvm.user"))
+                return mv_error_config(err,
+                                       "vm %s: firecracker will not change user (microvm.user); "
+                                       "unset it, or use qemu",
+                                       vm->name);
+        if (vget_count(g, "microvm.shares") > 0)
+                return mv_error_config(err,
+                                       "vm %s: firecracker cannot share host directories "
+                                       "(microvm.shares); remove them, use microvm.volumes, or "
+                                       "use another hypervisor such as cloud-hypervisor",
+                                       vm->name);
+        if (vget_count(g, "microvm.devices") > 0)
+                return mv_error_config(err,
+                                       "vm %s: firecracker cannot pass devices through "
+                                       "(microvm.devices); remove them, or use qemu or "
+                                       "cloud-hypervisor",
+                                       vm->name);
+        if (vget_bool(g, "microvm.balloon", false))
+                return mv_error_config(err,
+                                       "vm %s: microvm.balloon is not implemented for "
+                                       "firecracker; set it to false, or use cloud-hypervisor",
+                                       vm->name);
+        for (size_t i = 0; i < ELEMENTSOF(unsupported_mem); i++)
+                if (vget_int(g, unsupported_mem[i].option, 0) != 0)
                         return mv_error_config(err,
-                                               "vm %s: interface %s: firecracker supports tap "
-                                               "interfaces only, not %s",
-                                               vm->name, vget_str(ifaces->items[i], "id"),
-                                               vget_str(ifaces->items[i], "type"));
+                                               "vm %s: %s is not implemented for firecracker "
+                                               "(%s); set it to 0, or use cloud-hypervisor",
+                                               vm->name, unsupported_mem[i].what,
+                                               unsupported_mem[i].option);
+        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
+        if (creds && creds->n_attrs > 0)
+                return mv_error_config(err,
+                                       "vm %s: microvm.credentialFiles are not implemented for "
+                                       "firecracker; remove them, or use qemu",
+                                       vm->name);
         if (!vget_str(g, "microvm.socket"))
                 return mv_error_config(err,
-                                       "vm %s: firecracker needs an API socket: set "
-                                       "microvm.socket",
-                                       vm->name);
-        if (!vget_str(g, "microvm.kernel") || !vget_str(g, "microvm.initrdPath"))
-                return mv_error_config(err,
-                                       "vm %s: microvm.kernel and microvm.initrdPath must be set "
-                                       "without a Nix build",
-                                       vm->name);
+                                       "vm %s: firecracker must be configured with an API "
+                                       "socket; set microvm.socket, e.g. to \"%s.sock\"",
+                                       vm->name, vm->name);
+        const struct value *ifaces = vget_list(g, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const char *type = vget_str(ifaces->items[i], "type");
+                if (strcmp(type, "tap") != 0)
+                        return mv_error_config(err,
+                                               "vm %s: interface %s (microvm.interfaces) has "
+                                               "type \"%s\", which firecracker cannot do; use "
+                                               "type \"tap\"",
+                                               vm->name, vget_str(ifaces->items[i], "id"), type);
+        }
+        if (strcmp(vm->env.arch, "x86_64") != 0 && strcmp(vm->env.arch, "aarch64") != 0)
+                return mv_error_fail(err, "vm %s: firecracker runner has no settings for %s hosts",
+                                     vm->name, vm->env.arch);
         return 0;
 }
 
-static int firecracker_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)
+static int fc_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)
 {
         const struct value *g = vm->guest;
+        _cleanup_strv_free_ char **argv = NULL;
+
         int r = check_supported(vm, err);
         if (r < 0)
                 return r;
+        const char *kernel = vget_str(g, "microvm.kernel");
+        const char *initrd = vget_str(g, "microvm.initrdPath");
+        if (!kernel || !initrd)
+                return mv_error_config(err,
+                                       "vm %s: microvm.%s is not set; without a Nix build, give "
+                                       "the path of the guest's %s",
+                                       vm->name, kernel ? "initrdPath" : "kernel",
+                                       kernel ? "initrd" : "kernel image");
 
-        _cleanup_value_ struct value *config = machine_json(vm);
-        struct strbuf json = { 0 };
-        json_write_value(&json, config, false);
+        /* microvm.nix accepts these and only warns that firecracker ignores them. */
+        const struct value *volumes = vget_list(g, "microvm.volumes");
+        for (size_t i = 0; volumes && i < volumes->n_items; i++) {
+                const struct value *v = volumes->items[i];
+                if (vget_str(v, "serial"))
+                        log_warning("vm %s: volume %s: firecracker does not support a serial",
+                                    vm->name, vget_str(v, "image"));
+                if (vget_bool(v, "direct", false))
+                        log_warning("vm %s: volume %s: firecracker does not support direct IO",
+                                    vm->name, vget_str(v, "image"));
+        }
+
+        /* Nothing reaches `out` before here: a refused VM leaves it empty. */
+        const struct value *cpu = vget_attrs(g, "microvm.firecracker.cpu");
+        _cleanup_free_ char *cpu_path = NULL;
+        if (cpu) {
+                _cleanup_value_ struct value *template = value_copy(cpu);
+                cpu_path = hv_command_add_file(out, vm, "cpu-config.json", to_json(template));
+        }
+        const char *host_name = vget_str(g, "networking.hostName");
         _cleanup_free_ char *name =
-                xasprintf("firecracker-%s.json", vget_str(g, "networking.hostName"));
-        _cleanup_free_ char *path = hv_command_add_file(out, vm, name, strbuf_take(&json));
+                xasprintf("firecracker-%s.json", host_name ? host_name : vm->name);
+        _cleanup_free_ char *config =
+                hv_command_add_file(out, vm, name, config_json(vm, kernel, initrd, cpu_path));
 
-        _cleanup_strv_free_ char **argv = NULL;
         strv_push(&argv, vm->binary);
         strv_push(&argv, "--config-file");
-        strv_push(&argv, path);
+        strv_push(&argv, config);
         strv_push(&argv, "--api-sock");
         strv_push(&argv, vget_str(g, "microvm.socket"));
-        /* Firecracker 1.13 put PCI behind a flag; microvm.nix turns it on. */
+        /* Firecracker has a PCI bus since 1.13, which microvm.nix turns on. */
         if (hv_version_at_least(vm, "1.13.0"))
                 strv_push(&argv, "--enable-pci");
         const struct value *extra = vget_list(g, "microvm.firecracker.extraArgs");
         for (size_t i = 0; extra && i < extra->n_items; i++)
                 strv_push(&argv, extra->items[i]->str);
+
         out->argv = TAKE_PTR(argv);
         return 0;
-}
-
-static enum hv_shutdown firecracker_shutdown(const struct hv_vm *vm)
-{
-        return vget_str(vm->guest, "microvm.socket") ? HV_SHUTDOWN_FC_API : HV_SHUTDOWN_NONE;
 }
 
 const struct hypervisor_ops hypervisor_firecracker = {
         .name = "firecracker",
         .binary_name = "firecracker",
-        .build = firecracker_build,
-        .shutdown = firecracker_shutdown,
+        .build = fc_build,
+        .shutdown = fc_shutdown,
         .supports_notify_socket = false,
-        .tap_multi_queue = NULL,
+        .tap_multi_queue = fc_tap_multi_queue,
         .macvtap_as_fds = false,
 };

@@ -2,9 +2,191 @@
  * alioth: the command line of microvm.nix's alioth runner
  * (lib/runners/alioth.nix), built as an argv vector.
  */
+#include <string.h>
+
+#include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+
+static bool alioth_tap_multi_queue(const struct hv_vm *vm)
+{
+        /* microvm.nix makes alioth's taps single-queue, though --net asks for a pair per vcpu. */
+        (void)vm;
+        return false;
+}
+
+static enum hv_shutdown alioth_shutdown(const struct hv_vm *vm)
+{
+        /* microvm.nix has no graceful shutdown for alioth yet. */
+        (void)vm;
+        return HV_SHUTDOWN_NONE;
+}
+
+/* The kernel command line: console, reboot and panic settings, then kernelParams. */
+static char *kernel_cmdline(const struct value *g)
+{
+        const struct value *params = vget_list(g, "microvm.kernelParams");
+        struct strbuf b = { 0 };
+
+        strbuf_puts(&b, "console=ttyS0 reboot=k panic=1 ");
+        for (size_t i = 0; params && i < params->n_items; i++)
+                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
+        return strbuf_take(&b);
+}
+
+/* microvm.nix refuses these at evaluation time; here they are configuration errors. */
+static int check_supported(const struct hv_vm *vm, struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        static const struct {
+                const char *option, *what;
+        } unsupported_mem[] = {
+                { "microvm.initialBalloonMem", "a memory balloon" },
+                { "microvm.hotplugMem", "memory hotplug" },
+                { "microvm.hotpluggedMem", "memory hotplug" },
+        };
+
+        if (vget_str(g, "microvm.user"))
+                return mv_error_config(err,
+                                       "vm %s: alioth will not change user (microvm.user); "
+                                       "unset it, or use qemu",
+                                       vm->name);
+        if (vget_bool(g, "microvm.balloon", false))
+                return mv_error_config(err,
+                                       "vm %s: microvm.balloon is not implemented for alioth; "
+                                       "set it to false, or use cloud-hypervisor",
+                                       vm->name);
+        for (size_t i = 0; i < ELEMENTSOF(unsupported_mem); i++)
+                if (vget_int(g, unsupported_mem[i].option, 0) != 0)
+                        return mv_error_config(err,
+                                               "vm %s: %s is not implemented for alioth (%s); "
+                                               "set it to 0, or use cloud-hypervisor",
+                                               vm->name, unsupported_mem[i].what,
+                                               unsupported_mem[i].option);
+        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
+        if (creds && creds->n_attrs > 0)
+                return mv_error_config(err,
+                                       "vm %s: microvm.credentialFiles are not implemented for "
+                                       "alioth; remove them, or use qemu",
+                                       vm->name);
+        const struct value *shares = vget_list(g, "microvm.shares");
+        for (size_t i = 0; shares && i < shares->n_items; i++) {
+                const char *proto = vget_str(shares->items[i], "proto");
+                if (strcmp(proto, "virtiofs") != 0)
+                        return mv_error_config(err,
+                                               "vm %s: share %s (microvm.shares) has proto "
+                                               "\"%s\", which alioth cannot do; use proto = "
+                                               "\"virtiofs\"",
+                                               vm->name, vget_str(shares->items[i], "tag"), proto);
+        }
+        const struct value *ifaces = vget_list(g, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const char *type = vget_str(ifaces->items[i], "type");
+                if (strcmp(type, "tap") != 0)
+                        return mv_error_config(err,
+                                               "vm %s: interface %s (microvm.interfaces) has "
+                                               "type \"%s\", which alioth cannot do; use type "
+                                               "\"tap\"",
+                                               vm->name, vget_str(ifaces->items[i], "id"), type);
+        }
+        if (vget_count(g, "microvm.devices") > 0)
+                return mv_error_config(err,
+                                       "vm %s: alioth cannot pass PCI or USB devices through "
+                                       "(microvm.devices); remove them, or use qemu or "
+                                       "cloud-hypervisor",
+                                       vm->name);
+        return 0;
+}
+
+static int alioth_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        long long vcpu = (long long)vget_int(g, "microvm.vcpu", 1);
+        _cleanup_strv_free_ char **argv = NULL;
+
+        int r = check_supported(vm, err);
+        if (r < 0)
+                return r;
+        const char *kernel = vget_str(g, "microvm.kernel");
+        const char *initrd = vget_str(g, "microvm.initrdPath");
+        if (!kernel || !initrd)
+                return mv_error_config(err,
+                                       "vm %s: microvm.%s is not set; without a Nix build, give "
+                                       "the path of the guest's %s",
+                                       vm->name, kernel ? "initrdPath" : "kernel",
+                                       kernel ? "initrd" : "kernel image");
+
+        strv_push(&argv, vm->binary);
+        strv_push(&argv, "run");
+        strv_push(&argv, "--memory");
+        strv_pushf(&argv, "size=%lldM,backend=memfd", (long long)vget_int(g, "microvm.mem", 512));
+        strv_push(&argv, "--num-cpu");
+        strv_pushf(&argv, "%lld", vcpu);
+        strv_push(&argv, "-k");
+        strv_push(&argv, kernel);
+        /*
+         * microvm.nix leaves the initrd path unquoted, which only matters for a
+         * path with blanks (never a store path): it stays one word here.
+         */
+        strv_push(&argv, "-i");
+        strv_push(&argv, initrd);
+        strv_push(&argv, "-c");
+        strv_consume(&argv, kernel_cmdline(g));
+        strv_push(&argv, "--entropy");
+
+        /* readonly= for the store disk but readOnly= for volumes: microvm.nix's spellings. */
+        if (has_store_disk(g)) {
+                strv_push(&argv, "--blk");
+                strv_pushf(&argv, "path=%s,readonly=true", vget_str(g, "microvm.storeDisk"));
+        }
+        const struct value *volumes = vget_list(g, "microvm.volumes");
+        for (size_t i = 0; volumes && i < volumes->n_items; i++) {
+                const struct value *v = volumes->items[i];
+                const char *image = vget_str(v, "image");
+                /* microvm.nix accepts these and only warns that alioth ignores them. */
+                if (vget_str(v, "serial"))
+                        log_warning("vm %s: volume %s: alioth does not support a serial", vm->name,
+                                    image);
+                if (vget_bool(v, "direct", false))
+                        log_warning("vm %s: volume %s: alioth does not support direct IO", vm->name,
+                                    image);
+                strv_push(&argv, "--blk");
+                strv_pushf(&argv, "path=%s,readOnly=%s", image,
+                           vget_bool(v, "readOnly", false) ? "true" : "false");
+        }
+        const struct value *shares = vget_list(g, "microvm.shares");
+        for (size_t i = 0; shares && i < shares->n_items; i++) {
+                strv_push(&argv, "--fs");
+                strv_pushf(&argv, "vu,socket=%s,tag=%s", vget_str(shares->items[i], "socket"),
+                           vget_str(shares->items[i], "tag"));
+        }
+        const struct value *ifaces = vget_list(g, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const struct value *it = ifaces->items[i];
+                strv_push(&argv, "--net");
+                strv_pushf(&argv, "if_name=%s,mac=%s,queue_pairs=%lld,mtu=1500", vget_str(it, "id"),
+                           vget_str(it, "mac"), vcpu);
+        }
+        int64_t cid = vget_int(g, "microvm.vsock.cid", -1);
+        if (cid >= 0) {
+                strv_push(&argv, "--vsock");
+                strv_pushf(&argv, "vhost,cid=%lld", (long long)cid);
+        }
+
+        out->argv = TAKE_PTR(argv);
+        return 0;
+}
 
 const struct hypervisor_ops hypervisor_alioth = {
         .name = "alioth",
         .binary_name = "alioth",
+        .build = alioth_build,
+        .shutdown = alioth_shutdown,
+        .supports_notify_socket = false,
+        .tap_multi_queue = alioth_tap_multi_queue,
+        .macvtap_as_fds = false,
 };

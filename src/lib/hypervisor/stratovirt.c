@@ -1,10 +1,341 @@
 /*
  * stratovirt: the command line of microvm.nix's stratovirt runner
- * (lib/runners/stratovirt.nix), built as an argv vector.
+ * (lib/runners/stratovirt.nix), built as an argv vector. Its console needs
+ * a terminal, so the command starts with expect's unbuffer.
  */
+#include <string.h>
+
+#include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+extern const struct hypervisor_ops hypervisor_stratovirt;
+
+/* PCI slots of the devices, as microvm.nix numbers them; a bus has 32. */
+#define SLOT_RNG     1
+#define SLOT_STORE   2
+#define SLOT_VOLUMES 4
+#define SLOT_NET     30
+#define PCI_SLOTS    32
+
+static bool sv_tap_multi_queue(const struct hv_vm *vm)
+{
+        return vget_int(vm->guest, "microvm.vcpu", 1) > 1;
+}
+
+static enum hv_shutdown sv_shutdown(const struct hv_vm *vm)
+{
+        /* The microvm machine type has no graceful shutdown, so microvm.nix offers none. */
+        (void)vm;
+        return HV_SHUTDOWN_NONE;
+}
+
+static bool any_device_on(const struct value *guest, const char *bus)
+{
+        const struct value *devices = vget_list(guest, "microvm.devices");
+        for (size_t i = 0; devices && i < devices->n_items; i++)
+                if (strcmp(vget_str(devices->items[i], "bus"), bus) == 0)
+                        return true;
+        return false;
+}
+
+static bool any_interface_of(const struct value *guest, const char *type)
+{
+        const struct value *ifaces = vget_list(guest, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
+                if (strcmp(vget_str(ifaces->items[i], "type"), type) == 0)
+                        return true;
+        return false;
+}
+
+/* The suffix of a virtio device's name: an MMIO device, or one at a fixed PCI slot. */
+static char *dev_type(bool pci, unsigned slot)
+{
+        return pci ? xasprintf("pci,bus=pcie.0,addr=0x%X", slot) : xstrdup("device");
+}
+
+/* The kernel command line: console, EDD, reboot and panic settings, then kernelParams. */
+static char *kernel_cmdline(const struct hv_vm *vm)
+{
+        const char *console = strcmp(vm->env.arch, "x86_64") == 0 ? "ttyS0" : "ttyAMA0";
+        const struct value *params = vget_list(vm->guest, "microvm.kernelParams");
+        struct strbuf b = { 0 };
+
+        strbuf_printf(&b, "console=%s edd=off reboot=t panic=-1 ", console);
+        for (size_t i = 0; params && i < params->n_items; i++)
+                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
+        return strbuf_take(&b);
+}
+
+/*
+ * user networking's port forwards, each ending in ','. microvm.nix adds this
+ * to a user netdev even when empty, which leaves an empty field (",,").
+ */
+static char *forward_ports(const struct hv_vm *vm)
+{
+        const struct value *fwd = vget_list(vm->guest, "microvm.forwardPorts");
+        struct strbuf b = { 0 };
+        for (size_t i = 0; fwd && i < fwd->n_items; i++) {
+                const struct value *f = fwd->items[i];
+                const char *proto = vget_str(f, "proto");
+                const char *haddr = vget_str(f, "host.address");
+                const char *gaddr = vget_str(f, "guest.address");
+                long long hport = (long long)vget_int(f, "host.port", 0);
+                long long gport = (long long)vget_int(f, "guest.port", 0);
+                if (strcmp(vget_str(f, "from"), "host") == 0)
+                        strbuf_printf(&b, "hostfwd=%s:%s:%lld-%s:%lld,", proto, haddr, hport, gaddr,
+                                      gport);
+                else
+                        strbuf_printf(&b, "guestfwd=%s:%s:%lld-cmd:%s %s %lld,", proto, gaddr,
+                                      gport, vm->env.netcat, haddr, hport);
+        }
+        return strbuf_take(&b);
+}
+
+/* microvm.nix refuses these at evaluation time; here they are configuration errors. */
+static int check_supported(const struct hv_vm *vm, struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
+        static const struct {
+                const char *option, *what;
+        } unsupported_mem[] = {
+                { "microvm.initialBalloonMem", "a memory balloon" },
+                { "microvm.hotplugMem", "memory hotplug" },
+                { "microvm.hotpluggedMem", "memory hotplug" },
+        };
+
+        if (!x86 && strcmp(vm->env.arch, "aarch64") != 0)
+                return mv_error_fail(err, "vm %s: stratovirt runner has no settings for %s hosts",
+                                     vm->name, vm->env.arch);
+        if (vget_bool(g, "microvm.balloon", false))
+                return mv_error_config(err,
+                                       "vm %s: microvm.balloon is not implemented for "
+                                       "stratovirt; set it to false, or use cloud-hypervisor",
+                                       vm->name);
+        for (size_t i = 0; i < ELEMENTSOF(unsupported_mem); i++)
+                if (vget_int(g, unsupported_mem[i].option, 0) != 0)
+                        return mv_error_config(err,
+                                               "vm %s: %s is not implemented for stratovirt "
+                                               "(%s); set it to 0, or use cloud-hypervisor",
+                                               vm->name, unsupported_mem[i].what,
+                                               unsupported_mem[i].option);
+        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
+        if (creds && creds->n_attrs > 0)
+                return mv_error_config(err,
+                                       "vm %s: microvm.credentialFiles are not implemented for "
+                                       "stratovirt; remove them, or use qemu",
+                                       vm->name);
+        /* microvm.nix calls stratovirt's PCI machine (q35) on x86_64 non-functional. */
+        if (x86 && any_device_on(g, "pci"))
+                return mv_error_config(err,
+                                       "vm %s: stratovirt cannot pass PCI devices through on "
+                                       "x86_64 (microvm.devices); remove them, or use qemu or "
+                                       "cloud-hypervisor",
+                                       vm->name);
+        const struct value *shares = vget_list(g, "microvm.shares");
+        for (size_t i = 0; shares && i < shares->n_items; i++) {
+                const char *proto = vget_str(shares->items[i], "proto");
+                if (strcmp(proto, "virtiofs") != 0)
+                        return mv_error_config(err,
+                                               "vm %s: share %s (microvm.shares) has proto "
+                                               "\"%s\", which stratovirt cannot do; use proto = "
+                                               "\"virtiofs\"",
+                                               vm->name, vget_str(shares->items[i], "tag"), proto);
+        }
+        /* With a PCI bus each volume and share takes the next slot, and there are 32. */
+        size_t used = vget_count(g, "microvm.volumes") + vget_count(g, "microvm.shares");
+        if (any_device_on(g, "pci") && used > 0 && SLOT_VOLUMES + used - 1 >= PCI_SLOTS)
+                return mv_error_config(err,
+                                       "vm %s: %zu volumes and shares (microvm.volumes, "
+                                       "microvm.shares) do not fit stratovirt's PCI bus, which "
+                                       "has room for %d; use fewer",
+                                       vm->name, used, PCI_SLOTS - SLOT_VOLUMES);
+        return 0;
+}
+
+static void push_volumes(char ***argv, const struct value *g, bool pci)
+{
+        const struct value *volumes = vget_list(g, "microvm.volumes");
+        for (size_t i = 0; volumes && i < volumes->n_items; i++) {
+                const struct value *v = volumes->items[i];
+                char letter = volume_letter(g, i);
+                const char *serial = vget_str(v, "serial");
+                _cleanup_free_ char *type = dev_type(pci, SLOT_VOLUMES + (unsigned)i);
+                strv_push(argv, "-drive");
+                strv_pushf(argv,
+                           "id=vd%c,format=raw,if=none,aio=io_uring,file=%s,direct=%s,readonly=%s",
+                           letter, vget_str(v, "image"),
+                           vget_bool(v, "direct", false) ? "on" : "off",
+                           vget_bool(v, "readOnly", false) ? "on" : "off");
+                strv_push(argv, "-device");
+                strv_pushf(argv, "virtio-blk-%s,drive=vd%c,id=blk_vd%c%s%s", type, letter, letter,
+                           serial ? ",serial=" : "", serial ? serial : "");
+        }
+}
+
+static void push_shares(char ***argv, const struct value *g, bool pci)
+{
+        const struct value *shares = vget_list(g, "microvm.shares");
+        unsigned first = SLOT_VOLUMES + (unsigned)vget_count(g, "microvm.volumes");
+        for (size_t i = 0; shares && i < shares->n_items; i++) {
+                const struct value *s = shares->items[i];
+                _cleanup_free_ char *type = dev_type(pci, first + (unsigned)i);
+                strv_push(argv, "-chardev");
+                strv_pushf(argv, "socket,id=fs%zu,path=%s", i, vget_str(s, "socket"));
+                strv_push(argv, "-device");
+                strv_pushf(argv, "vhost-user-fs-%s,chardev=fs%zu,tag=%s,id=fs%zu", type, i,
+                           vget_str(s, "tag"), i);
+        }
+}
+
+static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
+{
+        const struct value *g = vm->guest;
+        const struct value *ifaces = vget_list(g, "microvm.interfaces");
+        long long vcpu = (long long)vget_int(g, "microvm.vcpu", 1);
+        bool multi_queue = sv_tap_multi_queue(vm);
+        size_t max_fds = vcpu > 1 ? (size_t)vcpu : 1;
+        _cleanup_free_ int *fds = xcalloc(max_fds, sizeof(*fds));
+        _cleanup_free_ char *fwd = forward_ports(vm);
+        /* All interfaces share one slot: microvm.nix does not number them yet. */
+        _cleanup_free_ char *type_suffix = dev_type(pci, SLOT_NET);
+
+        if (vget_count(g, "microvm.forwardPorts") > 0 && !any_interface_of(g, "user"))
+                log_warning("vm %s: microvm.forwardPorts only work with a user network interface",
+                            vm->name);
+
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const struct value *it = ifaces->items[i];
+                const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
+                bool macvtap = strcmp(type, "macvtap") == 0;
+                struct strbuf b = { 0 };
+
+                strbuf_printf(&b, "%s,id=%s,queues=%lld", macvtap ? "tap" : type, id,
+                              vcpu < 16 ? vcpu : 16);
+                if (strcmp(type, "user") == 0)
+                        strbuf_printf(&b, ",%s", fwd);
+                if (strcmp(type, "bridge") == 0)
+                        strbuf_printf(&b, ",br=%s,helper=%s", vget_str(it, "bridge"),
+                                      vm->env.bridge_helper);
+                if (strcmp(type, "tap") == 0)
+                        strbuf_printf(&b, ",ifname=%s", id);
+                if (macvtap) {
+                        /* Several queues' descriptors go into one word, blank-separated. */
+                        size_t n = macvtap_fds(vm, &hypervisor_stratovirt, id, fds, max_fds);
+                        strbuf_puts(&b, ",fd=");
+                        for (size_t q = 0; q < n; q++)
+                                strbuf_printf(&b, "%s%d", q ? " " : "", fds[q]);
+                }
+                /* microvm.nix gives queues= a second time, this once uncapped. */
+                if (multi_queue)
+                        strbuf_printf(&b, ",queues=%lld", vcpu);
+                strv_push(argv, "-netdev");
+                strv_consume(argv, strbuf_take(&b));
+                strv_push(argv, "-device");
+                strv_pushf(argv, "virtio-net-%s,id=net_%s,netdev=%s,mac=%s,mq=%s", type_suffix, id,
+                           id, vget_str(it, "mac"), multi_queue ? "on" : "off");
+        }
+}
+
+static void push_devices(char ***argv, const struct value *g)
+{
+        const struct value *devices = vget_list(g, "microvm.devices");
+        for (size_t i = 0; devices && i < devices->n_items; i++) {
+                const struct value *d = devices->items[i];
+                bool pci = strcmp(vget_str(d, "bus"), "pci") == 0;
+                strv_push(argv, "-device");
+                strv_pushf(argv, pci ? "vfio-pci,host=%s" : "usb-host,%s", vget_str(d, "path"));
+        }
+}
+
+static int sv_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
+        /* Only PCI passthrough needs a PCI bus; on x86_64 it is refused above. */
+        bool pci = any_device_on(g, "pci");
+        _cleanup_strv_free_ char **argv = NULL;
+
+        int r = check_supported(vm, err);
+        if (r < 0)
+                return r;
+        const char *kernel = vget_str(g, "microvm.kernel");
+        const char *initrd = vget_str(g, "microvm.initrdPath");
+        if (!kernel || !initrd)
+                return mv_error_config(err,
+                                       "vm %s: microvm.%s is not set; without a Nix build, give "
+                                       "the path of the guest's %s",
+                                       vm->name, kernel ? "initrdPath" : "kernel",
+                                       kernel ? "initrd" : "kernel image");
+        if (!vm->env.unbuffer) {
+                return mv_error_fail(err,
+                                     "vm %s: stratovirt needs unbuffer, from expect, to give its "
+                                     "serial console a terminal, and it is not in PATH; install "
+                                     "expect (Debian package `expect`)",
+                                     vm->name);
+        }
+        const char *host_name = vget_str(g, "networking.hostName");
+
+        /* stratovirt's serial console wants a terminal: unbuffer gives it one. */
+        strv_push(&argv, vm->env.unbuffer);
+        strv_push(&argv, vm->binary);
+        strv_push(&argv, "-name");
+        strv_push(&argv, host_name ? host_name : vm->name);
+        strv_push(&argv, "-machine");
+        strv_push(&argv, x86 ? "microvm" : "virt");
+        strv_push(&argv, "-m");
+        strv_pushf(&argv, "%lld", (long long)vget_int(g, "microvm.mem", 512));
+        strv_push(&argv, "-smp");
+        strv_pushf(&argv, "%lld", (long long)vget_int(g, "microvm.vcpu", 1));
+        strv_push(&argv, "-kernel");
+        strv_push(&argv, kernel);
+        strv_push(&argv, "-initrd");
+        strv_push(&argv, initrd);
+        strv_push(&argv, "-append");
+        strv_consume(&argv, kernel_cmdline(vm));
+        strv_push(&argv, "-serial");
+        strv_push(&argv, "stdio");
+        strv_push(&argv, "-object");
+        strv_push(&argv, "rng-random,id=rng,filename=/dev/random");
+        _cleanup_free_ char *rng_type = dev_type(pci, SLOT_RNG);
+        strv_push(&argv, "-device");
+        strv_pushf(&argv, "virtio-rng-%s,rng=rng,id=rng_dev", rng_type);
+        if (has_store_disk(g)) {
+                _cleanup_free_ char *store_type = dev_type(pci, SLOT_STORE);
+                strv_push(&argv, "-drive");
+                strv_pushf(&argv,
+                           "id=store,format=raw,readonly=on,file=%s,if=none,aio=io_uring,"
+                           "direct=false",
+                           vget_str(g, "microvm.storeDisk"));
+                strv_push(&argv, "-device");
+                strv_pushf(&argv, "virtio-blk-%s,drive=store,id=blk_store", store_type);
+        }
+        const char *socket = vget_str(g, "microvm.socket");
+        if (socket) {
+                strv_push(&argv, "-qmp");
+                strv_pushf(&argv, "unix:%s,server,nowait", socket);
+        }
+        push_volumes(&argv, g, pci);
+        push_shares(&argv, g, pci);
+        push_interfaces(&argv, vm, pci);
+        push_devices(&argv, g);
+
+        out->argv = TAKE_PTR(argv);
+        return 0;
+}
 
 const struct hypervisor_ops hypervisor_stratovirt = {
         .name = "stratovirt",
         .binary_name = "stratovirt",
+        .build = sv_build,
+        .shutdown = sv_shutdown,
+        .supports_notify_socket = false,
+        .tap_multi_queue = sv_tap_multi_queue,
+        .macvtap_as_fds = true,
 };

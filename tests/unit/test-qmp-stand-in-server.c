@@ -131,7 +131,7 @@ static void errors_and_silence(void **state)
         finish(pid);
         unlink(f->sock);
         assert_true(qmp_send_ctrl_alt_del(f->sock, 300, &e3) < 0);
-        assert_non_null(strstr(e3->msg, "connect to QMP socket"));
+        assert_non_null(strstr(e3->msg, "QMP socket: connect to"));
 }
 
 int main(void)

@@ -131,7 +131,7 @@ static void no_socket_or_no_method(void **state)
         assert_true(vm_request_shutdown("signal", f->dir, "x.sock", "/q", &e2) < 0);
         assert_true(vm_request_shutdown("cloud-hypervisor-api", f->dir, "absent.sock", "/ch", &e3) <
                     0);
-        assert_non_null(strstr(e3->msg, "connect to API socket"));
+        assert_non_null(strstr(e3->msg, "API socket: connect to"));
 }
 
 static void response_body_is_returned(void **state)

@@ -12,23 +12,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
-
-static int connect_unix(const char *path, struct mv_error **err)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return mv_error_fail(err, "socket path too long: %s", path);
-        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return mv_error_set(err, errno, "socket");
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int e = errno;
-                close(fd);
-                return mv_error_set(err, e, "connect to API socket %s", path);
-        }
-        return fd;
-}
+#include "util/unix-socket.h"
 
 static int send_all(int fd, const char *data, size_t len, struct mv_error **err)
 {
@@ -48,9 +32,9 @@ int http_unix_request(const char *socket_path, const char *method, const char *p
                       const char *body, int timeout_ms, int *status, char **response,
                       struct mv_error **err)
 {
-        _cleanup_close_ int fd = connect_unix(socket_path, err);
+        _cleanup_close_ int fd = unix_socket_connect(socket_path, err);
         if (fd < 0)
-                return fd;
+                return mv_error_wrap(err, "API socket");
 
         struct strbuf req = { 0 };
         strbuf_printf(&req,

@@ -10,6 +10,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/unix-socket.h"
 
 /* microvm.nix's shutdown: the keys Ctrl, Alt and Delete pressed (key-down only). */
 static const char ctrl_alt_del[] =
@@ -22,19 +23,8 @@ static const char ctrl_alt_del[] =
 
 static int qmp_connect(const char *path, struct mv_error **err)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return mv_error_fail(err, "QMP socket path too long: %s", path);
-        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return mv_error_set(err, errno, "socket");
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int e = errno;
-                close(fd);
-                return mv_error_set(err, e, "connect to QMP socket %s", path);
-        }
-        return fd;
+        int fd = unix_socket_connect(path, err);
+        return fd < 0 ? mv_error_wrap(err, "QMP socket") : fd;
 }
 
 /* Read one line (QMP sends one JSON object per line). -EPIPE: the peer closed the socket. */

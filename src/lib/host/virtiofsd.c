@@ -24,35 +24,6 @@ enum virtiofsd_flavour virtiofsd_flavour_from_help(const char *help)
         return strstr(help, "--shared-dir") ? VIRTIOFSD_RUST : VIRTIOFSD_C;
 }
 
-static int read_help(const char *path, char **text, struct mv_error **err)
-{
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return mv_error_set(err, errno, "pipe");
-        char *argv[] = { (char *)path, (char *)"--help", NULL };
-        struct spawn_options o = SPAWN_OPTIONS(argv);
-        o.stdin_fd = SPAWN_FD_NULL;
-        o.stdout_fd = p[1];
-        o.stderr_fd = p[1];
-        struct pidref child = PIDREF_NULL;
-        int r = spawn_process(&o, &child, err);
-        close(p[1]);
-        if (r < 0) {
-                close(p[0]);
-                return r;
-        }
-        struct strbuf b = { 0 };
-        char chunk[4096];
-        ssize_t n;
-        while ((n = read(p[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
-                if (n > 0)
-                        strbuf_putn(&b, chunk, (size_t)n);
-        close(p[0]);
-        (void)pidref_wait(&child, NULL, NULL);
-        *text = strbuf_take(&b);
-        return 0;
-}
-
 int virtiofsd_find(const char *configured, struct virtiofsd *out, struct mv_error **err)
 {
         char *path = NULL;
@@ -75,7 +46,8 @@ int virtiofsd_find(const char *configured, struct virtiofsd *out, struct mv_erro
                 }
         }
         _cleanup_free_ char *help = NULL;
-        r = read_help(path, &help, err);
+        char *argv[] = { path, (char *)"--help", NULL };
+        r = spawn_collect(argv, NULL, &help, err);
         if (r < 0) {
                 free(path);
                 return r;

@@ -79,6 +79,24 @@ size_t macvtap_fds(const struct hv_vm *vm, const struct hypervisor_ops *ops, con
         return 0;
 }
 
+bool guest_has_device_on(const struct value *guest, const char *bus)
+{
+        const struct value *devices = vget_list(guest, "microvm.devices");
+        for (size_t i = 0; devices && i < devices->n_items; i++)
+                if (strcmp(vget_str(devices->items[i], "bus"), bus) == 0)
+                        return true;
+        return false;
+}
+
+bool guest_has_interface(const struct value *guest, const char *type)
+{
+        const struct value *ifaces = vget_list(guest, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
+                if (strcmp(vget_str(ifaces->items[i], "type"), type) == 0)
+                        return true;
+        return false;
+}
+
 bool has_store_disk(const struct value *guest)
 {
         return vget_bool(guest, "microvm.storeOnDisk", false) &&

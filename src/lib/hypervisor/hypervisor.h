@@ -85,6 +85,12 @@ const struct hypervisor_ops *hypervisor_find(const char *name);
 size_t macvtap_fds(const struct hv_vm *vm, const struct hypervisor_ops *ops, const char *id,
                    int *fds, size_t max);
 
+/* Whether a guest passes through a device on `bus` ("pci", "usb"). */
+bool guest_has_device_on(const struct value *guest, const char *bus);
+
+/* Whether a guest has an interface of `type` ("tap", "user", ...). */
+bool guest_has_interface(const struct value *guest, const char *type);
+
 /* Volumes are vda, vdb, ...; vda is the store disk when the VM has one. */
 char volume_letter(const struct value *guest, size_t index);
 

@@ -22,31 +22,13 @@ static enum value_type value_lookup_type(const struct value *v, const char *path
         return x ? x->type : VALUE_NULL;
 }
 
-static bool any_device_on(const struct value *guest, const char *bus)
-{
-        const struct value *devices = vget_list(guest, "microvm.devices");
-        for (size_t i = 0; devices && i < devices->n_items; i++)
-                if (strcmp(vget_str(devices->items[i], "bus"), bus) == 0)
-                        return true;
-        return false;
-}
-
-static bool any_interface_of(const struct value *guest, const char *type)
-{
-        const struct value *ifaces = vget_list(guest, "microvm.interfaces");
-        for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
-                if (strcmp(vget_str(ifaces->items[i], "type"), type) == 0)
-                        return true;
-        return false;
-}
-
 /* The microvm machine type has no PCI bus unless asked for one. */
 static bool require_pci(const struct value *guest)
 {
         const char *machine = vget_str(guest, "microvm.qemu.machine");
         return vget_bool(guest, "microvm.graphics.enable", false) ||
                strncmp(machine, "microvm", 7) != 0 || vget_count(guest, "microvm.shares") > 0 ||
-               any_device_on(guest, "pci");
+               guest_has_device_on(guest, "pci");
 }
 
 static bool qemu_tap_multi_queue(const struct hv_vm *vm)
@@ -89,7 +71,8 @@ static char *machine_config(const struct hv_vm *vm, bool pci)
                         kvs[n++] = (struct kv){ "pic", "off" };
                         kvs[n++] = (struct kv){ "pcie", pci ? "on" : "off" };
                         kvs[n++] = (struct kv){ "rtc", "on" };
-                        kvs[n++] = (struct kv){ "usb", any_device_on(g, "usb") ? "on" : "off" };
+                        kvs[n++] =
+                                (struct kv){ "usb", guest_has_device_on(g, "usb") ? "on" : "off" };
                 }
         } else {
                 kvs[n++] = (struct kv){ "accel", "kvm:tcg" };
@@ -426,7 +409,7 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         }
         push_graphics(&argv, g);
         /* qemu-bridge-helper is another process: a sandboxed qemu cannot start it. */
-        if (vm->env.seccomp && !any_interface_of(g, "bridge")) {
+        if (vm->env.seccomp && !guest_has_interface(g, "bridge")) {
                 strv_push(&argv, "-sandbox");
                 strv_push(&argv, "on");
         }
@@ -456,7 +439,7 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         push_volumes(&argv, g, dev_type);
         push_shares(&argv, g, dev_type);
         push_interfaces(&argv, vm, dev_type, pci);
-        if (any_device_on(g, "usb")) {
+        if (guest_has_device_on(g, "usb")) {
                 strv_push(&argv, "-device");
                 strv_push(&argv, "qemu-xhci");
         }

@@ -35,24 +35,6 @@ static enum hv_shutdown sv_shutdown(const struct hv_vm *vm)
         return HV_SHUTDOWN_NONE;
 }
 
-static bool any_device_on(const struct value *guest, const char *bus)
-{
-        const struct value *devices = vget_list(guest, "microvm.devices");
-        for (size_t i = 0; devices && i < devices->n_items; i++)
-                if (strcmp(vget_str(devices->items[i], "bus"), bus) == 0)
-                        return true;
-        return false;
-}
-
-static bool any_interface_of(const struct value *guest, const char *type)
-{
-        const struct value *ifaces = vget_list(guest, "microvm.interfaces");
-        for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
-                if (strcmp(vget_str(ifaces->items[i], "type"), type) == 0)
-                        return true;
-        return false;
-}
-
 /* The suffix of a virtio device's name: an MMIO device, or one at a fixed PCI slot. */
 static char *dev_type(bool pci, unsigned slot)
 {
@@ -132,7 +114,7 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "stratovirt; remove them, or use qemu",
                                        vm->name);
         /* microvm.nix calls stratovirt's PCI machine (q35) on x86_64 non-functional. */
-        if (x86 && any_device_on(g, "pci"))
+        if (x86 && guest_has_device_on(g, "pci"))
                 return mv_error_config(err,
                                        "vm %s: stratovirt cannot pass PCI devices through on "
                                        "x86_64 (microvm.devices); remove them, or use qemu or "
@@ -150,7 +132,7 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
         }
         /* With a PCI bus each volume and share takes the next slot, and there are 32. */
         size_t used = vget_count(g, "microvm.volumes") + vget_count(g, "microvm.shares");
-        if (any_device_on(g, "pci") && used > 0 && SLOT_VOLUMES + used - 1 >= PCI_SLOTS)
+        if (guest_has_device_on(g, "pci") && used > 0 && SLOT_VOLUMES + used - 1 >= PCI_SLOTS)
                 return mv_error_config(err,
                                        "vm %s: %zu volumes and shares (microvm.volumes, "
                                        "microvm.shares) do not fit stratovirt's PCI bus, which "
@@ -206,7 +188,7 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
         /* All interfaces share one slot: microvm.nix does not number them yet. */
         _cleanup_free_ char *type_suffix = dev_type(pci, SLOT_NET);
 
-        if (vget_count(g, "microvm.forwardPorts") > 0 && !any_interface_of(g, "user"))
+        if (vget_count(g, "microvm.forwardPorts") > 0 && !guest_has_interface(g, "user"))
                 log_warning("vm %s: microvm.forwardPorts only work with a user network interface",
                             vm->name);
 
@@ -259,7 +241,7 @@ static int sv_build(const struct hv_vm *vm, struct hv_command *out, struct mv_er
         const struct value *g = vm->guest;
         bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
         /* Only PCI passthrough needs a PCI bus; on x86_64 it is refused above. */
-        bool pci = any_device_on(g, "pci");
+        bool pci = guest_has_device_on(g, "pci");
         _cleanup_strv_free_ char **argv = NULL;
 
         int r = check_supported(vm, err);

@@ -12,6 +12,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 #ifndef CLOSE_RANGE_UNSHARE
@@ -200,6 +201,37 @@ int spawn_and_wait(const struct spawn_options *o, int *exit_status, struct mv_er
         if (exit_status)
                 *exit_status = wait_status_to_exit_code(status);
         return 0;
+}
+
+int spawn_collect(char *const *argv, int *exit_status, char **output, struct mv_error **err)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return mv_error_set(err, errno, "pipe");
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.stdin_fd = SPAWN_FD_NULL;
+        o.stdout_fd = p[1];
+        o.stderr_fd = p[1];
+        struct pidref child = PIDREF_NULL;
+        int r = spawn_process(&o, &child, err);
+        close(p[1]);
+        if (r < 0) {
+                close(p[0]);
+                return r;
+        }
+        struct strbuf b = { 0 };
+        char chunk[4096];
+        ssize_t n;
+        while ((n = read(p[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        strbuf_putn(&b, chunk, (size_t)n);
+        close(p[0]);
+        int status;
+        r = pidref_wait(&child, &status, err);
+        *output = strbuf_take(&b);
+        if (r >= 0 && exit_status)
+                *exit_status = wait_status_to_exit_code(status);
+        return r;
 }
 
 static bool is_executable_file(const char *path)

@@ -40,6 +40,12 @@ int spawn_process(const struct spawn_options *opts, struct pidref *child, struct
 /* Run to completion; `exit_status` gets the exit code, or 128+signal if it was killed. */
 int spawn_and_wait(const struct spawn_options *opts, int *exit_status, struct mv_error **err);
 
+/*
+ * Run argv to completion with stdin from /dev/null and stdout and stderr
+ * collected in `*output` (malloc'd); `*exit_status` as spawn_and_wait.
+ */
+int spawn_collect(char *const *argv, int *exit_status, char **output, struct mv_error **err);
+
 /* Resolve `name` through $PATH (or take it as a path if it has a '/'); result is malloc'd. */
 int find_program(const char *name, char **path, struct mv_error **err);
 

@@ -10,3 +10,8 @@
  * exactly one connection, and a probe would use it up.
  */
 bool unix_socket_listening(const char *path);
+
+struct mv_error;
+
+/* A connected stream socket to `path`; -errno with `err` set on failure. */
+int unix_socket_connect(const char *path, struct mv_error **err);

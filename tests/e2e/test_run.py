@@ -319,3 +319,23 @@ def test_a_virtiofsd_that_dies_fails_the_start(microvm, guest, tmp_path):
     assert "virtiofsd for share data exited (status 1) before its socket" in run.text()
     assert not (state / "g" / "booted").exists()
     no_processes_left(state)
+
+
+def test_virtiofsd_socket_that_never_appears_fails_the_start(microvm, guest, tmp_path):
+    # A stand-in virtiofsd that never listens: the real one always does.
+    stand_in = tmp_path / "virtiofsd-stand-in-never-listens"
+    stand_in.write_text("#!/bin/sh\n[ \"$1\" = --help ] && echo '--shared-dir' && exit 0\n"
+                        "exec sleep 60\n")
+    stand_in.chmod(0o755)
+    share = tmp_path / "share"
+    share.mkdir()
+    host, state = write_host(
+        tmp_path, guest, [],
+        extra=f'''    virtiofsd.package = "{stand_in}";
+    shares = [ {{ tag = "data"; source = "{share}"; mountPoint = "/d"; proto = "virtiofs"; }} ];''')
+    apply(microvm, host)
+    run = Run(microvm, host, tmp_path / "console.log")
+    assert run.wait_exit(60) == 1
+    assert "socket g-virtiofs-data.sock did not appear within 10 s" in run.text()
+    assert not (state / "g" / "booted").exists()
+    no_processes_left(state)

@@ -42,37 +42,15 @@ static char *kernel_cmdline(const struct value *g)
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
         const struct value *g = vm->guest;
-        static const struct {
-                const char *option, *what;
-        } unsupported_mem[] = {
-                { "microvm.initialBalloonMem", "a memory balloon" },
-                { "microvm.hotplugMem", "memory hotplug" },
-                { "microvm.hotpluggedMem", "memory hotplug" },
-        };
 
         if (vget_str(g, "microvm.user"))
                 return mv_error_config(err,
                                        "vm %s: alioth will not change user (microvm.user); "
                                        "unset it, or use qemu",
                                        vm->name);
-        if (vget_bool(g, "microvm.balloon", false))
-                return mv_error_config(err,
-                                       "vm %s: microvm.balloon is not implemented for alioth; "
-                                       "set it to false, or use cloud-hypervisor",
-                                       vm->name);
-        for (size_t i = 0; i < ELEMENTSOF(unsupported_mem); i++)
-                if (vget_int(g, unsupported_mem[i].option, 0) != 0)
-                        return mv_error_config(err,
-                                               "vm %s: %s is not implemented for alioth (%s); "
-                                               "set it to 0, or use cloud-hypervisor",
-                                               vm->name, unsupported_mem[i].what,
-                                               unsupported_mem[i].option);
-        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
-        if (creds && creds->n_attrs > 0)
-                return mv_error_config(err,
-                                       "vm %s: microvm.credentialFiles are not implemented for "
-                                       "alioth; remove them, or use qemu",
-                                       vm->name);
+        int r = hv_refuse_memory_and_credentials(vm, "alioth", err);
+        if (r < 0)
+                return r;
         const struct value *shares = vget_list(g, "microvm.shares");
         for (size_t i = 0; shares && i < shares->n_items; i++) {
                 const char *proto = vget_str(shares->items[i], "proto");

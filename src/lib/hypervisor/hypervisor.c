@@ -6,6 +6,7 @@
 #include "config/value-get.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
+#include "util/error.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -95,6 +96,37 @@ bool guest_has_interface(const struct value *guest, const char *type)
                 if (strcmp(vget_str(ifaces->items[i], "type"), type) == 0)
                         return true;
         return false;
+}
+
+int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, struct mv_error **err)
+{
+        static const struct {
+                const char *option, *what;
+        } memory[] = {
+                { "microvm.initialBalloonMem", "a memory balloon" },
+                { "microvm.hotplugMem", "memory hotplug" },
+                { "microvm.hotpluggedMem", "memory hotplug" },
+        };
+        const struct value *g = vm->guest;
+
+        if (vget_bool(g, "microvm.balloon", false))
+                return mv_error_config(err,
+                                       "vm %s: microvm.balloon is not implemented for %s; set it "
+                                       "to false, or use cloud-hypervisor",
+                                       vm->name, hv);
+        for (size_t i = 0; i < ELEMENTSOF(memory); i++)
+                if (vget_int(g, memory[i].option, 0) != 0)
+                        return mv_error_config(err,
+                                               "vm %s: %s is not implemented for %s (%s); set it "
+                                               "to 0, or use cloud-hypervisor",
+                                               vm->name, memory[i].what, hv, memory[i].option);
+        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
+        if (creds && creds->n_attrs > 0)
+                return mv_error_config(err,
+                                       "vm %s: microvm.credentialFiles are not implemented for "
+                                       "%s; remove them, or use qemu",
+                                       vm->name, hv);
+        return 0;
 }
 
 bool has_store_disk(const struct value *guest)

@@ -91,6 +91,13 @@ bool guest_has_device_on(const struct value *guest, const char *bus);
 /* Whether a guest has an interface of `type` ("tap", "user", ...). */
 bool guest_has_interface(const struct value *guest, const char *type);
 
+/*
+ * The features only qemu and cloud-hypervisor have (a balloon, memory
+ * hotplug, systemd credentials), refused for hypervisor `hv` as microvm.nix
+ * refuses them: a configuration error naming the option and what to use.
+ */
+int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, struct mv_error **err);
+
 /* Volumes are vda, vdb, ...; vda is the store disk when the VM has one. */
 char volume_letter(const struct value *guest, size_t index);
 

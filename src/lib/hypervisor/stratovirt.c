@@ -84,35 +84,13 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
         const struct value *g = vm->guest;
         bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
-        static const struct {
-                const char *option, *what;
-        } unsupported_mem[] = {
-                { "microvm.initialBalloonMem", "a memory balloon" },
-                { "microvm.hotplugMem", "memory hotplug" },
-                { "microvm.hotpluggedMem", "memory hotplug" },
-        };
 
         if (!x86 && strcmp(vm->env.arch, "aarch64") != 0)
                 return mv_error_fail(err, "vm %s: stratovirt runner has no settings for %s hosts",
                                      vm->name, vm->env.arch);
-        if (vget_bool(g, "microvm.balloon", false))
-                return mv_error_config(err,
-                                       "vm %s: microvm.balloon is not implemented for "
-                                       "stratovirt; set it to false, or use cloud-hypervisor",
-                                       vm->name);
-        for (size_t i = 0; i < ELEMENTSOF(unsupported_mem); i++)
-                if (vget_int(g, unsupported_mem[i].option, 0) != 0)
-                        return mv_error_config(err,
-                                               "vm %s: %s is not implemented for stratovirt "
-                                               "(%s); set it to 0, or use cloud-hypervisor",
-                                               vm->name, unsupported_mem[i].what,
-                                               unsupported_mem[i].option);
-        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
-        if (creds && creds->n_attrs > 0)
-                return mv_error_config(err,
-                                       "vm %s: microvm.credentialFiles are not implemented for "
-                                       "stratovirt; remove them, or use qemu",
-                                       vm->name);
+        int r = hv_refuse_memory_and_credentials(vm, "stratovirt", err);
+        if (r < 0)
+                return r;
         /* microvm.nix calls stratovirt's PCI machine (q35) on x86_64 non-functional. */
         if (x86 && guest_has_device_on(g, "pci"))
                 return mv_error_config(err,

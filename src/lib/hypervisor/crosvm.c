@@ -2,9 +2,193 @@
  * crosvm: the command line of microvm.nix's crosvm runner
  * (lib/runners/crosvm.nix), built as an argv vector.
  */
+#include <string.h>
+
+#include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+extern const struct hypervisor_ops hypervisor_crosvm;
+
+/* What microvm.nix's crosvm runner refuses, as configuration errors. */
+static int check_supported(const struct hv_vm *vm, struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        if (vget_str(g, "microvm.user"))
+                return mv_error_config(err,
+                                       "vm %s: crosvm will not change user (microvm.user); "
+                                       "unset it, or use qemu",
+                                       vm->name);
+        /* crosvm has a balloon; only its initial size and memory hotplug are missing. */
+        if (vget_int(g, "microvm.initialBalloonMem", 0) || vget_int(g, "microvm.hotplugMem", 0) ||
+            vget_int(g, "microvm.hotpluggedMem", 0))
+                return mv_error_config(err,
+                                       "vm %s: crosvm supports neither initialBalloonMem nor "
+                                       "memory hotplug (hotplugMem, hotpluggedMem); set them to "
+                                       "0, or use cloud-hypervisor",
+                                       vm->name);
+        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
+        if (creds && creds->n_attrs)
+                return mv_error_config(err,
+                                       "vm %s: crosvm does not support microvm.credentialFiles; "
+                                       "remove them, or use qemu",
+                                       vm->name);
+        /* microvm.nix starts crosvm's GPU device process first; that is not done here yet. */
+        if (vget_bool(g, "microvm.graphics.enable", false))
+                return mv_error_config(err,
+                                       "vm %s: microvm.graphics with crosvm needs its GPU device "
+                                       "process, which this version does not start",
+                                       vm->name);
+        const struct value *shares = vget_list(g, "microvm.shares");
+        for (size_t i = 0; shares && i < shares->n_items; i++) {
+                const struct value *s = shares->items[i];
+                if (strcmp(vget_str(s, "proto"), "9p") == 0 && vget_bool(s, "readOnly", false))
+                        return mv_error_config(err,
+                                               "vm %s: share %s: crosvm cannot share 9p "
+                                               "read-only; set readOnly = false, or use virtiofs",
+                                               vm->name, vget_str(s, "tag"));
+        }
+        const struct value *ifaces = vget_list(g, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const char *type = vget_str(ifaces->items[i], "type");
+                if (strcmp(type, "tap") != 0 && strcmp(type, "macvtap") != 0)
+                        return mv_error_config(err,
+                                               "vm %s: interface %s: crosvm supports tap and "
+                                               "macvtap interfaces, not %s",
+                                               vm->name, vget_str(ifaces->items[i], "id"), type);
+        }
+        if (guest_has_device_on(g, "usb"))
+                return mv_error_config(err,
+                                       "vm %s: crosvm cannot pass USB devices through "
+                                       "(microvm.devices); remove them, or use qemu",
+                                       vm->name);
+        if (!vget_str(g, "microvm.kernel") || !vget_str(g, "microvm.initrdPath"))
+                return mv_error_config(err,
+                                       "vm %s: microvm.kernel and microvm.initrdPath must be set "
+                                       "without a Nix build",
+                                       vm->name);
+        return 0;
+}
+
+static void push_interfaces(char ***argv, const struct hv_vm *vm)
+{
+        const struct value *ifaces = vget_list(vm->guest, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
+                const struct value *it = ifaces->items[i];
+                const char *id = vget_str(it, "id"), *mac = vget_str(it, "mac");
+                strv_push(argv, "--net");
+                if (strcmp(vget_str(it, "type"), "tap") == 0) {
+                        strv_pushf(argv, "tap-name=%s,mac=%s", id, mac);
+                        continue;
+                }
+                /* One queue: the macvtap comes as one open descriptor. */
+                int fd = 0;
+                macvtap_fds(vm, &hypervisor_crosvm, id, &fd, 1);
+                strv_pushf(argv, "tap-fd=%d,mac=%s", fd, mac);
+        }
+}
+
+static int crosvm_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)
+{
+        const struct value *g = vm->guest;
+        int r = check_supported(vm, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_strv_free_ char **argv = NULL;
+        strv_push(&argv, vm->binary);
+        strv_push(&argv, "run");
+        strv_push(&argv, "-m");
+        strv_pushf(&argv, "%lld", (long long)vget_int(g, "microvm.mem", 512));
+        strv_push(&argv, "-c");
+        strv_pushf(&argv, "%lld", (long long)vget_int(g, "microvm.vcpu", 1));
+        strv_push(&argv, "--serial");
+        strv_push(&argv, "type=stdout,console=true,stdin=true");
+
+        struct strbuf cmdline = { 0 };
+        const struct value *params = vget_list(g, "microvm.kernelParams");
+        strbuf_puts(&cmdline, "console=ttyS0 reboot=k panic=1 ");
+        for (size_t i = 0; params && i < params->n_items; i++)
+                strbuf_printf(&cmdline, "%s%s", i ? " " : "", params->items[i]->str);
+        strv_push(&argv, "-p");
+        strv_consume(&argv, strbuf_take(&cmdline));
+
+        strv_push(&argv, vget_bool(g, "microvm.balloon", false) ? "--balloon-page-reporting"
+                                                                : "--no-balloon");
+        if (has_store_disk(g)) {
+                strv_push(&argv, "-r");
+                strv_push(&argv, vget_str(g, "microvm.storeDisk"));
+        }
+        const char *pivot = vget_str(g, "microvm.crosvm.pivotRoot");
+        if (pivot) {
+                strv_push(&argv, "--pivot-root");
+                strv_push(&argv, pivot);
+        }
+        const char *socket = vget_str(g, "microvm.socket");
+        if (socket) {
+                strv_push(&argv, "-s");
+                strv_push(&argv, socket);
+        }
+        const struct value *vols = vget_list(g, "microvm.volumes");
+        for (size_t i = 0; vols && i < vols->n_items; i++) {
+                const struct value *v = vols->items[i];
+                const char *serial = vget_str(v, "serial");
+                strv_push(&argv, "--block");
+                strv_pushf(&argv, "%s,o_direct=%s,ro=%s%s%s", vget_str(v, "image"),
+                           vget_bool(v, "direct", false) ? "true" : "false",
+                           vget_bool(v, "readOnly", false) ? "true" : "false", serial ? ",id=" : "",
+                           serial ? serial : "");
+        }
+        const struct value *shares = vget_list(g, "microvm.shares");
+        for (size_t i = 0; shares && i < shares->n_items; i++) {
+                const struct value *s = shares->items[i];
+                if (strcmp(vget_str(s, "proto"), "virtiofs") == 0) {
+                        strv_push(&argv, "--vhost-user");
+                        strv_pushf(&argv, "type=fs,socket=%s", vget_str(s, "socket"));
+                } else {
+                        strv_push(&argv, "--shared-dir");
+                        strv_pushf(&argv, "%s:%s:type=p9", vget_str(s, "source"),
+                                   vget_str(s, "tag"));
+                }
+        }
+        push_interfaces(&argv, vm);
+        int64_t cid = vget_int(g, "microvm.vsock.cid", -1);
+        if (cid >= 0) {
+                strv_push(&argv, "--vsock");
+                strv_pushf(&argv, "%lld", (long long)cid);
+        }
+        strv_push(&argv, "--initrd");
+        strv_push(&argv, vget_str(g, "microvm.initrdPath"));
+        strv_push(&argv, vget_str(g, "microvm.kernel"));
+        /* microvm.nix puts passthrough after the kernel, and extraArgs last. */
+        const struct value *devices = vget_list(g, "microvm.devices");
+        for (size_t i = 0; devices && i < devices->n_items; i++) {
+                strv_push(&argv, "--vfio");
+                strv_pushf(&argv, "/sys/bus/pci/devices/%s,iommu=viommu",
+                           vget_str(devices->items[i], "path"));
+        }
+        const struct value *extra = vget_list(g, "microvm.crosvm.extraArgs");
+        for (size_t i = 0; extra && i < extra->n_items; i++)
+                strv_push(&argv, extra->items[i]->str);
+        out->argv = TAKE_PTR(argv);
+        return 0;
+}
+
+static enum hv_shutdown crosvm_shutdown(const struct hv_vm *vm)
+{
+        return vget_str(vm->guest, "microvm.socket") ? HV_SHUTDOWN_CROSVM_CMD : HV_SHUTDOWN_NONE;
+}
 
 const struct hypervisor_ops hypervisor_crosvm = {
         .name = "crosvm",
         .binary_name = "crosvm",
+        .build = crosvm_build,
+        .shutdown = crosvm_shutdown,
+        .supports_notify_socket = false,
+        .tap_multi_queue = NULL,
+        .macvtap_as_fds = true,
 };

@@ -339,3 +339,20 @@ def test_virtiofsd_socket_that_never_appears_fails_the_start(microvm, guest, tmp
     assert "socket g-virtiofs-data.sock did not appear within 10 s" in run.text()
     assert not (state / "g" / "booted").exists()
     no_processes_left(state)
+
+
+def test_kvmtool_gets_home_in_the_vm_directory_standin_lkvm(microvm, guest, tmp_path):
+    # lkvm needs a working KVM, which these machines lack: a stand-in records its environment.
+    stand_in = tmp_path / "lkvm-stand-in"
+    record = tmp_path / "lkvm-env"
+    stand_in.write_text(f"#!/bin/sh\necho \"$HOME\" > {record}\necho \"$@\" >> {record}\n")
+    stand_in.chmod(0o755)
+    host, state = write_host(tmp_path, guest, [],
+                             extra=f'    hypervisor = "kvmtool"; kvmtool.package = "{stand_in}";')
+    apply(microvm, host)
+    run = Run(microvm, host, tmp_path / "console.log")
+    assert run.wait_exit(60) == 0, run.text()
+    home, args = record.read_text().splitlines()
+    assert home == str(state / "g")
+    assert args.startswith("run ")
+    no_processes_left(state)

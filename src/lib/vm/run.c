@@ -432,6 +432,7 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
         if (r < 0)
                 return r;
         _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_strv_free_ char **hv_env = NULL;
         const struct value *a = vget_list(plan, "command.argv");
         for (size_t i = 0; i < a->n_items; i++)
                 strv_push(&argv, a->items[i]->str);
@@ -458,6 +459,14 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 struct spawn_options o = SPAWN_OPTIONS(argv);
                 o.cwd = vm_dir;
                 o.pdeath_signal = SIGTERM;
+                /* lkvm keeps its control socket under $HOME/.lkvm: in the VM's directory, as the runner does. */
+                if (strcmp(vget_str(plan, "hypervisor"), "kvmtool") == 0) {
+                        for (char **e = environ; *e; e++)
+                                if (strncmp(*e, "HOME=", 5) != 0)
+                                        strv_push(&hv_env, *e);
+                        strv_pushf(&hv_env, "HOME=%s", vm_dir);
+                        o.envp = hv_env;
+                }
                 log_info("starting %s", argv[0]);
                 r = spawn_process(&o, &run.hypervisor, err);
                 if (r < 0)

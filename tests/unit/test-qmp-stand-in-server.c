@@ -46,11 +46,15 @@ static pid_t serve(const char *path, enum mode mode, const char *log)
                 fflush(out);
                 n++;
                 if (n == 1) { /* qmp_capabilities */
-                        fputs("{\"event\": \"SOMETHING\"}\n{\"return\": {}}\n", in);
+                        /* An event whose data mentions "error" is not an answer. */
+                        fputs("{\"event\": \"X\", \"data\": {\"error\": 1}}\n{\"return\": {}}\n",
+                              in);
                 } else if (mode == CLOSE) {
                         _exit(0);
                 } else if (mode == REFUSE) {
-                        fputs("{\"error\": {\"class\": \"GenericError\"}}\n", in);
+                        fputs("{\"error\": {\"class\": \"GenericError\", \"desc\": \"no such "
+                              "key\"}}\n",
+                              in);
                 } else if (mode == ANSWER) {
                         fputs("{\"return\": {}}\n", in);
                 } else {
@@ -123,6 +127,7 @@ static void errors_and_silence(void **state)
         pid_t pid = serve(f->sock, REFUSE, f->log);
         assert_true(qmp_send_ctrl_alt_del(f->sock, 5000, &e1) < 0);
         assert_non_null(strstr(e1->msg, "QMP refused"));
+        assert_non_null(strstr(e1->msg, ": no such key"));
         finish(pid);
         unlink(f->sock);
         pid = serve(f->sock, SILENT, f->log);

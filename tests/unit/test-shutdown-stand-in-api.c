@@ -40,7 +40,8 @@ static pid_t serve_once(const char *path, int status, const char *log)
                 req[n] = '\0';
                 char *end = strstr(req, "\r\n\r\n");
                 char *cl = strcasestr(req, "Content-Length:");
-                if (end && cl && n >= (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10))
+                if (end &&
+                    (!cl || cl > end || n >= (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10)))
                         break;
         }
         FILE *out = fopen(log, "w");

@@ -1,95 +1,89 @@
 #include "host/http-unix.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <stdio.h>
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
-#include "util/unix-socket.h"
+#include "util/xalloc.h"
 
-static int send_all(int fd, const char *data, size_t len, struct mv_error **err)
+static size_t collect(char *data, size_t size, size_t n, void *userdata)
 {
-        while (len) {
-                ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return mv_error_set(err, errno, "send request");
-                data += n;
-                len -= (size_t)n;
+        strbuf_putn(userdata, data, size * n);
+        return size * n;
+}
+
+static void curl_cleanup(CURL **c)
+{
+        if (*c)
+                curl_easy_cleanup(*c);
+}
+
+static void headers_cleanup(struct curl_slist **h)
+{
+        curl_slist_free_all(*h);
+}
+
+static int request_failed(CURLcode code, const char *socket_path, int timeout_ms,
+                          const char *detail, struct mv_error **err)
+{
+        switch (code) {
+        case CURLE_COULDNT_CONNECT:
+                mv_error_fail(err, "API socket: connect to %s failed", socket_path);
+                return mv_error_hint(err, "is the VM running?");
+        case CURLE_OPERATION_TIMEDOUT:
+                return mv_error_fail(err, "no answer from %s within %d ms", socket_path,
+                                     timeout_ms);
+        default:
+                return mv_error_fail(err, "request to %s failed: %s", socket_path,
+                                     *detail ? detail : curl_easy_strerror(code));
         }
-        return 0;
 }
 
 int http_unix_request(const char *socket_path, const char *method, const char *path,
                       const char *body, int timeout_ms, int *status, char **response,
                       struct mv_error **err)
 {
-        _cleanup_close_ int fd = unix_socket_connect(socket_path, err);
-        if (fd < 0)
-                return mv_error_wrap(err, "API socket");
-
-        struct strbuf req = { 0 };
-        strbuf_printf(&req,
-                      "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n"
-                      "Connection: close\r\n",
-                      method, path);
-        if (body)
-                strbuf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                              strlen(body));
-        else
-                strbuf_puts(&req, "Content-Length: 0\r\n");
-        strbuf_puts(&req, "\r\n");
-        if (body)
-                strbuf_puts(&req, body);
-        int r = send_all(fd, req.data, req.len, err);
-        strbuf_free(&req);
-        if (r < 0)
-                return r;
-
-        /* Read until the server closes, or the headers' Content-Length is complete. */
+        __attribute__((cleanup(curl_cleanup))) CURL *c = curl_easy_init();
+        if (!c)
+                return mv_error_fail(err, "cannot set up an HTTP request (libcurl)");
+        __attribute__((cleanup(headers_cleanup))) struct curl_slist *headers = NULL;
+        /* A body always, so that even an empty PUT carries Content-Length: 0. */
+        headers = curl_slist_append(headers,
+                                    body ? "Content-Type: application/json" : "Content-Type:");
+        headers = curl_slist_append(headers, "Expect:");
+        if (!headers)
+                return mv_error_set(err, ENOMEM, "HTTP headers");
+        _cleanup_free_ char *url = xasprintf("http://localhost%s", path);
+        char detail[CURL_ERROR_SIZE] = "";
         struct strbuf in = { 0 };
-        char chunk[4096];
-        for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                int n = poll(&p, 1, timeout_ms);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        strbuf_free(&in);
-                        return n == 0 ? mv_error_fail(err, "no answer from %s within %d ms",
-                                                      socket_path, timeout_ms)
-                                      : mv_error_set(err, errno, "poll");
-                }
-                ssize_t got = read(fd, chunk, sizeof(chunk));
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got <= 0)
-                        break;
-                strbuf_putn(&in, chunk, (size_t)got);
-                const char *end = strstr(in.data, "\r\n\r\n");
-                const char *cl = strcasestr(in.data, "\r\nContent-Length:");
-                if (end && cl && cl < end &&
-                    in.len >= (size_t)(end + 4 - in.data) + strtoul(cl + 17, NULL, 10))
-                        break;
-        }
-        int code;
-        if (!in.data || sscanf(in.data, "HTTP/1.%*d %d", &code) != 1) {
+
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, body ? (long)strlen(body) : 0L);
+        if (strcmp(method, "GET") == 0)
+                curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &in);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+
+        CURLcode code = curl_easy_perform(c);
+        if (code != CURLE_OK) {
                 strbuf_free(&in);
-                return mv_error_fail(err, "no HTTP answer from %s", socket_path);
+                return request_failed(code, socket_path, timeout_ms, detail, err);
         }
-        *status = code;
-        if (response) {
-                const char *end = strstr(in.data, "\r\n\r\n");
-                *response = strdup(end ? end + 4 : "");
-        }
+        long http_status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http_status);
+        *status = (int)http_status;
+        if (response)
+                *response = in.data ? strbuf_take(&in) : xstrdup("");
         strbuf_free(&in);
         return 0;
 }

@@ -1,6 +1,7 @@
 #include "host/qmp.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/unix-socket.h"
+#include "util/xalloc.h"
 
 /* microvm.nix's shutdown: the keys Ctrl, Alt and Delete pressed (key-down only). */
 static const char ctrl_alt_del[] =
@@ -70,6 +72,31 @@ static int write_all(int fd, const char *s, struct mv_error **err)
         return 0;
 }
 
+/* What one line from QMP is: an answer, an error, or something to skip (events). */
+enum qmp_reply {
+        QMP_OTHER,
+        QMP_RETURN,
+        QMP_ERROR
+};
+
+static enum qmp_reply classify(const char *line, char **error_desc)
+{
+        json_t *msg = json_loads(line, 0, NULL);
+        enum qmp_reply kind = QMP_OTHER;
+        if (json_is_object(msg)) {
+                json_t *error = json_object_get(msg, "error");
+                if (json_object_get(msg, "return")) {
+                        kind = QMP_RETURN;
+                } else if (error) {
+                        const char *desc = json_string_value(json_object_get(error, "desc"));
+                        *error_desc = xstrdup(desc ? desc : line);
+                        kind = QMP_ERROR;
+                }
+        }
+        json_decref(msg);
+        return kind;
+}
+
 /* Send a command and wait for its "return" (events in between are skipped). */
 static int command(int fd, const char *cmd, struct strbuf *line, int timeout_ms,
                    struct mv_error **err)
@@ -81,10 +108,15 @@ static int command(int fd, const char *cmd, struct strbuf *line, int timeout_ms,
                 r = read_line(fd, line, timeout_ms, err);
                 if (r < 0)
                         break;
-                if (strstr(line->data ? line->data : "", "\"error\""))
-                        return mv_error_fail(err, "QMP refused %s: %s", cmd, line->data);
-                if (strstr(line->data ? line->data : "", "\"return\""))
+                _cleanup_free_ char *desc = NULL;
+                switch (classify(line->data ? line->data : "", &desc)) {
+                case QMP_RETURN:
                         return 0;
+                case QMP_ERROR:
+                        return mv_error_fail(err, "QMP refused %s: %s", cmd, desc);
+                case QMP_OTHER:
+                        break;
+                }
         }
         return r;
 }

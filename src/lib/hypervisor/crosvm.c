@@ -66,6 +66,10 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "vm %s: crosvm cannot pass USB devices through "
                                        "(microvm.devices); remove them, or use qemu",
                                        vm->name);
+        /* microvm.nix knows where the kernel image is on these two only. */
+        if (strcmp(vm->env.arch, "x86_64") != 0 && strcmp(vm->env.arch, "aarch64") != 0)
+                return mv_error_fail(err, "vm %s: crosvm runner has no settings for %s hosts",
+                                     vm->name, vm->env.arch);
         if (!vget_str(g, "microvm.kernel") || !vget_str(g, "microvm.initrdPath"))
                 return mv_error_config(err,
                                        "vm %s: microvm.kernel and microvm.initrdPath must be set "
@@ -167,9 +171,11 @@ static int crosvm_build(const struct hv_vm *vm, struct hv_command *out, struct m
         /* microvm.nix puts passthrough after the kernel, and extraArgs last. */
         const struct value *devices = vget_list(g, "microvm.devices");
         for (size_t i = 0; devices && i < devices->n_items; i++) {
+                _cleanup_free_ char *arg = xasprintf("/sys/bus/pci/devices/%s,iommu=viommu",
+                                                     vget_str(devices->items[i], "path"));
+                /* microvm.nix splices these unquoted: the shell splits them at spaces. */
                 strv_push(&argv, "--vfio");
-                strv_pushf(&argv, "/sys/bus/pci/devices/%s,iommu=viommu",
-                           vget_str(devices->items[i], "path"));
+                strv_push_words(&argv, arg);
         }
         const struct value *extra = vget_list(g, "microvm.crosvm.extraArgs");
         for (size_t i = 0; extra && i < extra->n_items; i++)

@@ -93,7 +93,10 @@ static int push_interfaces(char ***argv, const struct hv_vm *vm, struct mv_error
                                              "vm %s: macvtap interface %s does not exist (its "
                                              "/dev/tapN is needed)",
                                              vm->name, id);
-                strv_pushf(argv, "mode=tap,tapif=/dev/tap%d,guest_mac=%s", index, mac);
+                /* Unquoted in microvm.nix: the shell splits it at spaces. */
+                _cleanup_free_ char *arg =
+                        xasprintf("mode=tap,tapif=/dev/tap%d,guest_mac=%s", index, mac);
+                strv_push_words(argv, arg);
         }
         return 0;
 }
@@ -119,8 +122,9 @@ static int kvmtool_build(const struct hv_vm *vm, struct hv_command *out, struct 
         strv_push(&argv, "--rng");
         strv_push(&argv, "-k");
         strv_push(&argv, vget_str(g, "microvm.kernel"));
+        /* The only path microvm.nix leaves unquoted, so split as the shell would. */
         strv_push(&argv, "-i");
-        strv_push(&argv, vget_str(g, "microvm.initrdPath"));
+        strv_push_words(&argv, vget_str(g, "microvm.initrdPath"));
 
         struct strbuf cmdline = { 0 };
         const struct value *params = vget_list(g, "microvm.kernelParams");

@@ -130,6 +130,11 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
         long long since =
                 st.state == VM_RUNNING && stat(pidfile, &sb) == 0 ? (long long)sb.st_mtime : 0;
         bool up_to_date = st.booted && strcmp(st.booted, st.current) == 0;
+        _cleanup_free_ char *vm_dir = xasprintf("%s/%s", state, name);
+        struct vm_restarts rs;
+        bool have_restarts = st.state == VM_RUNNING && vm_restarts_read(vm_dir, &rs) == 0;
+        /* Between runs the monitor lives but nothing is booted: it waits to restart. */
+        bool waiting = st.state == VM_RUNNING && !st.booted;
         if (json) {
                 struct strbuf b = { 0 };
                 strbuf_puts(&b, "{\"name\": ");
@@ -150,7 +155,18 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                         json_write_string(&b, st.booted, strlen(st.booted));
                 else
                         strbuf_puts(&b, "null");
-                strbuf_printf(&b, ", \"upToDate\": %s}\n", up_to_date ? "true" : "false");
+                strbuf_printf(&b, ", \"upToDate\": %s", up_to_date ? "true" : "false");
+                if (have_restarts && rs.runs_ended > 0)
+                        strbuf_printf(&b,
+                                      ", \"restarts\": %d, \"lastExit\": %d, \"restartDelay\": %d, "
+                                      "\"backingOff\": %s, \"waitingToRestart\": %s}\n",
+                                      rs.restarts, rs.last_exit, rs.delay_s,
+                                      rs.fast_failures > 1 ? "true" : "false",
+                                      waiting ? "true" : "false");
+                else
+                        strbuf_printf(&b, ", \"restarts\": 0, \"lastExit\": null, "
+                                          "\"restartDelay\": null, \"backingOff\": false, "
+                                          "\"waitingToRestart\": false}\n");
                 fputs(b.data, stdout);
                 strbuf_free(&b);
         } else {
@@ -160,6 +176,11 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                 printf("\n  hypervisor: %s\n  current:    %s\n  booted:     %s%s\n",
                        st.hypervisor ? st.hypervisor : "?", st.current, st.booted ? st.booted : "-",
                        st.booted && !up_to_date ? " (stale)" : "");
+                if (have_restarts && rs.runs_ended > 0)
+                        printf("  restarts:   %d (last exit status %d; %s %d s%s)\n", rs.restarts,
+                               rs.last_exit, waiting ? "restarting in" : "restart delay",
+                               rs.delay_s,
+                               rs.fast_failures > 1 ? ", backing off after fast failures" : "");
         }
         vm_status_done(&st);
         return 0;

@@ -95,3 +95,62 @@ def test_failed_start_says_why(microvm, guest, tmp_path):
     assert r.returncode == 1
     assert "g failed to start" in r.stderr and "nonsense" in r.stderr, r.stderr
     assert status(microvm, host)["state"] == "not-booted"
+
+
+def hypervisor_pid(state):
+    """The qemu running in the VM's directory."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if (os.readlink(f"/proc/{pid}/cwd") == str(state / "g")
+                    and open(f"/proc/{pid}/comm").read().startswith("qemu")):
+                return int(pid)
+        except OSError:
+            continue
+    pytest.fail("no qemu runs in the VM's directory")
+
+
+def test_killed_hypervisor_is_restarted_after_the_delay(microvm, guest, tmp_path):
+    host, state = write_host(tmp_path, guest, ["microvm.hold=forever"])
+    apply(microvm, host)
+    assert mv(microvm, host, "start", "g").returncode == 0
+    wait_for_guest(state)
+    first = hypervisor_pid(state)
+    monitor = status(microvm, host)["pid"]
+    os.kill(first, signal.SIGKILL)
+
+    end = time.monotonic() + 60
+    while console(state).splitlines().count("GUEST-UP") < 2:
+        assert time.monotonic() < end, console(state)[-2000:]
+        time.sleep(0.2)
+    st = status(microvm, host)
+    assert st["state"] == "running" and st["pid"] == monitor and st["booted"], st
+    assert st["restarts"] == 1 and st["lastExit"] == 128 + signal.SIGKILL, st
+    assert st["restartDelay"] == 5 and not st["backingOff"], st
+    assert hypervisor_pid(state) != first
+    assert "restarting in 5 s" in console(state)
+    text = mv(microvm, host, "status", "g").stdout
+    assert "restarts:   1 (last exit status 137; restart delay 5 s)" in text, text
+
+    assert mv(microvm, host, "stop", "g").returncode == 0
+    assert status(microvm, host)["state"] == "not-booted"
+    no_processes_left(state)
+
+
+def test_stop_during_the_restart_delay_ends_the_monitor(microvm, guest, tmp_path):
+    # The guest powers itself off right after boot: microvm.nix restarts it anyway.
+    host, state = write_host(tmp_path, guest, [])
+    apply(microvm, host)
+    assert mv(microvm, host, "start", "g").returncode == 0
+    end = time.monotonic() + 60
+    while True:
+        st = status(microvm, host)
+        if st["waitingToRestart"]:
+            break
+        assert time.monotonic() < end, console(state)[-2000:]
+        time.sleep(0.1)
+    assert st["state"] == "running" and st["lastExit"] == 0 and st["booted"] is None, st
+    r = mv(microvm, host, "stop", "g")
+    assert r.returncode == 0 and r.stdout == "g: stopped\n", r.stderr
+    assert status(microvm, host)["state"] == "not-booted"
+    assert "GUEST-UP" in console(state)
+    no_processes_left(state)

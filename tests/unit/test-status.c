@@ -1,5 +1,6 @@
 #include "test-helpers.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -64,11 +65,34 @@ static void start_time_of_processes(void **state)
         assert_int_equal(proc_start_time(999999999), 0);
 }
 
+static void restart_record_round_trip(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        struct vm_restarts rs;
+        assert_int_equal(vm_restarts_read(dir, &rs), -ENOENT);
+        struct vm_restarts w = {
+                .runs_ended = 3, .restarts = 2, .last_exit = 137, .delay_s = 20, .fast_failures = 3
+        };
+        assert_int_equal(vm_restarts_write(dir, &w, NULL), 0);
+        assert_int_equal(vm_restarts_read(dir, &rs), 0);
+        assert_memory_equal(&rs, &w, sizeof(w));
+        /* A torn or foreign file reads as no record, never as half of one. */
+        _cleanup_free_ char *path = xasprintf("%s/restarts", dir);
+        FILE *f = fopen(path, "w");
+        fputs("3 2 x\n", f);
+        fclose(f);
+        assert_int_equal(vm_restarts_read(dir, &rs), -EINVAL);
+        assert_int_equal(rs.runs_ended, 0);
+        scratch_dir_remove(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(states_from_links_and_pidfile),
                 cmocka_unit_test(start_time_of_processes),
+                cmocka_unit_test(restart_record_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

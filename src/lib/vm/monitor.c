@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -46,12 +47,51 @@ static char *log_tail(const char *path)
         return xstrdup(p);
 }
 
+/* Runs shorter than this count as fast failures, and each one doubles the delay. */
+#define FAST_FAILURE_MS     (30 * 1000)
+#define MAX_RESTART_DELAY_S 300
+
+/* The delay before the next restart: microvm.nix's 5 s, doubled per fast failure in a row. */
+static int restart_delay_s(int base_s, int fast_failures)
+{
+        int delay = base_s;
+        for (int i = 1; i < fast_failures && delay < MAX_RESTART_DELAY_S; i++)
+                delay *= 2;
+        return delay < MAX_RESTART_DELAY_S ? delay : MAX_RESTART_DELAY_S;
+}
+
+static void record_restarts(const char *vm_dir, const struct vm_restarts *rs)
+{
+        struct mv_error *err = NULL;
+        if (vm_restarts_write(vm_dir, rs, &err) < 0) {
+                log_warning("%s", err->msg);
+                mv_error_free(&err);
+        }
+}
+
+/* Wait `delay_s` unless a stop signal comes first; true if one did. */
+static bool stop_signal_within(int sfd, int delay_s)
+{
+        int64_t end = now_ms() + (int64_t)delay_s * 1000;
+        for (;;) {
+                int64_t left = end - now_ms();
+                struct pollfd p = { .fd = sfd, .events = POLLIN };
+                int n = poll(&p, 1, left > 0 ? (int)left : 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                return n > 0;
+        }
+}
+
 /*
  * The monitor: a session of its own, the console in the log, then what
- * `run` does. It ends when the VM does.
+ * `run` does, again and again: microvm.nix's units restart always, even a
+ * guest that powered itself off. It ends when a signal (microvm stop) asks,
+ * or when the first start fails before the hypervisor ran.
  */
 static _Noreturn void monitor_main(const struct value *host, const char *name,
-                                   const struct run_options *opts, const char *log_path)
+                                   const struct run_options *opts, const char *vm_dir,
+                                   const char *log_path)
 {
         setsid();
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -67,12 +107,49 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
         prctl(PR_SET_CHILD_SUBREAPER, 1);
         log_set_stream(stderr);
 
+        /* Stop signals wait in a signalfd between runs; during a run, vm_run reads them. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0)
+                _exit(1);
+
+        struct run_options run_opts = *opts;
+        bool stop_requested = false;
+        run_opts.keep_pidfile = true;
+        run_opts.stop_requested = &stop_requested;
+        struct vm_restarts rs = { 0 };
         int status = 0;
-        struct mv_error *err = NULL;
-        if (vm_run(host, name, opts, &status, &err) < 0) {
-                log_error("%s", err->msg);
-                _exit(mv_error_exit_status(err));
+        record_restarts(vm_dir, &rs);
+        for (;;) {
+                struct mv_error *err = NULL;
+                int64_t began = now_ms();
+                int r = vm_run(host, name, &run_opts, &status, &err);
+                if (r < 0) {
+                        log_error("%s", err->msg);
+                        status = mv_error_exit_status(err);
+                        mv_error_free(&err);
+                }
+                rs.runs_ended++;
+                rs.last_exit = status;
+                rs.fast_failures = now_ms() - began < FAST_FAILURE_MS ? rs.fast_failures + 1 : 0;
+                rs.delay_s = restart_delay_s(opts->restart_delay_s, rs.fast_failures);
+                record_restarts(vm_dir, &rs);
+                /* The first start failing is start's failure to report, not to retry. */
+                if (stop_requested || (r < 0 && rs.restarts == 0))
+                        break;
+                log_notice(
+                        "vm %s ended (status %d); restarting in %d s%s", name, status, rs.delay_s,
+                        rs.fast_failures > 1 ? " (backing off after repeated fast failures)" : "");
+                if (stop_signal_within(sfd, rs.delay_s))
+                        break;
+                rs.restarts++;
+                record_restarts(vm_dir, &rs);
         }
+        vm_pidfile_remove(vm_dir);
         _exit(status);
 }
 
@@ -120,6 +197,9 @@ int vm_start(const struct value *host, const char *name, const struct run_option
         /* A fresh log per start; the previous one is kept beside it. */
         _cleanup_free_ char *old_log = xasprintf("%s.1", log_path);
         (void)rename(log_path, old_log);
+        /* The last monitor's record would read as this start having ended. */
+        _cleanup_free_ char *restarts_path = xasprintf("%s/restarts", vm_dir);
+        (void)unlink(restarts_path);
 
         fflush(NULL);
         pid_t first = fork();
@@ -129,7 +209,7 @@ int vm_start(const struct value *host, const char *name, const struct run_option
                 /* Fork again so the monitor is nobody's child here, and ends up under init. */
                 pid_t monitor = fork();
                 if (monitor == 0)
-                        monitor_main(host, name, opts, log_path);
+                        monitor_main(host, name, opts, vm_dir, log_path);
                 _exit(monitor < 0 ? 1 : 0);
         }
         int status;
@@ -145,6 +225,17 @@ int vm_start(const struct value *host, const char *name, const struct run_option
                 bool running = st.state == VM_RUNNING;
                 vm_status_done(&st);
                 seen_running = seen_running || running;
+                /* The first run ended before the VM was up: stop retrying, say why. */
+                struct vm_restarts rs;
+                if (running && vm_restarts_read(vm_dir, &rs) == 0 && rs.runs_ended > 0) {
+                        bool was;
+                        (void)vm_stop(host, name, opts->stop_timeout_s, &was, NULL);
+                        _cleanup_free_ char *tail = log_tail(log_path);
+                        return mv_error_fail(err,
+                                             "vm %s failed to start (exit status %d); the end "
+                                             "of %s:\n%s",
+                                             name, rs.last_exit, log_path, tail);
+                }
                 /* The monitor wrote its pid and then went away: the start failed. */
                 if (seen_running && !running) {
                         _cleanup_free_ char *tail = log_tail(log_path);

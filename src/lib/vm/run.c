@@ -48,6 +48,7 @@ struct running {
         char **sockets; /* removed once their virtiofsd is gone */
         struct pidref hypervisor;
         bool booted;
+        bool keep_pidfile;
 };
 
 static int64_t now_ms(void)
@@ -105,7 +106,8 @@ static void teardown(struct running *r)
                         mv_error_free(&e);
                 }
         }
-        vm_pidfile_remove(r->vm_dir);
+        if (!r->keep_pidfile)
+                vm_pidfile_remove(r->vm_dir);
         /* booted goes last: until then it says what is (or was) running. */
         if (r->booted) {
                 _cleanup_free_ char *booted = xasprintf("%s/booted", r->vm_dir);
@@ -297,7 +299,7 @@ static bool graceful_shutdown(const struct value *plan, const char *vm_dir)
  * shut down; the stop timeout or a second signal ends it by signal.
  */
 static int supervise(const struct value *plan, struct running *run, int sfd, int stop_timeout_s,
-                     int *exit_status)
+                     int *exit_status, bool *stop_requested)
 {
         int64_t deadline = -1;
         for (;;) {
@@ -324,6 +326,8 @@ static int supervise(const struct value *plan, struct running *run, int sfd, int
                         struct signalfd_siginfo si;
                         if (read(sfd, &si, sizeof(si)) != sizeof(si))
                                 continue;
+                        if (stop_requested)
+                                *stop_requested = true;
                         if (deadline >= 0) {
                                 log_notice("second signal: stopping the hypervisor now");
                                 stop_process(&run->hypervisor, "the hypervisor");
@@ -413,7 +417,9 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 return r;
 
         const char *vm_dir = vget_str(plan, "workingDirectory");
-        struct running run = { .vm_dir = vm_dir, .hypervisor = PIDREF_NULL };
+        struct running run = { .vm_dir = vm_dir,
+                               .hypervisor = PIDREF_NULL,
+                               .keep_pidfile = opts->keep_pidfile };
 
         /* One process runs a VM at a time; the kernel drops the lock if it dies. */
         _cleanup_free_ char *lock_path = xasprintf("%s/lock", vm_dir);
@@ -473,7 +479,8 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                         mv_error_wrap(err, "start the hypervisor");
         }
         if (r >= 0)
-                r = supervise(plan, &run, sfd, opts->stop_timeout_s, exit_status);
+                r = supervise(plan, &run, sfd, opts->stop_timeout_s, exit_status,
+                              opts->stop_requested);
 
         teardown(&run);
         sigprocmask(SIG_SETMASK, &old, NULL);

@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include "config/value.h"
 
 struct mv_error;
@@ -11,9 +13,14 @@ struct mv_error;
 struct run_options {
         int stop_timeout_s;   /* graceful shutdown, then SIGTERM (microvm.nix: 150) */
         int socket_timeout_s; /* for every virtiofsd socket to listen */
+        int restart_delay_s;  /* monitor: first delay before a restart (microvm.nix: 5) */
+        bool keep_pidfile;    /* a monitor owns STATE/NAME/pid across restarts */
+        bool *stop_requested; /* optional: set when a signal asked for the stop */
 };
 
-#define RUN_OPTIONS_DEFAULT ((struct run_options){ .stop_timeout_s = 150, .socket_timeout_s = 10 })
+#define RUN_OPTIONS_DEFAULT                                                                        \
+        ((struct run_options){                                                                     \
+                .stop_timeout_s = 150, .socket_timeout_s = 10, .restart_delay_s = 5 })
 
 /*
  * Start installed VM `name` and wait for it: create missing volumes, the

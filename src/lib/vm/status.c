@@ -100,3 +100,26 @@ void vm_status_done(struct vm_status *st)
         free(st->hypervisor);
         memset(st, 0, sizeof(*st));
 }
+
+int vm_restarts_read(const char *vm_dir, struct vm_restarts *rs)
+{
+        _cleanup_free_ char *path = xasprintf("%s/restarts", vm_dir);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        memset(rs, 0, sizeof(*rs));
+        if (!f)
+                return -errno;
+        if (fscanf(f, "%d %d %d %d %d", &rs->runs_ended, &rs->restarts, &rs->last_exit,
+                   &rs->delay_s, &rs->fast_failures) != 5) {
+                memset(rs, 0, sizeof(*rs));
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int vm_restarts_write(const char *vm_dir, const struct vm_restarts *rs, struct mv_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/restarts", vm_dir);
+        _cleanup_free_ char *text = xasprintf("%d %d %d %d %d\n", rs->runs_ended, rs->restarts,
+                                              rs->last_exit, rs->delay_s, rs->fast_failures);
+        return write_file_atomic(path, text, strlen(text), 0644, err);
+}

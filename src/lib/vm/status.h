@@ -37,3 +37,16 @@ void vm_pidfile_remove(const char *vm_dir);
 
 /* The start time of a process in clock ticks since boot (/proc/PID/stat), 0 if gone. */
 unsigned long long proc_start_time(pid_t pid);
+
+/* What a VM's monitor records in STATE/NAME/restarts each time a run ends. */
+struct vm_restarts {
+        int runs_ended;    /* since the monitor started */
+        int restarts;      /* runs started after the first */
+        int last_exit;     /* exit status of the last run that ended */
+        int delay_s;       /* the delay before the next restart */
+        int fast_failures; /* short runs in a row: each doubles the delay */
+};
+
+/* 0 and the record, or -ENOENT when there is none (never started under a monitor). */
+int vm_restarts_read(const char *vm_dir, struct vm_restarts *rs);
+int vm_restarts_write(const char *vm_dir, const struct vm_restarts *rs, struct mv_error **err);

@@ -133,6 +133,22 @@ def test_flake_vms_are_skipped_and_a_broken_vm_fails_alone(microvm, tmp_path):
     assert not (state / "nokernel").exists()
 
 
+def test_kvmtool_macvtap_that_does_not_exist_yet_installs(microvm, tmp_path):
+    # The macvtap is created at start; only then does its /dev/tapN exist.
+    iface = ('interfaces = [ { type = "macvtap"; id = "vm-kt-absent"; mac = "02:00:00:00:00:09"; '
+             'macvtap = { link = "eth-absent"; mode = "bridge"; }; } ];')
+    host, state = write_host(
+        tmp_path, vm("kt", f'hypervisor = "kvmtool"; kvmtool.package = "/bin/true"; {iface}'))
+    apply(microvm, host)
+    runner = state / ".runners" / runner_of(state, "kt")
+    assert ((runner / "share/microvm/macvtap-interfaces").read_text()
+            == "vm-kt-absent 02:00:00:00:00:09 eth-absent bridge\n")
+    r = subprocess.run([microvm, "--config", str(host), "plan", "kt"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1
+    assert "macvtap interface vm-kt-absent does not exist" in r.stderr, r.stderr
+
+
 def test_killed_apply_leaves_a_consistent_state(microvm, tmp_path):
     """SIGKILL at random points: every current link points at a complete runner."""
     names = [f"vm{i}" for i in range(60)]

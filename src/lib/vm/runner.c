@@ -143,6 +143,19 @@ static int write_metadata(const char *dir, const struct hypervisor_ops *ops, con
         return r;
 }
 
+/*
+ * At install only the files of the command are kept, not its argv, and a
+ * macvtap is created at start: an interface that does not exist yet must
+ * not fail the install (kvmtool names /dev/tapN in its argv).
+ */
+static int ifindex_at_install(const char *iface, void *data)
+{
+        (void)data;
+        struct hv_vm lookup = { 0 };
+        int index = hv_ifindex(&lookup, iface);
+        return index < 0 ? 0 : index;
+}
+
 static int write_runner(const char *tmp, const char *final, const char *spec,
                         const struct value *host, const char *name, struct mv_error **err)
 {
@@ -159,7 +172,7 @@ static int write_runner(const char *tmp, const char *final, const char *spec,
                             .guest = guest,
                             .binary = ops->binary_name,
                             .runner_dir = final,
-                            .env = { .arch = "x86_64" } };
+                            .env = { .arch = "x86_64", .ifindex = ifindex_at_install } };
         struct hv_command cmd = { 0 };
         int r = ops->build(&vm, &cmd, err);
         for (size_t i = 0; r >= 0 && cmd.file_names && cmd.file_names[i]; i++)

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -87,12 +88,26 @@ static void restart_record_round_trip(void **state)
         scratch_dir_remove(dir);
 }
 
+static void pidfile_removed_only_by_its_owner(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        _cleanup_free_ char *path = xasprintf("%s/pid", dir);
+        assert_int_equal(vm_pidfile_write(dir, getpid(), NULL), 0);
+        vm_pidfile_remove_own(dir, getpid() + 1);
+        assert_int_equal(access(path, F_OK), 0);
+        vm_pidfile_remove_own(dir, getpid());
+        assert_int_equal(access(path, F_OK), -1);
+        scratch_dir_remove(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(states_from_links_and_pidfile),
                 cmocka_unit_test(start_time_of_processes),
                 cmocka_unit_test(restart_record_round_trip),
+                cmocka_unit_test(pidfile_removed_only_by_its_owner),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,7 +149,7 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
                 rs.restarts++;
                 record_restarts(vm_dir, &rs);
         }
-        vm_pidfile_remove(vm_dir);
+        vm_pidfile_remove_own(vm_dir, getpid());
         _exit(status);
 }
 

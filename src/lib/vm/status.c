@@ -60,6 +60,15 @@ void vm_pidfile_remove(const char *vm_dir)
         (void)unlink(path);
 }
 
+void vm_pidfile_remove_own(const char *vm_dir, pid_t pid)
+{
+        _cleanup_free_ char *path = xasprintf("%s/pid", vm_dir);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        int recorded;
+        if (f && fscanf(f, "%d", &recorded) == 1 && recorded == pid)
+                (void)unlink(path);
+}
+
 /* The recorded process, if it still is the one that wrote the file. */
 static pid_t pidfile_alive(const char *vm_dir)
 {

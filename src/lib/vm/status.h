@@ -34,6 +34,8 @@ void vm_status_done(struct vm_status *st);
 /* Record the running process (pid and start time) in VM_DIR/pid; atomically. */
 int vm_pidfile_write(const char *vm_dir, pid_t pid, struct mv_error **err);
 void vm_pidfile_remove(const char *vm_dir);
+/* Remove VM_DIR/pid only if `pid` wrote it: another process may run the VM now. */
+void vm_pidfile_remove_own(const char *vm_dir, pid_t pid);
 
 /* The start time of a process in clock ticks since boot (/proc/PID/stat), 0 if gone. */
 unsigned long long proc_start_time(pid_t pid);

@@ -4,6 +4,7 @@
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
 #include "util/cleanup.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 static void backend_table(void **state)
@@ -81,6 +82,40 @@ static void ifindex_lookup(void **state)
         assert_int_equal(hv_ifindex(&real, "no-such-if0"), -1);
 }
 
+/* The refusals and the kernel command line the backends share, on one guest. */
+static void shared_refusals_and_cmdline(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        struct host_config cfg;
+        load_host(dir,
+                  "  microvm.vms.t.config.microvm = { user = \"nobody\"; balloon = true; "
+                  "kernelParams = [ \"quiet\" \"x=1\" ]; };\n",
+                  &cfg);
+        struct hv_vm vm = { .name = "t", .guest = value_lookup(cfg.root, "microvm.vms.t.config") };
+        _cleanup_error_ struct mv_error *user = NULL, *balloon = NULL, *boot = NULL;
+
+        assert_true(hv_refuse_user(&vm, "alioth", &user) < 0);
+        assert_string_equal(
+                user->msg,
+                "vm t: alioth will not change user (microvm.user); unset it, or use qemu");
+        assert_int_equal(mv_error_exit_status(user), 2);
+        /* A balloon is refused only where the hypervisor has none. */
+        assert_true(hv_refuse_memory_and_credentials(&vm, "alioth", false, &balloon) < 0);
+        assert_non_null(strstr(balloon->msg, "microvm.balloon is not implemented for alioth"));
+        assert_int_equal(hv_refuse_memory_and_credentials(&vm, "crosvm", true, NULL), 0);
+
+        const char *kernel, *initrd;
+        assert_true(hv_boot_files(&vm, &kernel, &initrd, &boot) < 0);
+        assert_string_equal(boot->msg, "vm t: microvm.kernel is not set; without a Nix build, "
+                                       "give the path of the guest's kernel image");
+
+        _cleanup_free_ char *cmdline = hv_kernel_cmdline(vm.guest, "console=ttyS0 ");
+        assert_string_equal(cmdline, "console=ttyS0 quiet x=1");
+        host_config_free(&cfg);
+        scratch_dir_remove(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -88,6 +123,7 @@ int main(void)
                 cmocka_unit_test(macvtap_fd_numbering),
                 cmocka_unit_test(words_and_files),
                 cmocka_unit_test(ifindex_lookup),
+                cmocka_unit_test(shared_refusals_and_cmdline),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

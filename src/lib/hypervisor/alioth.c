@@ -9,7 +9,6 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "util/strbuf.h"
 #include "util/strv.h"
 
 static bool alioth_tap_multi_queue(const struct hv_vm *vm)
@@ -29,13 +28,7 @@ static enum hv_shutdown alioth_shutdown(const struct hv_vm *vm)
 /* The kernel command line: console, reboot and panic settings, then kernelParams. */
 static char *kernel_cmdline(const struct value *g)
 {
-        const struct value *params = vget_list(g, "microvm.kernelParams");
-        struct strbuf b = { 0 };
-
-        strbuf_puts(&b, "console=ttyS0 reboot=k panic=1 ");
-        for (size_t i = 0; params && i < params->n_items; i++)
-                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
-        return strbuf_take(&b);
+        return hv_kernel_cmdline(g, "console=ttyS0 reboot=k panic=1 ");
 }
 
 /* microvm.nix refuses these at evaluation time; here they are configuration errors. */
@@ -43,12 +36,9 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
         const struct value *g = vm->guest;
 
-        if (vget_str(g, "microvm.user"))
-                return mv_error_config(err,
-                                       "vm %s: alioth will not change user (microvm.user); "
-                                       "unset it, or use qemu",
-                                       vm->name);
-        int r = hv_refuse_memory_and_credentials(vm, "alioth", err);
+        int r = hv_refuse_user(vm, "alioth", err);
+        if (r >= 0)
+                r = hv_refuse_memory_and_credentials(vm, "alioth", false, err);
         if (r < 0)
                 return r;
         const struct value *shares = vget_list(g, "microvm.shares");
@@ -89,14 +79,10 @@ static int alioth_build(const struct hv_vm *vm, struct hv_command *out, struct m
         int r = check_supported(vm, err);
         if (r < 0)
                 return r;
-        const char *kernel = vget_str(g, "microvm.kernel");
-        const char *initrd = vget_str(g, "microvm.initrdPath");
-        if (!kernel || !initrd)
-                return mv_error_config(err,
-                                       "vm %s: microvm.%s is not set; without a Nix build, give "
-                                       "the path of the guest's %s",
-                                       vm->name, kernel ? "initrdPath" : "kernel",
-                                       kernel ? "initrd" : "kernel image");
+        const char *kernel, *initrd;
+        r = hv_boot_files(vm, &kernel, &initrd, err);
+        if (r < 0)
+                return r;
 
         strv_push(&argv, vm->binary);
         strv_push(&argv, "run");

@@ -157,17 +157,12 @@ static char *platform_opts(const struct value *g, char *const *user, bool notify
  */
 static char *kernel_cmdline(const struct hv_vm *vm, bool user_serial)
 {
-        const struct value *params = vget_list(vm->guest, "microvm.kernelParams");
         const char *console = user_serial ? ""
                               : strcmp(vm->env.arch, "x86_64") == 0
                                       ? "earlyprintk=ttyS0 console=ttyS0"
                                       : "console=ttyAMA0";
-        struct strbuf b = { 0 };
-
-        strbuf_printf(&b, "%s reboot=t panic=-1 ", console);
-        for (size_t i = 0; params && i < params->n_items; i++)
-                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
-        return strbuf_take(&b);
+        _cleanup_free_ char *prefix = xasprintf("%s reboot=t panic=-1 ", console);
+        return hv_kernel_cmdline(vm->guest, prefix);
 }
 
 static void push_disks(char ***argv, const struct value *g, long long vcpu)
@@ -240,11 +235,9 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, long long vcpu
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
         const struct value *g = vm->guest;
-        if (vget_str(g, "microvm.user"))
-                return mv_error_config(err,
-                                       "vm %s: cloud-hypervisor will not change user "
-                                       "(microvm.user); unset it, or use qemu",
-                                       vm->name);
+        int r = hv_refuse_user(vm, "cloud-hypervisor", err);
+        if (r < 0)
+                return r;
         const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
         if (creds && creds->n_attrs > 0)
                 return mv_error_config(err,
@@ -301,14 +294,10 @@ static int ch_build(const struct hv_vm *vm, struct hv_command *out, struct mv_er
         int r = check_supported(vm, err);
         if (r < 0)
                 return r;
-        const char *kernel = vget_str(g, "microvm.kernel");
-        const char *initrd = vget_str(g, "microvm.initrdPath");
-        if (!kernel || !initrd)
-                return mv_error_config(err,
-                                       "vm %s: microvm.%s is not set; without a Nix build, give "
-                                       "the path of the guest's %s",
-                                       vm->name, kernel ? "initrdPath" : "kernel",
-                                       kernel ? "initrd" : "kernel image");
+        const char *kernel, *initrd;
+        r = hv_boot_files(vm, &kernel, &initrd, err);
+        if (r < 0)
+                return r;
 
         /* --vsock, --platform and --cpus in extraArgs are merged into ours, not passed twice. */
         extract_opt(extra, "--vsock", &user_vsock, &pass1);

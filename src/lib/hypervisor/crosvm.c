@@ -8,7 +8,6 @@
 #include "hypervisor/hypervisor.h"
 #include "util/cleanup.h"
 #include "util/error.h"
-#include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -18,25 +17,12 @@ extern const struct hypervisor_ops hypervisor_crosvm;
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
         const struct value *g = vm->guest;
-        if (vget_str(g, "microvm.user"))
-                return mv_error_config(err,
-                                       "vm %s: crosvm will not change user (microvm.user); "
-                                       "unset it, or use qemu",
-                                       vm->name);
         /* crosvm has a balloon; only its initial size and memory hotplug are missing. */
-        if (vget_int(g, "microvm.initialBalloonMem", 0) || vget_int(g, "microvm.hotplugMem", 0) ||
-            vget_int(g, "microvm.hotpluggedMem", 0))
-                return mv_error_config(err,
-                                       "vm %s: crosvm supports neither initialBalloonMem nor "
-                                       "memory hotplug (hotplugMem, hotpluggedMem); set them to "
-                                       "0, or use cloud-hypervisor",
-                                       vm->name);
-        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
-        if (creds && creds->n_attrs)
-                return mv_error_config(err,
-                                       "vm %s: crosvm does not support microvm.credentialFiles; "
-                                       "remove them, or use qemu",
-                                       vm->name);
+        int r = hv_refuse_user(vm, "crosvm", err);
+        if (r >= 0)
+                r = hv_refuse_memory_and_credentials(vm, "crosvm", true, err);
+        if (r < 0)
+                return r;
         /* microvm.nix starts crosvm's GPU device process first; that is not done here yet. */
         if (vget_bool(g, "microvm.graphics.enable", false))
                 return mv_error_config(err,
@@ -70,12 +56,8 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
         if (strcmp(vm->env.arch, "x86_64") != 0 && strcmp(vm->env.arch, "aarch64") != 0)
                 return mv_error_fail(err, "vm %s: crosvm runner has no settings for %s hosts",
                                      vm->name, vm->env.arch);
-        if (!vget_str(g, "microvm.kernel") || !vget_str(g, "microvm.initrdPath"))
-                return mv_error_config(err,
-                                       "vm %s: microvm.kernel and microvm.initrdPath must be set "
-                                       "without a Nix build",
-                                       vm->name);
-        return 0;
+        const char *kernel, *initrd;
+        return hv_boot_files(vm, &kernel, &initrd, err);
 }
 
 static void push_interfaces(char ***argv, const struct hv_vm *vm)
@@ -113,13 +95,8 @@ static int crosvm_build(const struct hv_vm *vm, struct hv_command *out, struct m
         strv_push(&argv, "--serial");
         strv_push(&argv, "type=stdout,console=true,stdin=true");
 
-        struct strbuf cmdline = { 0 };
-        const struct value *params = vget_list(g, "microvm.kernelParams");
-        strbuf_puts(&cmdline, "console=ttyS0 reboot=k panic=1 ");
-        for (size_t i = 0; params && i < params->n_items; i++)
-                strbuf_printf(&cmdline, "%s%s", i ? " " : "", params->items[i]->str);
         strv_push(&argv, "-p");
-        strv_consume(&argv, strbuf_take(&cmdline));
+        strv_consume(&argv, hv_kernel_cmdline(g, "console=ttyS0 reboot=k panic=1 "));
 
         strv_push(&argv, vget_bool(g, "microvm.balloon", false) ? "--balloon-page-reporting"
                                                                 : "--no-balloon");

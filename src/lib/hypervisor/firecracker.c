@@ -77,14 +77,8 @@ static void recursive_update(struct value *base, const struct value *update)
 
 static char *boot_args(const struct value *g)
 {
-        const struct value *params = vget_list(g, "microvm.kernelParams");
-        struct strbuf b = { 0 };
-
-        strbuf_puts(&b, "console=ttyS0,115200 reboot=k panic=1 i8042.noaux i8042.nomux "
-                        "i8042.nopnp i8042.dumbkbd ");
-        for (size_t i = 0; params && i < params->n_items; i++)
-                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
-        return strbuf_take(&b);
+        return hv_kernel_cmdline(g, "console=ttyS0,115200 reboot=k panic=1 i8042.noaux "
+                                    "i8042.nomux i8042.nopnp i8042.dumbkbd ");
 }
 
 /* The configuration file's contents; `cpu_config` is the CPU template's path, or NULL. */
@@ -159,11 +153,9 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
         const struct value *g = vm->guest;
 
-        if (vget_str(g, "microvm.user"))
-                return mv_error_config(err,
-                                       "vm %s: firecracker will not change user (microvm.user); "
-                                       "unset it, or use qemu",
-                                       vm->name);
+        int r = hv_refuse_user(vm, "firecracker", err);
+        if (r < 0)
+                return r;
         if (vget_count(g, "microvm.shares") > 0)
                 return mv_error_config(err,
                                        "vm %s: firecracker cannot share host directories "
@@ -176,7 +168,7 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "(microvm.devices); remove them, or use qemu or "
                                        "cloud-hypervisor",
                                        vm->name);
-        int r = hv_refuse_memory_and_credentials(vm, "firecracker", err);
+        r = hv_refuse_memory_and_credentials(vm, "firecracker", false, err);
         if (r < 0)
                 return r;
         if (!vget_str(g, "microvm.socket"))
@@ -208,14 +200,10 @@ static int fc_build(const struct hv_vm *vm, struct hv_command *out, struct mv_er
         int r = check_supported(vm, err);
         if (r < 0)
                 return r;
-        const char *kernel = vget_str(g, "microvm.kernel");
-        const char *initrd = vget_str(g, "microvm.initrdPath");
-        if (!kernel || !initrd)
-                return mv_error_config(err,
-                                       "vm %s: microvm.%s is not set; without a Nix build, give "
-                                       "the path of the guest's %s",
-                                       vm->name, kernel ? "initrdPath" : "kernel",
-                                       kernel ? "initrd" : "kernel image");
+        const char *kernel, *initrd;
+        r = hv_boot_files(vm, &kernel, &initrd, err);
+        if (r < 0)
+                return r;
 
         /* microvm.nix accepts these and only warns that firecracker ignores them. */
         const struct value *volumes = vget_list(g, "microvm.volumes");

@@ -7,6 +7,7 @@
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -98,18 +99,19 @@ bool guest_has_interface(const struct value *guest, const char *type)
         return false;
 }
 
-int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, struct mv_error **err)
+int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, bool has_balloon,
+                                     struct mv_error **err)
 {
         static const struct {
                 const char *option, *what;
         } memory[] = {
-                { "microvm.initialBalloonMem", "a memory balloon" },
+                { "microvm.initialBalloonMem", "an initial balloon size" },
                 { "microvm.hotplugMem", "memory hotplug" },
                 { "microvm.hotpluggedMem", "memory hotplug" },
         };
         const struct value *g = vm->guest;
 
-        if (vget_bool(g, "microvm.balloon", false))
+        if (!has_balloon && vget_bool(g, "microvm.balloon", false))
                 return mv_error_config(err,
                                        "vm %s: microvm.balloon is not implemented for %s; set it "
                                        "to false, or use cloud-hypervisor",
@@ -127,6 +129,41 @@ int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, str
                                        "%s; remove them, or use qemu",
                                        vm->name, hv);
         return 0;
+}
+
+int hv_refuse_user(const struct hv_vm *vm, const char *hv, struct mv_error **err)
+{
+        if (!vget_str(vm->guest, "microvm.user"))
+                return 0;
+        return mv_error_config(err,
+                               "vm %s: %s will not change user (microvm.user); unset it, or use "
+                               "qemu",
+                               vm->name, hv);
+}
+
+int hv_boot_files(const struct hv_vm *vm, const char **kernel, const char **initrd,
+                  struct mv_error **err)
+{
+        *kernel = vget_str(vm->guest, "microvm.kernel");
+        *initrd = vget_str(vm->guest, "microvm.initrdPath");
+        if (*kernel && *initrd)
+                return 0;
+        return mv_error_config(err,
+                               "vm %s: microvm.%s is not set; without a Nix build, give the path "
+                               "of the guest's %s",
+                               vm->name, *kernel ? "initrdPath" : "kernel",
+                               *kernel ? "initrd" : "kernel image");
+}
+
+char *hv_kernel_cmdline(const struct value *guest, const char *prefix)
+{
+        const struct value *params = vget_list(guest, "microvm.kernelParams");
+        struct strbuf b = { 0 };
+
+        strbuf_puts(&b, prefix);
+        for (size_t i = 0; params && i < params->n_items; i++)
+                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
+        return strbuf_take(&b);
 }
 
 bool has_store_disk(const struct value *guest)

@@ -92,11 +92,26 @@ bool guest_has_device_on(const struct value *guest, const char *bus);
 bool guest_has_interface(const struct value *guest, const char *type);
 
 /*
- * The features only qemu and cloud-hypervisor have (a balloon, memory
- * hotplug, systemd credentials), refused for hypervisor `hv` as microvm.nix
- * refuses them: a configuration error naming the option and what to use.
+ * The features only qemu and cloud-hypervisor have (memory hotplug, an
+ * initial balloon size, systemd credentials, and a balloon at all unless
+ * `has_balloon`), refused for hypervisor `hv` as microvm.nix refuses them:
+ * a configuration error naming the option and what to use.
  */
-int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, struct mv_error **err);
+int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, bool has_balloon,
+                                     struct mv_error **err);
+
+/* microvm.user, which only qemu honours: a configuration error for hypervisor `hv`. */
+int hv_refuse_user(const struct hv_vm *vm, const char *hv, struct mv_error **err);
+
+/* The guest's kernel and initrd, which a configuration without Nix must name. */
+int hv_boot_files(const struct hv_vm *vm, const char **kernel, const char **initrd,
+                  struct mv_error **err);
+
+/*
+ * The kernel command line: `prefix` (the backend's console, reboot and panic
+ * settings, with microvm.nix's trailing space) and the guest's kernelParams.
+ */
+char *hv_kernel_cmdline(const struct value *guest, const char *prefix);
 
 /* Volumes are vda, vdb, ...; vda is the store disk when the VM has one. */
 char volume_letter(const struct value *guest, size_t index);

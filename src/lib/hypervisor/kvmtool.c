@@ -9,7 +9,6 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -17,25 +16,12 @@
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
         const struct value *g = vm->guest;
-        if (vget_str(g, "microvm.user"))
-                return mv_error_config(err,
-                                       "vm %s: kvmtool will not change user (microvm.user); "
-                                       "unset it, or use qemu",
-                                       vm->name);
         /* kvmtool has a balloon; only its initial size and memory hotplug are missing. */
-        if (vget_int(g, "microvm.initialBalloonMem", 0) || vget_int(g, "microvm.hotplugMem", 0) ||
-            vget_int(g, "microvm.hotpluggedMem", 0))
-                return mv_error_config(err,
-                                       "vm %s: kvmtool supports neither initialBalloonMem nor "
-                                       "memory hotplug (hotplugMem, hotpluggedMem); set them to "
-                                       "0, or use cloud-hypervisor",
-                                       vm->name);
-        const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
-        if (creds && creds->n_attrs)
-                return mv_error_config(err,
-                                       "vm %s: kvmtool does not support "
-                                       "microvm.credentialFiles; remove them, or use qemu",
-                                       vm->name);
+        int r = hv_refuse_user(vm, "kvmtool", err);
+        if (r >= 0)
+                r = hv_refuse_memory_and_credentials(vm, "kvmtool", true, err);
+        if (r < 0)
+                return r;
         const struct value *shares = vget_list(g, "microvm.shares");
         for (size_t i = 0; shares && i < shares->n_items; i++) {
                 const struct value *s = shares->items[i];
@@ -66,12 +52,8 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "vm %s: kvmtool cannot pass USB devices through "
                                        "(microvm.devices); remove them, or use qemu",
                                        vm->name);
-        if (!vget_str(g, "microvm.kernel") || !vget_str(g, "microvm.initrdPath"))
-                return mv_error_config(err,
-                                       "vm %s: microvm.kernel and microvm.initrdPath must be set "
-                                       "without a Nix build",
-                                       vm->name);
-        return 0;
+        const char *kernel, *initrd;
+        return hv_boot_files(vm, &kernel, &initrd, err);
 }
 
 static int push_interfaces(char ***argv, const struct hv_vm *vm, struct mv_error **err)
@@ -126,13 +108,8 @@ static int kvmtool_build(const struct hv_vm *vm, struct hv_command *out, struct 
         strv_push(&argv, "-i");
         strv_push_words(&argv, vget_str(g, "microvm.initrdPath"));
 
-        struct strbuf cmdline = { 0 };
-        const struct value *params = vget_list(g, "microvm.kernelParams");
-        strbuf_puts(&cmdline, "console=ttyS0 reboot=k panic=1 ");
-        for (size_t i = 0; params && i < params->n_items; i++)
-                strbuf_printf(&cmdline, "%s%s", i ? " " : "", params->items[i]->str);
         strv_push(&argv, "-p");
-        strv_consume(&argv, strbuf_take(&cmdline));
+        strv_consume(&argv, hv_kernel_cmdline(g, "console=ttyS0 reboot=k panic=1 "));
 
         if (has_store_disk(g)) {
                 strv_push(&argv, "-d");

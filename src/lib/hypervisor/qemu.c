@@ -95,13 +95,8 @@ static char *kernel_cmdline(const struct hv_vm *vm)
         const char *console = !vget_bool(g, "microvm.qemu.serialConsole", true) ? ""
                               : x86 ? "earlyprintk=ttyS0 console=ttyS0"
                                     : "console=ttyAMA0";
-        const struct value *params = vget_list(g, "microvm.kernelParams");
-        struct strbuf b = { 0 };
-
-        strbuf_printf(&b, "%s reboot=t panic=-1 ", console);
-        for (size_t i = 0; params && i < params->n_items; i++)
-                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
-        return strbuf_take(&b);
+        _cleanup_free_ char *prefix = xasprintf("%s reboot=t panic=-1 ", console);
+        return hv_kernel_cmdline(g, prefix);
 }
 
 static void push_devices(char ***argv, const struct value *g)
@@ -321,14 +316,10 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         int r = check_supported(vm, err);
         if (r < 0)
                 return r;
-        const char *kernel = vget_str(g, "microvm.kernel");
-        const char *initrd = vget_str(g, "microvm.initrdPath");
-        if (!kernel || !initrd)
-                return mv_error_config(err,
-                                       "vm %s: microvm.%s is not set; without a Nix build, give "
-                                       "the path of the guest's %s",
-                                       vm->name, kernel ? "initrdPath" : "kernel",
-                                       kernel ? "initrd" : "kernel image");
+        const char *kernel, *initrd;
+        r = hv_boot_files(vm, &kernel, &initrd, err);
+        if (r < 0)
+                return r;
 
         strv_push(&argv, vm->binary);
         strv_push(&argv, "-name");

@@ -45,13 +45,8 @@ static char *dev_type(bool pci, unsigned slot)
 static char *kernel_cmdline(const struct hv_vm *vm)
 {
         const char *console = strcmp(vm->env.arch, "x86_64") == 0 ? "ttyS0" : "ttyAMA0";
-        const struct value *params = vget_list(vm->guest, "microvm.kernelParams");
-        struct strbuf b = { 0 };
-
-        strbuf_printf(&b, "console=%s edd=off reboot=t panic=-1 ", console);
-        for (size_t i = 0; params && i < params->n_items; i++)
-                strbuf_printf(&b, "%s%s", i ? " " : "", params->items[i]->str);
-        return strbuf_take(&b);
+        _cleanup_free_ char *prefix = xasprintf("console=%s edd=off reboot=t panic=-1 ", console);
+        return hv_kernel_cmdline(vm->guest, prefix);
 }
 
 /*
@@ -88,7 +83,7 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
         if (!x86 && strcmp(vm->env.arch, "aarch64") != 0)
                 return mv_error_fail(err, "vm %s: stratovirt runner has no settings for %s hosts",
                                      vm->name, vm->env.arch);
-        int r = hv_refuse_memory_and_credentials(vm, "stratovirt", err);
+        int r = hv_refuse_memory_and_credentials(vm, "stratovirt", false, err);
         if (r < 0)
                 return r;
         /* microvm.nix calls stratovirt's PCI machine (q35) on x86_64 non-functional. */
@@ -225,14 +220,10 @@ static int sv_build(const struct hv_vm *vm, struct hv_command *out, struct mv_er
         int r = check_supported(vm, err);
         if (r < 0)
                 return r;
-        const char *kernel = vget_str(g, "microvm.kernel");
-        const char *initrd = vget_str(g, "microvm.initrdPath");
-        if (!kernel || !initrd)
-                return mv_error_config(err,
-                                       "vm %s: microvm.%s is not set; without a Nix build, give "
-                                       "the path of the guest's %s",
-                                       vm->name, kernel ? "initrdPath" : "kernel",
-                                       kernel ? "initrd" : "kernel image");
+        const char *kernel, *initrd;
+        r = hv_boot_files(vm, &kernel, &initrd, err);
+        if (r < 0)
+                return r;
         if (!vm->env.unbuffer) {
                 return mv_error_fail(err,
                                      "vm %s: stratovirt needs unbuffer, from expect, to give its "

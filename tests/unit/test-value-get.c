@@ -1,6 +1,8 @@
 #include "config-helpers.h"
 
 #include "config/value-get.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
 
 static void typed_reads(void **state)
 {
@@ -27,10 +29,27 @@ static void typed_reads(void **state)
         source_set_free(&set);
 }
 
+static void string_lists_onto_vectors(void **state)
+{
+        (void)state;
+        struct source_set set = { 0 };
+        struct value *v = parse_ok(&set, "{ l = [ \"-a\" \"b c\" ]; e = [ ]; }");
+        _cleanup_strv_free_ char **argv = NULL;
+        strv_push(&argv, "cmd");
+        vlist_push_strings(&argv, vget_list(v, "l"));
+        vlist_push_strings(&argv, vget_list(v, "e"));
+        vlist_push_strings(&argv, vget_list(v, "missing"));
+        assert_int_equal(strv_length(argv), 3);
+        assert_string_equal(argv[2], "b c");
+        value_free(v);
+        source_set_free(&set);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(typed_reads),
+                cmocka_unit_test(string_lists_onto_vectors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

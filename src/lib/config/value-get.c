@@ -1,6 +1,7 @@
 #include "config/value-get.h"
 
 #include "config/merge.h"
+#include "util/strv.h"
 
 const char *vget_str(const struct value *v, const char *path)
 {
@@ -36,4 +37,10 @@ size_t vget_count(const struct value *v, const char *path)
 {
         const struct value *l = vget_list(v, path);
         return l ? l->n_items : 0;
+}
+
+void vlist_push_strings(char ***v, const struct value *list)
+{
+        for (size_t i = 0; list && i < list->n_items; i++)
+                strv_push(v, list->items[i]->str);
 }

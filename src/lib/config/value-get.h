@@ -25,3 +25,6 @@ const struct value *vget_attrs(const struct value *v, const char *path);
 
 /* Number of items of the list at `path` (0 when absent). */
 size_t vget_count(const struct value *v, const char *path);
+
+/* Append every string of `list` (a list of strings, or NULL) to the vector `*v`. */
+void vlist_push_strings(char ***v, const struct value *list);

@@ -28,14 +28,6 @@ static enum hv_shutdown ch_shutdown(const struct hv_vm *vm)
         return vget_str(vm->guest, "microvm.socket") ? HV_SHUTDOWN_CH_API : HV_SHUTDOWN_NONE;
 }
 
-static char **list_strv(const struct value *list)
-{
-        char **v = NULL;
-        for (size_t i = 0; list && i < list->n_items; i++)
-                strv_push(&v, list->items[i]->str);
-        return v;
-}
-
 /*
  * Take every `flag VALUE` pair out of `args`, as microvm.nix does with the
  * extraArgs it merges into its own options: a flag counts only when a word
@@ -285,8 +277,8 @@ static int ch_build(const struct hv_vm *vm, struct hv_command *out, struct mv_er
 {
         const struct value *g = vm->guest;
         long long vcpu = (long long)vget_int(g, "microvm.vcpu", 1);
-        _cleanup_strv_free_ char **extra =
-                list_strv(vget_list(g, "microvm.cloud-hypervisor.extraArgs"));
+        _cleanup_strv_free_ char **extra = NULL;
+        vlist_push_strings(&extra, vget_list(g, "microvm.cloud-hypervisor.extraArgs"));
         _cleanup_strv_free_ char **user_vsock = NULL, **user_platform = NULL, **user_cpus = NULL,
                                  **user_console = NULL, **user_serial = NULL, **pass1 = NULL,
                                  **pass2 = NULL, **rest = NULL, **argv = NULL;

@@ -154,9 +154,7 @@ static int crosvm_build(const struct hv_vm *vm, struct hv_command *out, struct m
                 strv_push(&argv, "--vfio");
                 strv_push_words(&argv, arg);
         }
-        const struct value *extra = vget_list(g, "microvm.crosvm.extraArgs");
-        for (size_t i = 0; extra && i < extra->n_items; i++)
-                strv_push(&argv, extra->items[i]->str);
+        vlist_push_strings(&argv, vget_list(g, "microvm.crosvm.extraArgs"));
         out->argv = TAKE_PTR(argv);
         return 0;
 }

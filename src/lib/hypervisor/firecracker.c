@@ -238,9 +238,7 @@ static int fc_build(const struct hv_vm *vm, struct hv_command *out, struct mv_er
         /* Firecracker has a PCI bus since 1.13, which microvm.nix turns on. */
         if (hv_version_at_least(vm, "1.13.0"))
                 strv_push(&argv, "--enable-pci");
-        const struct value *extra = vget_list(g, "microvm.firecracker.extraArgs");
-        for (size_t i = 0; extra && i < extra->n_items; i++)
-                strv_push(&argv, extra->items[i]->str);
+        vlist_push_strings(&argv, vget_list(g, "microvm.firecracker.extraArgs"));
 
         out->argv = TAKE_PTR(argv);
         return 0;

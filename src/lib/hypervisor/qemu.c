@@ -439,9 +439,7 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
                 strv_push(&argv, "-device");
                 strv_pushf(&argv, "vhost-vsock-%s,guest-cid=%lld", dev_type, (long long)cid);
         }
-        const struct value *extra = vget_list(g, "microvm.qemu.extraArgs");
-        for (size_t i = 0; extra && i < extra->n_items; i++)
-                strv_push(&argv, extra->items[i]->str);
+        vlist_push_strings(&argv, vget_list(g, "microvm.qemu.extraArgs"));
 
         out->argv = TAKE_PTR(argv);
         return 0;

@@ -100,9 +100,7 @@ static struct value *volume_plan(const char *vm_dir, const struct value *v, stru
                         strv_push(&mkfs, label);
                 }
         }
-        const struct value *extra = vget_list(v, "mkfsExtraArgs");
-        for (size_t i = 0; extra && i < extra->n_items; i++)
-                strv_push(&mkfs, extra->items[i]->str);
+        vlist_push_strings(&mkfs, vget_list(v, "mkfsExtraArgs"));
         strv_push(&mkfs, path);
         put(p, "mkfs", argv_value(mkfs));
         return p;

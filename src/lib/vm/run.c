@@ -128,9 +128,7 @@ static int create_volumes(const struct value *plan, struct mv_error **err)
                 if (!vget_bool(v, "create", false))
                         continue;
                 _cleanup_strv_free_ char **mkfs = NULL;
-                const struct value *argv = vget_list(v, "mkfs");
-                for (size_t j = 0; j < argv->n_items; j++)
-                        strv_push(&mkfs, argv->items[j]->str);
+                vlist_push_strings(&mkfs, vget_list(v, "mkfs"));
                 log_info("creating volume %s", vget_str(v, "image"));
                 int r = volume_create(vget_str(v, "image"), vget_int(v, "sizeMiB", 0), mkfs, err);
                 if (r < 0)
@@ -221,9 +219,7 @@ static int start_virtiofsd(const struct value *plan, struct running *run, int ti
         for (size_t i = 0; i < n; i++) {
                 const struct value *v = list->items[i];
                 _cleanup_strv_free_ char **argv = NULL;
-                const struct value *a = vget_list(v, "argv");
-                for (size_t j = 0; j < a->n_items; j++)
-                        strv_push(&argv, a->items[j]->str);
+                vlist_push_strings(&argv, vget_list(v, "argv"));
                 /* A stale socket from a crash would stop virtiofsd from binding. */
                 _cleanup_free_ char *sock = xasprintf("%s/%s", run->vm_dir, vget_str(v, "socket"));
                 unlink(sock);
@@ -439,9 +435,7 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 return r;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_strv_free_ char **hv_env = NULL;
-        const struct value *a = vget_list(plan, "command.argv");
-        for (size_t i = 0; i < a->n_items; i++)
-                strv_push(&argv, a->items[i]->str);
+        vlist_push_strings(&argv, vget_list(plan, "command.argv"));
 
         /* Signals wait in a signalfd from the start: the first one is never lost. */
         sigset_t mask, old;

@@ -1,8 +1,8 @@
 /* check and eval: read the host configuration and report on it. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "config/host-config.h"
 #include "config/json-write.h"
@@ -20,24 +20,12 @@ struct output_flags {
 static int parse_output_flags(const char *cmd, int argc, char **argv, struct output_flags *f,
                               struct mv_error **err)
 {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
-        int c;
-
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "j", options, NULL)) != -1) {
-                if (c == 'j')
-                        f->json = true;
-                else
-                        return mv_error_usage(err, "%s: unknown option '%s'", cmd,
-                                              argv[optind - 1]);
-        }
-        if (argc - optind > 1)
+        int first = cli_parse_json_flag(cmd, argc, argv, &f->json, err);
+        if (first < 0)
+                return first;
+        if (argc - first > 1)
                 return mv_error_usage(err, "%s takes at most one option name", cmd);
-        f->option = optind < argc ? argv[optind] : NULL;
+        f->option = first < argc ? argv[first] : NULL;
         return 0;
 }
 

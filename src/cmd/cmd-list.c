@@ -1,10 +1,10 @@
 /* list: every VM of the state directory, its state, and whether it runs what is installed. */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "config/host-config.h"
 #include "config/json-write.h"
@@ -81,21 +81,11 @@ static int name_cmp(const void *a, const void *b)
 
 int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
         bool json = false;
-        int c;
-
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "j", options, NULL)) != -1) {
-                if (c != 'j')
-                        return mv_error_usage(err, "list: unknown option '%s'", argv[optind - 1]);
-                json = true;
-        }
-        if (optind != argc)
+        int first = cli_parse_json_flag("list", argc, argv, &json, err);
+        if (first < 0)
+                return first;
+        if (first != argc)
                 return mv_error_usage(err, "list takes no arguments");
 
         struct host_config cfg;

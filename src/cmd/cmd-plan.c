@@ -1,8 +1,8 @@
 /* plan: what starting a VM would do, step by step, without doing it. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "config/host-config.h"
 #include "config/json-write.h"
@@ -86,23 +86,13 @@ static void print_plan(const struct value *p)
 
 int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
         bool json = false;
-        int c;
-
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "j", options, NULL)) != -1) {
-                if (c != 'j')
-                        return mv_error_usage(err, "plan: unknown option '%s'", argv[optind - 1]);
-                json = true;
-        }
-        if (argc - optind != 1)
+        int first = cli_parse_json_flag("plan", argc, argv, &json, err);
+        if (first < 0)
+                return first;
+        if (argc - first != 1)
                 return mv_error_usage(err, "plan takes one VM name");
-        const char *name = argv[optind];
+        const char *name = argv[first];
 
         struct host_config cfg;
         int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);

@@ -1,9 +1,9 @@
 /* start, stop, restart, status: VMs in the background, each under its own monitor. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "config/host-config.h"
 #include "config/json-write.h"
@@ -94,22 +94,13 @@ int cmd_restart(const struct cli_context *ctx, int argc, char **argv, struct mv_
 
 int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
         bool json = false;
-        int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "j", options, NULL)) != -1) {
-                if (c != 'j')
-                        return mv_error_usage(err, "status: unknown option '%s'", argv[optind - 1]);
-                json = true;
-        }
-        if (argc - optind != 1)
+        int first = cli_parse_json_flag("status", argc, argv, &json, err);
+        if (first < 0)
+                return first;
+        if (argc - first != 1)
                 return mv_error_usage(err, "status takes one VM name");
-        const char *name = argv[optind];
+        const char *name = argv[first];
 
         struct host_config cfg;
         int r = load(ctx, &cfg, err);

@@ -60,15 +60,6 @@ void vm_pidfile_remove(const char *vm_dir)
         (void)unlink(path);
 }
 
-void vm_pidfile_remove_own(const char *vm_dir, pid_t pid)
-{
-        _cleanup_free_ char *path = xasprintf("%s/pid", vm_dir);
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        int recorded;
-        if (f && fscanf(f, "%d", &recorded) == 1 && recorded == pid)
-                (void)unlink(path);
-}
-
 /* The recorded process, if it still is the one that wrote the file. */
 static pid_t pidfile_alive(const char *vm_dir)
 {
@@ -79,6 +70,12 @@ static pid_t pidfile_alive(const char *vm_dir)
         if (!f || fscanf(f, "%d %llu", &pid, &start) != 2 || pid <= 0)
                 return 0;
         return proc_start_time(pid) == start && start != 0 ? pid : 0;
+}
+
+void vm_pidfile_remove_own(const char *vm_dir, pid_t pid)
+{
+        if (pidfile_alive(vm_dir) == pid)
+                vm_pidfile_remove(vm_dir);
 }
 
 int vm_status_read(const char *state_dir, const char *name, struct vm_status *st)

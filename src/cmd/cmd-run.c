@@ -13,7 +13,7 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
                 { "stop-timeout", required_argument, NULL, 't' },
                 {},
         };
-        struct run_options opts = RUN_OPTIONS_DEFAULT;
+        int stop_timeout_s = -1;
         int c;
 
         optind = 0;
@@ -26,7 +26,7 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
                 if (*end || v < 0 || v > 86400)
                         return mv_error_usage(err, "run: --stop-timeout takes seconds, got '%s'",
                                               optarg);
-                opts.stop_timeout_s = (int)v;
+                stop_timeout_s = (int)v;
         }
         if (argc - optind != 1)
                 return mv_error_usage(err, "run takes one VM name");
@@ -35,6 +35,9 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
         int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
         if (r < 0)
                 return r;
+        struct run_options opts = run_options_for(cfg.root);
+        if (stop_timeout_s >= 0)
+                opts.stop_timeout_s = stop_timeout_s;
         int status = 0;
         r = vm_run(cfg.root, argv[optind], &opts, &status, err);
         host_config_free(&cfg);

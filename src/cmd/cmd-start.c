@@ -8,6 +8,7 @@
 #include "config/host-config.h"
 #include "config/json-write.h"
 #include "config/value-get.h"
+#include "host/notify.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -16,9 +17,8 @@
 #include "vm/monitor.h"
 #include "vm/status.h"
 
-/* microvm.nix's defaults: TimeoutStopSec=150, and the start gets as long. */
-#define START_TIMEOUT_S 150
-#define STOP_TIMEOUT_S  160
+/* microvm.nix's TimeoutStopSec=150, and time for the monitor's own teardown. */
+#define STOP_TIMEOUT_S 160
 
 static int load(const struct cli_context *ctx, struct host_config *cfg, struct mv_error **err)
 {
@@ -54,9 +54,9 @@ static int for_each_vm(const struct cli_context *ctx, int argc, char **argv, con
 
 static int start_one(const struct value *host, const char *name, struct mv_error **err)
 {
-        struct run_options opts = RUN_OPTIONS_DEFAULT;
+        struct run_options opts = run_options_for(host);
         bool already;
-        int r = vm_start(host, name, &opts, START_TIMEOUT_S, &already, err);
+        int r = vm_start(host, name, &opts, &already, err);
         if (r >= 0)
                 printf("%s: %s\n", name, already ? "already running" : "started");
         return r;
@@ -79,7 +79,11 @@ static int restart_one(const struct value *host, const char *name, struct mv_err
 
 int cmd_start(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
-        return for_each_vm(ctx, argc, argv, "start", start_one, err);
+        int r = for_each_vm(ctx, argc, argv, "start", start_one, err);
+        /* Under a service manager (Type=notify), every VM asked for is now ready. */
+        if (r >= 0)
+                notify_service_manager("READY=1");
+        return r;
 }
 
 int cmd_stop(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
@@ -146,7 +150,8 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                         json_write_string(&b, st.booted, strlen(st.booted));
                 else
                         strbuf_puts(&b, "null");
-                strbuf_printf(&b, ", \"upToDate\": %s", up_to_date ? "true" : "false");
+                strbuf_printf(&b, ", \"upToDate\": %s, \"ready\": %s",
+                              up_to_date ? "true" : "false", st.ready ? "true" : "false");
                 if (have_restarts && rs.runs_ended > 0)
                         strbuf_printf(&b,
                                       ", \"restarts\": %d, \"lastExit\": %d, \"restartDelay\": %d, "
@@ -162,6 +167,8 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                 strbuf_free(&b);
         } else {
                 printf("%s: %s", name, vm_state_to_string(st.state));
+                if (st.state == VM_RUNNING)
+                        printf(st.ready ? ", ready" : ", starting");
                 if (st.pid)
                         printf(", monitor pid %d", (int)st.pid);
                 printf("\n  hypervisor: %s\n  current:    %s\n  booted:     %s%s\n",

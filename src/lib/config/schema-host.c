@@ -126,6 +126,18 @@ static const struct mv_option host_options[] = {
                 .declared_by = HOST_MODULE,
         },
         {
+                .name = "microvm.host.startupTimeout",
+                .type = &type_positive,
+                .default_nix = "150",
+                .description = "Seconds a VM has to become ready when it is started: with "
+                               "microvm.host.useNotifySockets, until the guest sends READY=1; "
+                               "otherwise until the hypervisor is up (qemu: answers on its "
+                               "QMP socket). A VM that is not ready by then is stopped and its "
+                               "start reported as failed. microvm.nix's units leave this to "
+                               "systemd's default start timeout.",
+                .declared_by = "<microvm>",
+        },
+        {
                 .name = "microvm.host.tapScript",
                 .type = &type_lines,
                 .default_nix = "''\n  ip link set \"$id\" up\n''",

@@ -417,6 +417,7 @@ const struct hypervisor_ops hypervisor_cloud_hypervisor = {
         .shutdown = ch_shutdown,
         /* Through vsock, when microvm.vsock.cid (or a --vsock cid=) is set. */
         .supports_notify_socket = true,
+        .hybrid_vsock = "notify.vsock",
         .tap_multi_queue = ch_tap_multi_queue,
         .macvtap_as_fds = true,
 };

@@ -250,6 +250,7 @@ const struct hypervisor_ops hypervisor_firecracker = {
         .build = fc_build,
         .shutdown = fc_shutdown,
         .supports_notify_socket = false,
+        .hybrid_vsock = "notify.vsock",
         .tap_multi_queue = fc_tap_multi_queue,
         .macvtap_as_fds = false,
 };

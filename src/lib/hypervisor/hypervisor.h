@@ -23,6 +23,8 @@ struct hv_env {
         /* The ifindex of a host interface (macvtap's /dev/tapN), or -1; NULL: look it up. */
         int (*ifindex)(const char *name, void *data);
         void *ifindex_data;
+        /* AF_VSOCK port the guest is told to send readiness to (an SMBIOS credential); 0: none. */
+        unsigned notify_vsock_port;
 };
 
 /* One VM, as a backend sees it. */
@@ -68,6 +70,8 @@ struct hypervisor_ops {
         int (*build)(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err);
         enum hv_shutdown (*shutdown)(const struct hv_vm *vm);
         bool supports_notify_socket;
+        /* Hybrid vsock: the unix socket the guest's vsock connections arrive beside, or NULL. */
+        const char *hybrid_vsock;
         bool (*tap_multi_queue)(const struct hv_vm *vm);
         bool macvtap_as_fds; /* macvtap interfaces are passed as open /dev/tapN fds */
 };

@@ -439,6 +439,14 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
                 strv_push(&argv, "-device");
                 strv_pushf(&argv, "vhost-vsock-%s,guest-cid=%lld", dev_type, (long long)cid);
         }
+        /* Where systemd in the guest sends READY=1: the host (CID 2), this VM's own port. */
+        if (vm->env.notify_vsock_port) {
+                strv_push(&argv, "-smbios");
+                strv_pushf(
+                        &argv,
+                        "type=11,value=io.systemd.credential:vmm.notify_socket=vsock-stream:2:%u",
+                        vm->env.notify_vsock_port);
+        }
         vlist_push_strings(&argv, vget_list(g, "microvm.qemu.extraArgs"));
 
         out->argv = TAKE_PTR(argv);

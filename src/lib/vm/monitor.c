@@ -17,7 +17,6 @@
 
 #include "config/merge.h"
 #include "config/value-get.h"
-#include "host/qmp.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -94,6 +93,8 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
                                    const char *log_path)
 {
         setsid();
+        /* Detached: readiness goes to whoever ran start, by start itself. */
+        unsetenv("NOTIFY_SOCKET");
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
         if (devnull < 0 || log < 0)
@@ -153,31 +154,21 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
         _exit(status);
 }
 
-/* Is the VM up? qemu: its QMP socket answers; others: the hypervisor process runs. */
-static bool vm_is_up(const char *state, const char *name, const char *vm_dir)
+/* Is the VM up? Its run says so in STATE/NAME/ready once it is (see vm_run). */
+static bool vm_is_up(const char *state, const char *name)
 {
         struct vm_status st;
         vm_status_read(state, name, &st);
-        bool running = st.state == VM_RUNNING && st.booted;
-        bool qemu = st.hypervisor && strcmp(st.hypervisor, "qemu") == 0;
+        bool ready = st.ready;
         vm_status_done(&st);
-        if (!running)
-                return false;
-        if (!qemu)
-                return true;
-        _cleanup_value_ struct value *spec = NULL;
-        if (vm_read_spec(state, name, "booted", &spec, NULL) < 0)
-                return false;
-        const char *socket = vget_str(value_lookup(spec, "config"), "microvm.socket");
-        if (!socket)
-                return true;
-        _cleanup_free_ char *path = xasprintf("%s/%s", vm_dir, socket);
-        return qmp_execute(path, "{\"execute\":\"query-status\"}", NULL, 1000, NULL) >= 0;
+        return ready;
 }
 
 int vm_start(const struct value *host, const char *name, const struct run_options *opts,
-             int timeout_s, bool *already, struct mv_error **err)
+             bool *already, struct mv_error **err)
 {
+        /* The run itself gives up at the startup timeout; this is a backstop. */
+        int timeout_s = opts->socket_timeout_s + opts->startup_timeout_s + 10;
         const char *state = vget_str(host, "microvm.stateDir");
         _cleanup_free_ char *vm_dir = xasprintf("%s/%s", state, name);
         _cleanup_free_ char *log_path = xasprintf("%s/console.log", vm_dir);
@@ -219,7 +210,7 @@ int vm_start(const struct value *host, const char *name, const struct run_option
         int64_t end = now_ms() + (int64_t)timeout_s * 1000;
         bool seen_running = false;
         while (now_ms() < end) {
-                if (vm_is_up(state, name, vm_dir))
+                if (vm_is_up(state, name))
                         return 0;
                 vm_status_read(state, name, &st);
                 bool running = st.state == VM_RUNNING;

@@ -13,13 +13,14 @@
 struct mv_error;
 
 /*
- * Start VM `name` under a detached monitor and return once it is up (the
- * hypervisor runs and, for qemu, answers on its control socket), or has
- * failed, within `timeout_s`. Already running is not an error:
+ * Start VM `name` under a detached monitor and return once it is ready
+ * (STATE/NAME/ready: READY=1 from the guest with notify sockets, else the
+ * hypervisor runs and, for qemu, answers on QMP), or has failed: the run
+ * gives up at opts->startup_timeout_s. Already running is not an error:
  * `*already` says so.
  */
 int vm_start(const struct value *host, const char *name, const struct run_options *opts,
-             int timeout_s, bool *already, struct mv_error **err);
+             bool *already, struct mv_error **err);
 
 /* Shut VM `name` down through its monitor and wait for the monitor to end. */
 int vm_stop(const struct value *host, const char *name, int timeout_s, bool *was_running,

@@ -1,6 +1,7 @@
 #include "vm/plan.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -189,6 +190,65 @@ static struct value *virtiofsd_plan(const struct value *spec, const struct value
         return list;
 }
 
+/*
+ * The guest's systemd notifies vsock port 8888 of the host. Over AF_VSOCK
+ * the host's ports are one space for all VMs: each VM gets 8888 + its CID,
+ * which is unique, and the guest is told so.
+ */
+#define NOTIFY_PORT 8888u
+
+/*
+ * How the guest says it is ready, when the VM must (docs/running.md):
+ * with microvm.host.useNotifySockets, and, as in microvm.nix, whenever
+ * cloud-hypervisor has a vsock (it hands the guest the address itself).
+ * NULL: ready once the hypervisor is up.
+ */
+static struct value *notify_plan(const struct hypervisor_ops *ops, const struct value *guest,
+                                 const struct value *host, const char *name, unsigned *vsock_port,
+                                 struct mv_error **err)
+{
+        bool wanted = vget_bool(host, "microvm.host.useNotifySockets", false);
+        int64_t cid = vget_int(guest, "microvm.vsock.cid", -1);
+        *vsock_port = 0;
+        if (!wanted && !(ops->supports_notify_socket && cid >= 0))
+                return value_new(VALUE_NULL, nowhere);
+        if (cid < 0) {
+                mv_error_config(err,
+                                "vm %s: microvm.host.useNotifySockets is on, and the guest's "
+                                "readiness comes over vsock, but microvm.vsock.cid is not set",
+                                name);
+                mv_error_hint(err,
+                              "set microvm.vms.%s.config.microvm.vsock.cid to a CID (3 or "
+                              "more) no other VM uses, or turn useNotifySockets off",
+                              name);
+                return NULL;
+        }
+        struct value *n = value_new(VALUE_ATTRS, nowhere);
+        if (ops->hybrid_vsock) {
+                _cleanup_free_ char *sock = xasprintf("%s_%u", ops->hybrid_vsock, NOTIFY_PORT);
+                put(n, "socket", str(sock));
+                return n;
+        }
+        if (strcmp(ops->name, "qemu") != 0 && strcmp(ops->name, "crosvm") != 0) {
+                value_free(n);
+                mv_error_config(err, "vm %s: %s cannot pass the guest's readiness over vsock", name,
+                                ops->name);
+                mv_error_hint(err, "turn microvm.host.useNotifySockets off, or use qemu, "
+                                   "cloud-hypervisor, firecracker or crosvm");
+                return NULL;
+        }
+        if ((uint64_t)cid > UINT32_MAX - NOTIFY_PORT) {
+                value_free(n);
+                mv_error_config(err, "vm %s: microvm.vsock.cid %lld is too large for a notify port",
+                                name, (long long)cid);
+                return NULL;
+        }
+        *vsock_port = NOTIFY_PORT + (unsigned)cid;
+        put(n, "vsockCid", value_new_int(cid, nowhere));
+        put(n, "vsockPort", value_new_int(*vsock_port, nowhere));
+        return n;
+}
+
 static const char *const shutdown_names[] = {
         [HV_SHUTDOWN_NONE] = "signal",
         [HV_SHUTDOWN_QMP] = "qmp",
@@ -273,6 +333,10 @@ int vm_plan(const struct value *host, const char *name, struct value **out, stru
                          .unbuffer = unbuffer },
         };
         put(plan, "interfaces", interfaces_plan(ops, &vm, host));
+        struct value *notify = notify_plan(ops, guest, host, name, &vm.env.notify_vsock_port, err);
+        if (!notify)
+                return mv_error_return(*err);
+        put(plan, "notify", notify);
 
         struct value *vfs = virtiofsd_plan(spec, guest, name, hv, vm_dir, err);
         if (!vfs)

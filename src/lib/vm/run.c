@@ -17,6 +17,8 @@
 
 #include "config/merge.h"
 #include "config/value-get.h"
+#include "host/notify.h"
+#include "host/qmp.h"
 #include "host/shutdown.h"
 #include "host/tap.h"
 #include "host/volume.h"
@@ -291,33 +293,143 @@ static bool graceful_shutdown(const struct value *plan, const char *vm_dir)
 }
 
 /*
- * Wait for the hypervisor. The first SIGINT or SIGTERM asks the guest to
- * shut down; the stop timeout or a second signal ends it by signal.
+ * When the VM counts as started: the guest sent READY=1 (notify), or
+ * the hypervisor runs and, for qemu, answers on QMP. STATE/NAME/ready
+ * says so to start and status.
  */
-static int supervise(const struct value *plan, struct running *run, int sfd, int stop_timeout_s,
-                     int *exit_status, bool *stop_requested)
+struct readiness {
+        bool use_notify;
+        struct notify_listener notify;
+        char *qmp_socket; /* without notify: probe it until it answers */
+        char *ready_path;
+        int64_t deadline;
+        int timeout_s;
+        bool ready;
+};
+
+static int readiness_prepare(const struct value *plan, const char *vm_dir,
+                             const struct run_options *opts, struct readiness *rd,
+                             struct mv_error **err)
+{
+        *rd = (struct readiness){ .notify = { .fd = -1 }, .timeout_s = opts->startup_timeout_s };
+        rd->ready_path = xasprintf("%s/ready", vm_dir);
+        (void)unlink(rd->ready_path);
+        const struct value *n = value_lookup(plan, "notify");
+        if (n && n->type == VALUE_ATTRS) {
+                rd->use_notify = true;
+                const char *sock = vget_str(n, "socket");
+                if (sock) {
+                        _cleanup_free_ char *path = xasprintf("%s/%s", vm_dir, sock);
+                        return notify_listen_unix(&rd->notify, path, err);
+                }
+                return notify_listen_vsock(&rd->notify, (uint32_t)vget_int(n, "vsockPort", 0),
+                                           (uint32_t)vget_int(n, "vsockCid", 0), err);
+        }
+        const char *socket = vget_str(plan, "socket");
+        if (strcmp(vget_str(plan, "hypervisor"), "qemu") == 0 && socket)
+                rd->qmp_socket = xasprintf("%s/%s", vm_dir, socket);
+        return 0;
+}
+
+static void readiness_done(struct readiness *rd)
+{
+        (void)unlink(rd->ready_path);
+        notify_close(&rd->notify);
+        free(rd->qmp_socket);
+        free(rd->ready_path);
+}
+
+/* Check again; true once ready. */
+static bool readiness_check(struct readiness *rd)
+{
+        if (rd->ready)
+                return true;
+        if (rd->use_notify)
+                rd->ready = rd->notify.ready;
+        else if (rd->qmp_socket)
+                rd->ready = qmp_execute(rd->qmp_socket, "{\"execute\":\"query-status\"}", NULL,
+                                        1000, NULL) >= 0;
+        else
+                rd->ready = true;
+        if (rd->ready) {
+                struct mv_error *e = NULL;
+                if (write_file_atomic(rd->ready_path, "", 0, 0644, &e) < 0) {
+                        log_warning("%s", e->msg);
+                        mv_error_free(&e);
+                }
+        }
+        return rd->ready;
+}
+
+/* How long poll() may sleep, given the deadlines in play (-1: forever). */
+static int poll_timeout(int64_t stop_deadline, const struct readiness *rd)
+{
+        int64_t now = now_ms();
+        int64_t t = stop_deadline >= 0 ? stop_deadline - now : -1;
+        if (!rd->ready) {
+                int64_t until = rd->deadline - now;
+                if (!rd->use_notify && rd->qmp_socket && until > 100)
+                        until = 100; /* probe QMP again */
+                t = t < 0 || until < t ? until : t;
+        }
+        int idle = notify_timeout_ms(&rd->notify);
+        if (idle >= 0 && (t < 0 || idle < t))
+                t = idle;
+        return t < 0 ? -1 : t > 0 ? (int)t : 0;
+}
+
+/*
+ * Wait for the hypervisor. The first SIGINT or SIGTERM asks the guest to
+ * shut down; the stop timeout or a second signal ends it by signal. A VM
+ * not ready within the startup timeout is stopped: a failed start.
+ */
+static int supervise(const struct value *plan, struct running *run, struct readiness *rd, int sfd,
+                     int stop_timeout_s, int *exit_status, bool *stop_requested,
+                     struct mv_error **err)
 {
         int64_t deadline = -1;
+        rd->deadline = now_ms() + (int64_t)rd->timeout_s * 1000;
+        readiness_check(rd);
         for (;;) {
-                struct pollfd fds[2] = { { .fd = run->hypervisor.fd, .events = POLLIN },
-                                         { .fd = sfd, .events = POLLIN } };
-                int timeout = deadline < 0 ? -1 : (int)(deadline - now_ms());
-                if (deadline >= 0 && timeout <= 0) {
+                struct pollfd fds[2 + 1 + NOTIFY_MAX_CONNS] = {
+                        { .fd = run->hypervisor.fd, .events = POLLIN },
+                        { .fd = sfd, .events = POLLIN },
+                };
+                size_t nfds = 2 + (rd->notify.fd >= 0 ? notify_pollfds(&rd->notify, fds + 2) : 0);
+                if (deadline >= 0 && now_ms() >= deadline) {
                         log_warning("the guest did not shut down within %d s: stopping it",
                                     stop_timeout_s);
                         stop_process(&run->hypervisor, "the hypervisor");
                         *exit_status = 128 + SIGTERM;
                         return 0;
                 }
-                int n = poll(fds, 2, timeout);
+                if (deadline < 0 && !rd->ready && now_ms() >= rd->deadline) {
+                        stop_process(&run->hypervisor, "the hypervisor");
+                        *exit_status = 1;
+                        mv_error_fail(err, "the VM was not ready within %d s (%s)", rd->timeout_s,
+                                      rd->use_notify ? "no READY=1 from the guest over vsock"
+                                                     : "the hypervisor did not answer");
+                        return mv_error_hint(
+                                err, rd->use_notify ? "make the guest notify (systemd does), "
+                                                      "or turn microvm.host.useNotifySockets "
+                                                      "off; microvm.host.startupTimeout sets "
+                                                      "the time"
+                                                    : "see the console log; "
+                                                      "microvm.host.startupTimeout sets the time");
+                }
+                int n = poll(fds, nfds, poll_timeout(deadline, rd));
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (nfds > 2)
+                        notify_process(&rd->notify, fds + 2, nfds - 2);
                 if (fds[0].revents) {
                         int status;
                         if (pidref_wait(&run->hypervisor, &status, NULL) >= 0)
                                 *exit_status = wait_status_to_exit_code(status);
                         return 0;
                 }
+                if (deadline < 0)
+                        readiness_check(rd);
                 if (fds[1].revents) {
                         struct signalfd_siginfo si;
                         if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -330,6 +442,7 @@ static int supervise(const struct value *plan, struct running *run, int sfd, int
                                 *exit_status = 128 + (int)si.ssi_signo;
                                 return 0;
                         }
+                        (void)unlink(rd->ready_path);
                         if (!graceful_shutdown(plan, run->vm_dir))
                                 (void)pidref_kill(&run->hypervisor, SIGTERM, NULL);
                         deadline = now_ms() + (int64_t)stop_timeout_s * 1000;
@@ -380,6 +493,11 @@ static void clean_up_after_crash(const char *vm_dir)
                         sock[0] == '/' ? xstrdup(sock) : xasprintf("%s/%s", vm_dir, sock);
                 unlink(path);
         }
+        static const char *const stale[] = { "ready", "notify.vsock", "notify.vsock_8888" };
+        for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", vm_dir, stale[i]);
+                (void)unlink(p);
+        }
         vm_pidfile_remove(vm_dir);
         unlink(booted);
 }
@@ -400,6 +518,13 @@ static int check_boot_files(const struct value *host, const char *name, struct m
                         return mv_error_set(err, errno, "vm %s: %s %s", name, files[i], path);
         }
         return 0;
+}
+
+struct run_options run_options_for(const struct value *host)
+{
+        struct run_options o = RUN_OPTIONS_DEFAULT;
+        o.startup_timeout_s = (int)vget_int(host, "microvm.host.startupTimeout", 150);
+        return o;
 }
 
 int vm_run(const struct value *host, const char *name, const struct run_options *opts,
@@ -455,6 +580,9 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 r = start_virtiofsd(plan, &run, opts->socket_timeout_s, err);
         if (r >= 0)
                 r = mark_booted(vm_dir, vget_str(plan, "runner"), &run, err);
+        struct readiness rd = { .notify = { .fd = -1 } };
+        if (r >= 0)
+                r = readiness_prepare(plan, vm_dir, opts, &rd, err);
         if (r >= 0) {
                 struct spawn_options o = SPAWN_OPTIONS(argv);
                 o.cwd = vm_dir;
@@ -473,9 +601,12 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                         mv_error_wrap(err, "start the hypervisor");
         }
         if (r >= 0)
-                r = supervise(plan, &run, sfd, opts->stop_timeout_s, exit_status,
-                              opts->stop_requested);
+                r = supervise(plan, &run, &rd, sfd, opts->stop_timeout_s, exit_status,
+                              opts->stop_requested, err);
 
+        /* Not ready any more before anything is stopped. */
+        if (rd.ready_path)
+                readiness_done(&rd);
         teardown(&run);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (r < 0)

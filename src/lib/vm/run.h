@@ -11,16 +11,22 @@
 struct mv_error;
 
 struct run_options {
-        int stop_timeout_s;   /* graceful shutdown, then SIGTERM (microvm.nix: 150) */
-        int socket_timeout_s; /* for every virtiofsd socket to listen */
-        int restart_delay_s;  /* monitor: first delay before a restart (microvm.nix: 5) */
-        bool keep_pidfile;    /* a monitor owns STATE/NAME/pid across restarts */
-        bool *stop_requested; /* optional: set when a signal asked for the stop */
+        int stop_timeout_s;    /* graceful shutdown, then SIGTERM (microvm.nix: 150) */
+        int socket_timeout_s;  /* for every virtiofsd socket to listen */
+        int startup_timeout_s; /* to become ready (microvm.host.startupTimeout) */
+        int restart_delay_s;   /* monitor: first delay before a restart (microvm.nix: 5) */
+        bool keep_pidfile;     /* a monitor owns STATE/NAME/pid across restarts */
+        bool *stop_requested;  /* optional: set when a signal asked for the stop */
 };
 
 #define RUN_OPTIONS_DEFAULT                                                                        \
-        ((struct run_options){                                                                     \
-                .stop_timeout_s = 150, .socket_timeout_s = 10, .restart_delay_s = 5 })
+        ((struct run_options){ .stop_timeout_s = 150,                                              \
+                               .socket_timeout_s = 10,                                             \
+                               .startup_timeout_s = 150,                                           \
+                               .restart_delay_s = 5 })
+
+/* The defaults, with what the host configuration sets (microvm.host.startupTimeout). */
+struct run_options run_options_for(const struct value *host);
 
 /*
  * Start installed VM `name` and wait for it: create missing volumes, the

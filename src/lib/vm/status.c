@@ -95,6 +95,8 @@ int vm_status_read(const char *state_dir, const char *name, struct vm_status *st
         }
         st->pid = pidfile_alive(vm_dir);
         st->state = st->pid ? VM_RUNNING : st->booted ? VM_BOOTED : VM_NOT_BOOTED;
+        _cleanup_free_ char *ready = xasprintf("%s/ready", vm_dir);
+        st->ready = st->state == VM_RUNNING && st->booted && access(ready, F_OK) == 0;
         return 0;
 }
 

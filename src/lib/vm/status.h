@@ -23,7 +23,8 @@ struct vm_status {
         char *booted;
         char *hypervisor; /* from current/share/microvm/hypervisor */
         enum vm_state state;
-        pid_t pid; /* when running */
+        pid_t pid;  /* when running */
+        bool ready; /* running, and its run said it is ready (STATE/NAME/ready) */
 };
 
 const char *vm_state_to_string(enum vm_state s);

@@ -1,0 +1,229 @@
+#include "host/notify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/*
+ * Since systemd 256 the guest's sd_notify() waits for the host to close
+ * the connection, and not every hypervisor passes the guest's half-close
+ * on: a connection quiet this long has said what it had to say.
+ */
+#define IDLE_CLOSE_MS 200
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void notify_parse(const char *msg, size_t len, bool *ready, char **status)
+{
+        const char *end = msg + len;
+        while (msg < end) {
+                const char *nl = memchr(msg, '\n', (size_t)(end - msg));
+                const char *line_end = nl ? nl : end;
+                size_t n = (size_t)(line_end - msg);
+                if (n == 7 && memcmp(msg, "READY=1", 7) == 0)
+                        *ready = true;
+                else if (n >= 7 && memcmp(msg, "STATUS=", 7) == 0) {
+                        free(*status);
+                        *status = xstrndup(msg + 7, n - 7);
+                }
+                msg = nl ? nl + 1 : end;
+        }
+}
+
+static void listener_init(struct notify_listener *l)
+{
+        memset(l, 0, sizeof(*l));
+        l->fd = -1;
+        const char *forward = getenv("NOTIFY_SOCKET");
+        l->forward = forward && *forward ? xstrdup(forward) : NULL;
+}
+
+int notify_listen_unix(struct notify_listener *l, const char *path, struct mv_error **err)
+{
+        listener_init(l);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return mv_error_fail(err,
+                                     "the notify socket path %s is longer than %zu bytes: use a "
+                                     "shorter microvm.stateDir",
+                                     path, sizeof(sa.sun_path) - 1);
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        /* Left by a hypervisor that did not exit cleanly. */
+        (void)unlink(path);
+        l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l->fd < 0)
+                return mv_error_set(err, errno, "socket");
+        if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l->fd, 16) < 0) {
+                int e = errno;
+                notify_close(l);
+                return mv_error_set(err, e, "listen on %s", path);
+        }
+        l->path = xstrdup(path);
+        /* The hypervisor may run as another user; it has the kvm group. */
+        (void)chmod(path, 0660);
+        return 0;
+}
+
+int notify_listen_vsock(struct notify_listener *l, uint32_t port, uint32_t cid,
+                        struct mv_error **err)
+{
+        listener_init(l);
+        struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
+                                  .svm_cid = VMADDR_CID_ANY,
+                                  .svm_port = port };
+        l->peer_cid = cid;
+        l->fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l->fd < 0) {
+                mv_error_set(err, errno, "create a vsock socket");
+                return mv_error_hint(err, "load the vsock modules (modprobe vhost_vsock)");
+        }
+        if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l->fd, 16) < 0) {
+                int e = errno;
+                notify_close(l);
+                return mv_error_set(err, e, "listen on vsock port %u", port);
+        }
+        return 0;
+}
+
+size_t notify_pollfds(const struct notify_listener *l, struct pollfd *fds)
+{
+        size_t n = 0;
+        fds[n++] = (struct pollfd){ .fd = l->fd, .events = POLLIN };
+        for (size_t i = 0; i < l->n_conns; i++)
+                fds[n++] = (struct pollfd){ .fd = l->conns[i].fd, .events = POLLIN };
+        return n;
+}
+
+int notify_timeout_ms(const struct notify_listener *l)
+{
+        int64_t now = now_ms();
+        int timeout = -1;
+        for (size_t i = 0; i < l->n_conns; i++) {
+                int64_t left = l->conns[i].last_ms + IDLE_CLOSE_MS - now;
+                int t = left > 0 ? (int)left : 0;
+                if (timeout < 0 || t < timeout)
+                        timeout = t;
+        }
+        return timeout;
+}
+
+/* Relay a message as one datagram, as sd_notify() itself sends it. */
+static void forward(const char *to, const char *msg, size_t len)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t n = strlen(to);
+        if (n >= sizeof(sa.sun_path))
+                return;
+        memcpy(sa.sun_path, to, n);
+        if (to[0] == '@')
+                sa.sun_path[0] = '\0'; /* an abstract socket */
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (to[0] != '@'));
+        if (fd < 0 || sendto(fd, msg, len, MSG_NOSIGNAL, (struct sockaddr *)&sa, sl) < 0)
+                log_warning("relay the guest's notification to %s: %m", to);
+}
+
+static void finish_conn(struct notify_listener *l, size_t i)
+{
+        struct notify_conn *c = &l->conns[i];
+        if (c->len) {
+                bool was_ready = l->ready;
+                notify_parse(c->buf, c->len, &l->ready, &l->status);
+                if (l->ready && !was_ready)
+                        log_notice("the guest is ready (READY=1)");
+                if (l->forward)
+                        forward(l->forward, c->buf, c->len);
+        }
+        close(c->fd);
+        l->conns[i] = l->conns[--l->n_conns];
+}
+
+static void accept_conns(struct notify_listener *l)
+{
+        for (;;) {
+                struct sockaddr_vm peer;
+                socklen_t pl = sizeof(peer);
+                int fd =
+                        accept4(l->fd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0)
+                        return;
+                /* Over AF_VSOCK every guest reaches the port: only ours may say it is ready. */
+                if (!l->path && (peer.svm_family != AF_VSOCK || peer.svm_cid != l->peer_cid)) {
+                        log_warning("ignored a notification from vsock CID %u", peer.svm_cid);
+                        close(fd);
+                        continue;
+                }
+                if (l->n_conns == NOTIFY_MAX_CONNS) {
+                        close(fd);
+                        continue;
+                }
+                l->conns[l->n_conns++] = (struct notify_conn){ .fd = fd, .last_ms = now_ms() };
+        }
+}
+
+void notify_process(struct notify_listener *l, const struct pollfd *fds, size_t n)
+{
+        int64_t now = now_ms();
+        /* Connections first, by descriptor: finishing one reorders the array. */
+        for (size_t k = 1; k < n; k++) {
+                size_t i = 0;
+                while (i < l->n_conns && l->conns[i].fd != fds[k].fd)
+                        i++;
+                if (i == l->n_conns || !fds[k].revents)
+                        continue;
+                struct notify_conn *c = &l->conns[i];
+                ssize_t got = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+                if (got > 0) {
+                        c->len += (size_t)got;
+                        c->last_ms = now;
+                }
+                bool done = got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) ||
+                            c->len == sizeof(c->buf);
+                if (done)
+                        finish_conn(l, i);
+        }
+        for (size_t i = l->n_conns; i-- > 0;)
+                if (now - l->conns[i].last_ms >= IDLE_CLOSE_MS)
+                        finish_conn(l, i);
+        if (n > 0 && fds[0].revents)
+                accept_conns(l);
+}
+
+void notify_service_manager(const char *msg)
+{
+        const char *to = getenv("NOTIFY_SOCKET");
+        if (to && *to)
+                forward(to, msg, strlen(msg));
+}
+
+void notify_close(struct notify_listener *l)
+{
+        while (l->n_conns)
+                finish_conn(l, l->n_conns - 1);
+        if (l->fd >= 0)
+                close(l->fd);
+        l->fd = -1;
+        if (l->path)
+                (void)unlink(l->path);
+        free(l->path);
+        free(l->forward);
+        free(l->status);
+        l->path = l->forward = l->status = NULL;
+}

@@ -29,8 +29,8 @@ static void ignores_what_is_not_ready(void **state)
         (void)state;
         bool ready = false;
         char *status = NULL;
-        static const char *const msgs[] = { "READY=0", "READY=10", "XREADY=1", "ready=1",
-                                            "READY=1x\n", "", "\n\n", "STATUS" };
+        static const char *const msgs[] = { "READY=0",    "READY=10", "XREADY=1", "ready=1",
+                                            "READY=1x\n", "",         "\n\n",     "STATUS" };
         for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
                 notify_parse(msgs[i], strlen(msgs[i]), &ready, &status);
         assert_false(ready);

@@ -2,7 +2,10 @@
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "config/value-get.h"
 #include "util/error.h"
 
 int cli_parse_json_flag(const char *cmd, int argc, char **argv, bool *json, struct mv_error **err)
@@ -22,4 +25,23 @@ int cli_parse_json_flag(const char *cmd, int argc, char **argv, bool *json, stru
                 *json = true;
         }
         return optind;
+}
+
+int cli_parse_jobs(const char *cmd, const char *arg, int *jobs, struct mv_error **err)
+{
+        char *end;
+        long v = strtol(arg, &end, 10);
+        if (*end || end == arg || v < 1 || v > 4096)
+                return mv_error_usage(err, "%s: --jobs takes a number from 1 to 4096, got '%s'",
+                                      cmd, arg);
+        *jobs = (int)v;
+        return 0;
+}
+
+bool host_module_enabled(const struct value *host)
+{
+        if (vget_bool(host, "microvm.host.enable", true))
+                return true;
+        printf("the host module is disabled (microvm.host.enable = false): nothing to do\n");
+        return false;
 }

@@ -1,20 +1,31 @@
 /*
  * apply: install every declarative VM of the configuration into the state
- * directory (what microvm.nix's install-microvm-NAME units do), then
- * remove runners nothing uses. gc: only the latter.
+ * directory (what microvm.nix's install-microvm-NAME units do), remove
+ * runners nothing uses, restart running VMs whose definition changed
+ * (restartIfChanged), then start the autostart VMs that are not running,
+ * as a NixOS switch does. gc: only the removal.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cli-options.h"
 #include "cmd/commands.h"
+#include "cmd/parallel.h"
 #include "config/host-config.h"
 #include "config/value-get.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/strv.h"
+#include "vm/monitor.h"
 #include "vm/runner.h"
 #include "vm/statedir.h"
+#include "vm/status.h"
+
+/* microvm.nix's TimeoutStopSec=150, and time for the monitor's own teardown. */
+#define STOP_TIMEOUT_S 160
 
 static int install_vm(const char *state, const struct value *root, const char *name,
                       struct mv_error **err)
@@ -43,25 +54,103 @@ static int collect_garbage(const char *state, struct mv_error **err)
         return r;
 }
 
+/*
+ * Running VMs whose booted runner is no longer the installed one: those
+ * with restartIfChanged are stopped and added to `*restart`, the others
+ * are left running and said to be stale.
+ */
+static size_t stop_changed(const struct value *root, char ***restart)
+{
+        const char *state = vget_str(root, "microvm.stateDir");
+        const struct value *vms = vget_attrs(root, "microvm.vms");
+        size_t failed = 0;
+        for (size_t i = 0; vms && i < vms->n_attrs; i++) {
+                const char *name = vms->attrs[i].key;
+                struct vm_status st;
+                vm_status_read(state, name, &st);
+                bool changed = st.state == VM_RUNNING && st.booted && st.current &&
+                               strcmp(st.booted, st.current) != 0;
+                bool foreground = st.foreground;
+                vm_status_done(&st);
+                if (!changed)
+                        continue;
+                if (foreground) {
+                        printf("%s: changed, left running the old runner: it runs in the "
+                               "foreground (microvm run), not under a monitor\n",
+                               name);
+                        continue;
+                }
+                if (!vget_bool(vms->attrs[i].value, "restartIfChanged", false)) {
+                        printf("%s: changed, left running the old runner (restartIfChanged = "
+                               "false); 'microvm restart %s' switches it\n",
+                               name, name);
+                        continue;
+                }
+                printf("%s: changed, restarting\n", name);
+                fflush(stdout);
+                struct mv_error *e = NULL;
+                bool was;
+                if (vm_stop(root, name, STOP_TIMEOUT_S, &was, &e) < 0) {
+                        log_error("%s", e->msg);
+                        mv_error_free(&e);
+                        failed++;
+                        continue;
+                }
+                strv_push(restart, name);
+        }
+        return failed;
+}
+
+/* The autostart VMs that are not running, after those in `*names` already. */
+static void add_autostart(const struct value *root, char ***names)
+{
+        const char *state = vget_str(root, "microvm.stateDir");
+        const struct value *list = vget_list(root, "microvm.autostart");
+        for (size_t i = 0; list && i < list->n_items; i++) {
+                const char *name = list->items[i]->str;
+                struct vm_status st;
+                vm_status_read(state, name, &st);
+                bool running = st.state == VM_RUNNING;
+                vm_status_done(&st);
+                if (!running && !strv_contains(*names, name))
+                        strv_push(names, name);
+        }
+}
+
 int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
-        (void)argv;
-        if (argc > 1)
-                return mv_error_usage(err, "apply takes no arguments");
+        static const struct option options[] = {
+                { "no-start", no_argument, NULL, 'n' },
+                { "jobs", required_argument, NULL, 'j' },
+                {},
+        };
+        bool start = true;
+        int jobs = start_parallel_default_jobs();
+        int c;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "nj:", options, NULL)) != -1) {
+                if (c == 'n')
+                        start = false;
+                else if (c != 'j')
+                        return mv_error_usage(err, "apply: unknown option '%s'", argv[optind - 1]);
+                else if (cli_parse_jobs("apply", optarg, &jobs, err) < 0)
+                        return -1;
+        }
+        if (optind != argc)
+                return mv_error_usage(err, "apply takes no VM names");
 
         struct host_config cfg;
         int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
         if (r < 0)
                 return r;
-        if (!vget_bool(cfg.root, "microvm.host.enable", true)) {
-                printf("the host module is disabled (microvm.host.enable = false): nothing to "
-                       "do\n");
+        if (!host_module_enabled(cfg.root)) {
                 host_config_free(&cfg);
                 return 0;
         }
 
         const char *state = vget_str(cfg.root, "microvm.stateDir");
-        _cleanup_close_ int lock = -1;
+        int lock = -1;
         r = statedir_prepare(state, err);
         if (r >= 0)
                 r = lock = statedir_lock(state, err);
@@ -85,10 +174,25 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         }
         if (r >= 0)
                 r = collect_garbage(state, err);
+        /* Monitors are forked from here and never exec: they must not inherit the lock. */
+        if (lock >= 0)
+                close(lock);
+
+        size_t start_failed = 0;
+        if (r >= 0) {
+                _cleanup_strv_free_ char **names = NULL;
+                start_failed = stop_changed(cfg.root, &names);
+                if (start)
+                        add_autostart(cfg.root, &names);
+                start_failed += run_parallel(cfg.root, names, jobs, start_vm_action);
+        }
         host_config_free(&cfg);
         if (r >= 0 && failed)
                 r = mv_error_fail(err, "%zu VM%s could not be installed; the others were", failed,
                                   failed == 1 ? "" : "s");
+        else if (r >= 0 && start_failed)
+                r = mv_error_fail(err, "%zu VM%s did not start or restart", start_failed,
+                                  start_failed == 1 ? "" : "s");
         return r;
 }
 

@@ -1,5 +1,4 @@
 /* list: every VM of the state directory, its state, and whether it runs what is installed. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/statedir.h"
 #include "vm/status.h"
 
 /* The hash part of a runner name is long; people need the first characters. */
@@ -74,11 +74,6 @@ static void print_json_entry(struct strbuf *b, const struct vm_status *s, bool f
                 strbuf_puts(b, ", \"pid\": null}");
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
         bool json = false;
@@ -96,15 +91,8 @@ int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         host_config_free(&cfg);
 
         /* The VMs are what the state directory holds, imperative ones included. */
-        _cleanup_strv_free_ char **names = NULL;
-        _cleanup_closedir_ DIR *d = opendir(state);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        strv_push(&names, de->d_name);
+        _cleanup_strv_free_ char **names = statedir_vm_names(state);
         size_t n = strv_length(names);
-        if (n)
-                qsort(names, n, sizeof(*names), name_cmp);
 
         bool color = log_use_color(stdout);
         struct strbuf b = { 0 };

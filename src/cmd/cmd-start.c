@@ -5,6 +5,7 @@
 
 #include "cmd/cli-options.h"
 #include "cmd/commands.h"
+#include "cmd/parallel.h"
 #include "config/host-config.h"
 #include "config/json-write.h"
 #include "config/value-get.h"
@@ -13,8 +14,10 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 #include "vm/monitor.h"
+#include "vm/statedir.h"
 #include "vm/status.h"
 
 /* microvm.nix's TimeoutStopSec=150, and time for the monitor's own teardown. */
@@ -35,6 +38,10 @@ static int for_each_vm(const struct cli_context *ctx, int argc, char **argv, con
         int r = load(ctx, &cfg, err);
         if (r < 0)
                 return r;
+        if (fn == start_vm_action && !host_module_enabled(cfg.root)) {
+                host_config_free(&cfg);
+                return 0;
+        }
         size_t failed = 0;
         for (int i = 1; i < argc; i++) {
                 struct mv_error *e = NULL;
@@ -52,16 +59,6 @@ static int for_each_vm(const struct cli_context *ctx, int argc, char **argv, con
         return 0;
 }
 
-static int start_one(const struct value *host, const char *name, struct mv_error **err)
-{
-        struct run_options opts = run_options_for(host);
-        bool already;
-        int r = vm_start(host, name, &opts, &already, err);
-        if (r >= 0)
-                printf("%s: %s\n", name, already ? "already running" : "started");
-        return r;
-}
-
 static int stop_one(const struct value *host, const char *name, struct mv_error **err)
 {
         bool was;
@@ -71,29 +68,56 @@ static int stop_one(const struct value *host, const char *name, struct mv_error 
         return r;
 }
 
-static int restart_one(const struct value *host, const char *name, struct mv_error **err)
+static int restart_vm_action(const struct value *host, const char *name, struct mv_error **err)
 {
         int r = stop_one(host, name, err);
-        return r < 0 ? r : start_one(host, name, err);
+        return r < 0 ? r : start_vm_action(host, name, err);
 }
 
 int cmd_start(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
-        int r = for_each_vm(ctx, argc, argv, "start", start_one, err);
+        int r = for_each_vm(ctx, argc, argv, "start", start_vm_action, err);
         /* Under a service manager (Type=notify), every VM asked for is now ready. */
         if (r >= 0)
                 notify_service_manager("READY=1");
         return r;
 }
 
+/* Every running VM of the state directory, all at once: for a shutdown script. */
+static int stop_all(const struct cli_context *ctx, struct mv_error **err)
+{
+        struct host_config cfg;
+        int r = load(ctx, &cfg, err);
+        if (r < 0)
+                return r;
+        const char *state = vget_str(cfg.root, "microvm.stateDir");
+        _cleanup_strv_free_ char **all = statedir_vm_names(state);
+        _cleanup_strv_free_ char **running = NULL;
+        for (size_t i = 0; all && all[i]; i++) {
+                struct vm_status st;
+                vm_status_read(state, all[i], &st);
+                if (st.state == VM_RUNNING)
+                        strv_push(&running, all[i]);
+                vm_status_done(&st);
+        }
+        size_t n = strv_length(running);
+        size_t failed = n ? run_parallel(cfg.root, running, (int)n, stop_one) : 0;
+        host_config_free(&cfg);
+        if (failed)
+                return mv_error_fail(err, "%zu of %zu VMs did not stop", failed, n);
+        return 0;
+}
+
 int cmd_stop(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
+        if (argc == 2 && strcmp(argv[1], "--all") == 0)
+                return stop_all(ctx, err);
         return for_each_vm(ctx, argc, argv, "stop", stop_one, err);
 }
 
 int cmd_restart(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
-        return for_each_vm(ctx, argc, argv, "restart", restart_one, err);
+        return for_each_vm(ctx, argc, argv, "restart", restart_vm_action, err);
 }
 
 int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
@@ -170,7 +194,8 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                 if (st.state == VM_RUNNING)
                         printf(st.ready ? ", ready" : ", starting");
                 if (st.pid)
-                        printf(", monitor pid %d", (int)st.pid);
+                        printf(", %s pid %d", st.foreground ? "foreground run" : "monitor",
+                               (int)st.pid);
                 printf("\n  hypervisor: %s\n  current:    %s\n  booted:     %s%s\n",
                        st.hypervisor ? st.hypervisor : "?", st.current, st.booted ? st.booted : "-",
                        st.booted && !up_to_date ? " (stale)" : "");

@@ -25,6 +25,7 @@ const struct command *command_find(const char *name);
 int cmd_help(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_start(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_autostart(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_stop(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_restart(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);

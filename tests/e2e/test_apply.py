@@ -31,7 +31,7 @@ def write_host(tmp_path, body, state=None):
 
 
 def apply(microvm, host, *args, check=True):
-    r = subprocess.run([microvm, "--config", str(host), "apply", *args], capture_output=True,
+    r = subprocess.run([microvm, "--config", str(host), "apply", "--no-start", *args], capture_output=True,
                        text=True, timeout=120)
     if check:
         assert r.returncode == 0, r.stdout + r.stderr
@@ -156,7 +156,7 @@ def test_killed_apply_leaves_a_consistent_state(microvm, tmp_path):
     for round_ in range(12):
         body = "".join(vm(n, f"mem = {256 + 64 * (round_ % 3)};") for n in names)
         host, _ = write_host(tmp_path, body, state)
-        p = subprocess.Popen([microvm, "--config", str(host), "apply"],
+        p = subprocess.Popen([microvm, "--config", str(host), "apply", "--no-start"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(random.uniform(0.0, 0.05))
         p.send_signal(signal.SIGKILL)

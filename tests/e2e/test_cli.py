@@ -81,7 +81,7 @@ def test_microvm_nix_flags(microvm, tmp_path):
     host = tmp_path / "host.nix"
     host.write_text(f'{{ microvm.stateDir = "{tmp_path}/state"; '
                     'microvm.vms.a.config.microvm = { kernel = "/k"; initrdPath = "/i"; }; }')
-    assert run(microvm, "--config", str(host), "apply").returncode == 0
+    assert run(microvm, "--config", str(host), "apply", "--no-start").returncode == 0
     r = run(microvm, "--config", str(host), "-l", env=dict(os.environ, NO_COLOR="1"))
     assert r.returncode == 0 and r.stdout.startswith("a: current("), r.stdout
     # -r NAME is run: here it fails on the missing kernel, as run does.

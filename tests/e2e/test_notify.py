@@ -72,7 +72,7 @@ def status(microvm, host):
 
 def test_start_waits_for_ready_and_relays_it_with_stand_in_hypervisor(microvm, guest, tmp_path):
     host, state = write_host(tmp_path, guest, "yes")
-    assert mv(microvm, host, "apply").returncode == 0
+    assert mv(microvm, host, "apply", "--no-start").returncode == 0
     manager = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     manager.bind(str(tmp_path / "notify"))
     manager.settimeout(5)
@@ -98,7 +98,7 @@ def test_start_waits_for_ready_and_relays_it_with_stand_in_hypervisor(microvm, g
 def test_run_relays_the_guests_messages_with_stand_in_hypervisor(microvm, guest, tmp_path):
     """In the foreground, under a service manager: the guest's own message goes to it."""
     host, state = write_host(tmp_path, guest, "yes")
-    assert mv(microvm, host, "apply").returncode == 0
+    assert mv(microvm, host, "apply", "--no-start").returncode == 0
     manager = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     manager.bind(str(tmp_path / "notify"))
     manager.settimeout(20)
@@ -123,7 +123,7 @@ def test_run_relays_the_guests_messages_with_stand_in_hypervisor(microvm, guest,
 def test_no_ready_within_the_timeout_fails_the_start_with_stand_in_hypervisor(
         microvm, guest, tmp_path):
     host, state = write_host(tmp_path, guest, "no", timeout=3)
-    assert mv(microvm, host, "apply").returncode == 0
+    assert mv(microvm, host, "apply", "--no-start").returncode == 0
     r = mv(microvm, host, "start", "g")
     assert r.returncode == 1
     assert "not ready within 3 s" in r.stderr and "no READY=1 from the guest" in r.stderr, \
@@ -140,7 +140,7 @@ def test_without_notify_sockets_running_is_ready_with_stand_in_hypervisor(
     host, state = write_host(tmp_path, guest, "no", use_notify=False)
     text = host.read_text().replace("vsock.cid = 5;", "")
     host.write_text(text)
-    assert mv(microvm, host, "apply").returncode == 0
+    assert mv(microvm, host, "apply", "--no-start").returncode == 0
     r = mv(microvm, host, "start", "g")
     assert r.returncode == 0, r.stderr
     assert status(microvm, host)["ready"] is True
@@ -151,7 +151,7 @@ def test_without_notify_sockets_running_is_ready_with_stand_in_hypervisor(
 def test_notify_sockets_need_a_vsock_cid(microvm, guest, tmp_path):
     host, _ = write_host(tmp_path, guest, "yes")
     host.write_text(host.read_text().replace("vsock.cid = 5;", ""))
-    assert mv(microvm, host, "apply").returncode == 0
+    assert mv(microvm, host, "apply", "--no-start").returncode == 0
     r = mv(microvm, host, "plan", "g")
     assert r.returncode == 2
     assert "microvm.vsock.cid is not set" in r.stderr, r.stderr
@@ -162,7 +162,7 @@ def test_qemu_is_told_its_own_notify_port(microvm, guest, tmp_path):
     host, _ = write_host(tmp_path, guest, "yes")
     text = host.read_text().replace('hypervisor = "cloud-hypervisor";', 'hypervisor = "qemu";')
     host.write_text(text.replace("cloud-hypervisor.package", "# "))
-    assert mv(microvm, host, "apply").returncode == 0
+    assert mv(microvm, host, "apply", "--no-start").returncode == 0
     r = mv(microvm, host, "plan", "--json", "g")
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)

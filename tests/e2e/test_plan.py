@@ -37,7 +37,7 @@ def installed(microvm, tmp_path):
   }};
 }}
 ''')
-    r = run(microvm, host, "apply")
+    r = run(microvm, host, "apply", "--no-start")
     assert r.returncode == 0, r.stderr
     return host, state
 
@@ -87,7 +87,7 @@ def test_plan_reports_a_missing_hypervisor(microvm, tmp_path):
     qemu.package = "/nonexistent/qemu-system-x86_64"; }};
 }}
 ''')
-    assert run(microvm, host, "apply").returncode == 0
+    assert run(microvm, host, "apply", "--no-start").returncode == 0
     r = run(microvm, host, "plan", "a")
     assert r.returncode == 1
     assert "/nonexistent/qemu-system-x86_64" in r.stderr

@@ -52,8 +52,8 @@ def write_host(tmp_path, guest, params, extra="", host_extra=""):
 
 
 def apply(microvm, host):
-    r = subprocess.run([microvm, "--config", str(host), "apply"], capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run([microvm, "--config", str(host), "apply", "--no-start"],
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
 
 

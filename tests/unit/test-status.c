@@ -39,7 +39,7 @@ static void states_from_links_and_pidfile(void **state)
         assert_int_equal(s.state, VM_BOOTED);
         vm_status_done(&s);
 
-        assert_int_equal(vm_pidfile_write(vm, getpid(), NULL), 0);
+        assert_int_equal(vm_pidfile_write(vm, getpid(), false, NULL), 0);
         vm_status_read(dir, "web", &s);
         assert_int_equal(s.state, VM_RUNNING);
         assert_int_equal(s.pid, getpid());
@@ -50,7 +50,7 @@ static void states_from_links_and_pidfile(void **state)
         if (child == 0)
                 _exit(0);
         waitpid(child, NULL, 0);
-        assert_int_equal(vm_pidfile_write(vm, child, NULL), 0);
+        assert_int_equal(vm_pidfile_write(vm, child, true, NULL), 0);
         vm_status_read(dir, "web", &s);
         assert_int_equal(s.state, VM_BOOTED);
         vm_status_done(&s);
@@ -93,7 +93,7 @@ static void pidfile_removed_only_by_its_owner(void **state)
         (void)state;
         char *dir = scratch_dir_new();
         _cleanup_free_ char *path = xasprintf("%s/pid", dir);
-        assert_int_equal(vm_pidfile_write(dir, getpid(), NULL), 0);
+        assert_int_equal(vm_pidfile_write(dir, getpid(), false, NULL), 0);
         vm_pidfile_remove_own(dir, getpid() + 1);
         assert_int_equal(access(path, F_OK), 0);
         vm_pidfile_remove_own(dir, getpid());

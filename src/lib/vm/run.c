@@ -555,7 +555,7 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
         }
         clean_up_after_crash(vm_dir);
         /* Who runs the VM, for list, status and stop: this process. */
-        r = vm_pidfile_write(vm_dir, getpid(), err);
+        r = vm_pidfile_write(vm_dir, getpid(), opts->keep_pidfile, err);
         if (r < 0)
                 return r;
         _cleanup_strv_free_ char **argv = NULL;

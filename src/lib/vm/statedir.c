@@ -175,3 +175,22 @@ int statedir_gc(const char *state_dir, size_t *removed, struct mv_error **err)
         }
         return *removed ? fsync_dir(runners, err) : 0;
 }
+
+static int name_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **statedir_vm_names(const char *state_dir)
+{
+        char **names = NULL;
+        _cleanup_closedir_ DIR *d = opendir(state_dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
+                        strv_push(&names, de->d_name);
+        size_t n = strv_length(names);
+        if (n)
+                qsort(names, n, sizeof(*names), name_cmp);
+        return names;
+}

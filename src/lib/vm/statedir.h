@@ -33,4 +33,7 @@ char *statedir_link_runner(const char *state_dir, const char *name, const char *
  * Remove runner directories no VM's current, booted or toplevel points
  * at, and debris of interrupted writes. `*removed` counts them.
  */
+/* The names of the VMs the state directory holds, imperative ones included; sorted. */
+char **statedir_vm_names(const char *state_dir);
+
 int statedir_gc(const char *state_dir, size_t *removed, struct mv_error **err);

@@ -47,10 +47,11 @@ unsigned long long proc_start_time(pid_t pid)
         return start;
 }
 
-int vm_pidfile_write(const char *vm_dir, pid_t pid, struct mv_error **err)
+int vm_pidfile_write(const char *vm_dir, pid_t pid, bool monitor, struct mv_error **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/pid", vm_dir);
-        _cleanup_free_ char *text = xasprintf("%d %llu\n", (int)pid, proc_start_time(pid));
+        _cleanup_free_ char *text = xasprintf("%d %llu %s\n", (int)pid, proc_start_time(pid),
+                                              monitor ? "monitor" : "run");
         return write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
@@ -60,16 +61,24 @@ void vm_pidfile_remove(const char *vm_dir)
         (void)unlink(path);
 }
 
-/* The recorded process, if it still is the one that wrote the file. */
-static pid_t pidfile_alive(const char *vm_dir)
+/* The recorded process, if it still is the one that wrote the file; and if it is a monitor. */
+static pid_t pidfile_alive_kind(const char *vm_dir, bool *monitor)
 {
         _cleanup_free_ char *path = xasprintf("%s/pid", vm_dir);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         int pid;
         unsigned long long start;
-        if (!f || fscanf(f, "%d %llu", &pid, &start) != 2 || pid <= 0)
+        char kind[16] = "";
+        if (!f || fscanf(f, "%d %llu %15s", &pid, &start, kind) < 2 || pid <= 0)
                 return 0;
+        if (monitor)
+                *monitor = strcmp(kind, "monitor") == 0;
         return proc_start_time(pid) == start && start != 0 ? pid : 0;
+}
+
+static pid_t pidfile_alive(const char *vm_dir)
+{
+        return pidfile_alive_kind(vm_dir, NULL);
 }
 
 void vm_pidfile_remove_own(const char *vm_dir, pid_t pid)
@@ -93,7 +102,9 @@ int vm_status_read(const char *state_dir, const char *name, struct vm_status *st
                         st->hypervisor = text;
                 }
         }
-        st->pid = pidfile_alive(vm_dir);
+        bool monitor = false;
+        st->pid = pidfile_alive_kind(vm_dir, &monitor);
+        st->foreground = st->pid && !monitor;
         st->state = st->pid ? VM_RUNNING : st->booted ? VM_BOOTED : VM_NOT_BOOTED;
         _cleanup_free_ char *ready = xasprintf("%s/ready", vm_dir);
         st->ready = st->state == VM_RUNNING && st->booted && access(ready, F_OK) == 0;

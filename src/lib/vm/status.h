@@ -23,8 +23,9 @@ struct vm_status {
         char *booted;
         char *hypervisor; /* from current/share/microvm/hypervisor */
         enum vm_state state;
-        pid_t pid;  /* when running */
-        bool ready; /* running, and its run said it is ready (STATE/NAME/ready) */
+        pid_t pid;       /* when running */
+        bool ready;      /* running, and its run said it is ready (STATE/NAME/ready) */
+        bool foreground; /* running under `microvm run`, not a monitor */
 };
 
 const char *vm_state_to_string(enum vm_state s);
@@ -32,8 +33,8 @@ const char *vm_state_to_string(enum vm_state s);
 int vm_status_read(const char *state_dir, const char *name, struct vm_status *st);
 void vm_status_done(struct vm_status *st);
 
-/* Record the running process (pid and start time) in VM_DIR/pid; atomically. */
-int vm_pidfile_write(const char *vm_dir, pid_t pid, struct mv_error **err);
+/* Record the running process (pid, start time, monitor or run) in VM_DIR/pid; atomically. */
+int vm_pidfile_write(const char *vm_dir, pid_t pid, bool monitor, struct mv_error **err);
 void vm_pidfile_remove(const char *vm_dir);
 /* Remove VM_DIR/pid only if `pid` wrote it: another process may run the VM now. */
 void vm_pidfile_remove_own(const char *vm_dir, pid_t pid);

@@ -17,6 +17,8 @@ const struct command commands[] = {
           cmd_run },
         { "plan", "[--json] NAME", "Show what starting a VM would do, without doing it", cmd_plan },
         { "check", "", "Validate the host configuration", cmd_check },
+        { "doctor", "[--json]", "Check that this host can run VMs, and say how to fix it",
+          cmd_doctor },
         { "eval", "[--json] [OPTION]", "Print the evaluated configuration, defaults applied",
           cmd_eval },
         { "options", "[--json] [OPTION]", "Document the options of host.nix", cmd_options },

@@ -1,6 +1,7 @@
 #include "config-helpers.h"
 
 #include "config/host-config.h"
+#include "config/value-get.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -70,6 +71,19 @@ static void empty_config_has_seed_defaults(void **state)
         assert_true(value_lookup(cfg.root, "systemd.services.\"microvm-tap-interfaces@%i.service\"."
                                            "enable")
                             ->boolean);
+        host_config_free(&cfg);
+}
+
+/* With no file at all, the same defaults as an empty one. */
+static void defaults_without_a_file(void **state)
+{
+        (void)state;
+        struct host_config cfg;
+        assert_int_equal(host_config_defaults(&cfg, NULL), 0);
+        assert_string_equal(str_at(&cfg, "microvm.stateDir"), "/var/lib/microvms");
+        assert_true(value_lookup(cfg.root, "microvm.host.enable")->boolean);
+        const struct value *vms = vget_attrs(cfg.root, "microvm.vms");
+        assert_true(vms && vms->n_attrs == 0);
         host_config_free(&cfg);
 }
 
@@ -239,6 +253,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(empty_config_has_seed_defaults, setup, teardown),
+                cmocka_unit_test(defaults_without_a_file),
                 cmocka_unit_test_setup_teardown(autostart_collects_vms, setup, teardown),
                 cmocka_unit_test_setup_teardown(restart_if_changed_follows_config, setup, teardown),
                 cmocka_unit_test_setup_teardown(guest_computed_defaults, setup, teardown),

@@ -40,6 +40,13 @@ static int case_ifindex(const char *name, void *data)
         return (int)vget_int(data, path, -1);
 }
 
+/* A host where KVM cannot run guests ("kvmUsable": false in env.json). */
+static bool kvm_unusable(const struct hv_vm *vm)
+{
+        (void)vm;
+        return false;
+}
+
 static void run_case(void **state)
 {
         const char *name = *state;
@@ -80,6 +87,7 @@ static void run_case(void **state)
                         .version = vget_str(env, "hypervisorVersion"),
                         .ifindex = case_ifindex,
                         .ifindex_data = env,
+                        .kvm_usable = vget_bool(env, "kvmUsable", true) ? NULL : kvm_unusable,
                 },
         };
         struct hv_command cmd = { 0 };

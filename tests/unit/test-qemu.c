@@ -16,6 +16,17 @@ struct built {
         struct mv_error *err;
 };
 
+/* The host's KVM as the tests pretend it: NULL leaves the env's kvm_usable unset. */
+static const bool *kvm_answer;
+static int kvm_asked;
+
+static bool kvm_stub(const struct hv_vm *vm)
+{
+        (void)vm;
+        kvm_asked++;
+        return *kvm_answer;
+}
+
 /* Evaluate `guest` (the body of microvm.vms.t.config) and build qemu's argv for `arch`. */
 static int build(const char *guest, const char *arch, struct built *b)
 {
@@ -34,7 +45,10 @@ static int build(const char *guest, const char *arch, struct built *b)
                 .name = "t",
                 .guest = value_lookup(b->cfg.root, "microvm.vms.t.config"),
                 .binary = "/usr/bin/qemu",
-                .env = { .arch = arch, .netcat = "/bin/nc", .bridge_helper = "/h" },
+                .env = { .arch = arch,
+                         .netcat = "/bin/nc",
+                         .bridge_helper = "/h",
+                         .kvm_usable = kvm_answer ? kvm_stub : NULL },
         };
         int r = hypervisor_find("qemu")->build(&vm, &b->cmd, &b->err);
         b->argv = b->cmd.argv;
@@ -71,6 +85,49 @@ static void tcg_with_an_emulated_cpu(void **state)
         /* q35 has PCI: devices are -pci and the net device gets romfile= */
         assert_string_equal(after(b.argv, "-device"), "virtio-rng-pci");
         built_free(&b);
+}
+
+/* Without a usable KVM the defaults turn to TCG; what the user set stays. */
+static void tcg_when_kvm_cannot_run_guests(void **state)
+{
+        (void)state;
+        static const bool no = false, yes = true;
+        struct built b;
+        kvm_answer = &no;
+        kvm_asked = 0;
+        assert_int_equal(build("microvm.interfaces = [ { type = \"user\"; id = \"u\"; "
+                               "mac = \"02:00:00:00:00:01\"; } ];",
+                               "aarch64", &b),
+                         0);
+        assert_int_equal(kvm_asked, 1);
+        assert_string_equal(after(b.argv, "-M"), "microvm,accel=tcg,gic-version=max");
+        assert_string_equal(after(b.argv, "-cpu"), "max");
+        assert_false(strv_contains(b.argv, "-enable-kvm"));
+        /* As with microvm.cpu set: an emulated CPU keeps the net device's ROM. */
+        assert_non_null(strstr(after(b.argv, "-netdev"), "user,id=u"));
+        assert_true(strv_contains(b.argv, "virtio-net-device,netdev=u,mac=02:00:00:00:00:01"));
+        built_free(&b);
+
+        assert_int_equal(build("microvm.qemu.machineOpts = { accel = \"kvm\"; };", "x86_64", &b),
+                         0);
+        assert_string_equal(after(b.argv, "-M"), "microvm,accel=kvm");
+        assert_string_equal(after(b.argv, "-cpu"), "max");
+        built_free(&b);
+
+        /* A configured CPU decides alone: KVM is not even asked. */
+        kvm_asked = 0;
+        assert_int_equal(build("microvm.cpu = \"qemu64\";", "x86_64", &b), 0);
+        assert_int_equal(kvm_asked, 0);
+        assert_string_equal(after(b.argv, "-cpu"), "qemu64");
+        assert_non_null(strstr(after(b.argv, "-M"), "accel=kvm:tcg"));
+        built_free(&b);
+
+        kvm_answer = &yes;
+        assert_int_equal(build("", "x86_64", &b), 0);
+        assert_string_equal(after(b.argv, "-cpu"), "host,+x2apic,-sgx");
+        assert_true(strv_contains(b.argv, "-enable-kvm"));
+        built_free(&b);
+        kvm_answer = NULL;
 }
 
 static void aarch64_and_no_serial_console(void **state)
@@ -146,6 +203,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(tcg_with_an_emulated_cpu),
+                cmocka_unit_test(tcg_when_kvm_cannot_run_guests),
                 cmocka_unit_test(aarch64_and_no_serial_console),
                 cmocka_unit_test(unsupported_settings_are_config_errors),
                 cmocka_unit_test(missing_kernel_is_reported),

@@ -217,6 +217,35 @@ static void pdeath_signal_kills_orphan(void **state)
         close(fd);
 }
 
+static void collect_gathers_stdout_and_stderr(void **state)
+{
+        (void)state;
+        char *argv[] = { "/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+        _cleanup_free_ char *out = NULL;
+        int code = -1;
+        assert_int_equal(spawn_collect_timeout(argv, 60000, &code, &out, NULL), 0);
+        assert_string_equal(out, "out\nerr\n");
+        assert_int_equal(code, 3);
+}
+
+/* A program that outlives the timeout is killed, whatever it printed before. */
+static void collect_timeout_kills_the_program(void **state)
+{
+        (void)state;
+        char *argv[] = { "/bin/sh", "-c", "echo partial; exec sleep 1000", NULL };
+        char *out = NULL;
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_int_equal(spawn_collect_timeout(argv, 200, NULL, &out, &err), -ETIMEDOUT);
+        assert_null(out);
+        assert_non_null(strstr(err->msg, "/bin/sh did not finish within 200 ms"));
+        mv_error_free(&err);
+        char *silent[] = { "/bin/sleep", "1000", NULL };
+        assert_int_equal(spawn_collect_timeout(silent, 0, NULL, &out, &err), -ETIMEDOUT);
+        /* The killed programs were reaped: no child of ours is left. */
+        assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+        assert_int_equal(errno, ECHILD);
+}
+
 static void find_program_searches_path(void **state)
 {
         (void)state;
@@ -278,6 +307,8 @@ int main(void)
                 cmocka_unit_test(signal_mask_is_reset),
                 cmocka_unit_test(ignored_signals_are_reset),
                 cmocka_unit_test(pdeath_signal_kills_orphan),
+                cmocka_unit_test(collect_gathers_stdout_and_stderr),
+                cmocka_unit_test(collect_timeout_kills_the_program),
                 cmocka_unit_test(find_program_searches_path),
                 cmocka_unit_test(find_program_reports_missing),
                 cmocka_unit_test(find_program_checks_explicit_paths),

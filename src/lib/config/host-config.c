@@ -334,6 +334,23 @@ fail:
         return r;
 }
 
+int host_config_defaults(struct host_config *cfg, struct mv_error **err)
+{
+        struct host_config c = { .path = xstrdup("(defaults)") };
+        c.ctx.sources = xcalloc(1, sizeof(*c.ctx.sources));
+        c.arena = xcalloc(1, sizeof(*c.arena));
+        struct arena *saved = value_use_arena(c.arena);
+        struct value *empty = value_new(VALUE_ATTRS, (struct srcpos){ 0 });
+        int r = host_config_eval(&c.ctx, empty, &c.root, err);
+        value_use_arena(saved);
+        if (r < 0) {
+                host_config_free(&c);
+                return r;
+        }
+        *cfg = c;
+        return 0;
+}
+
 void host_config_free(struct host_config *cfg)
 {
         value_free(cfg->root);

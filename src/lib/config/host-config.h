@@ -23,6 +23,9 @@ const char *host_config_path(const char *explicit_path);
 
 int host_config_load(const char *path, struct host_config *cfg, struct mv_error **err);
 
+/* The configuration of a host with no configuration file: every option at its default. */
+int host_config_defaults(struct host_config *cfg, struct mv_error **err);
+
 /* The steps after reading: merge `module` against the host schema, complete, check. */
 int host_config_eval(struct merge_ctx *ctx, struct value *module, struct value **root,
                      struct mv_error **err);

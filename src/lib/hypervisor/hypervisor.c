@@ -38,6 +38,11 @@ char *hv_command_add_file(struct hv_command *c, const struct hv_vm *vm, const ch
         return xasprintf("%s/%s", vm->runner_dir ? vm->runner_dir : ".", name);
 }
 
+bool hv_kvm_usable(const struct hv_vm *vm)
+{
+        return !vm->env.kvm_usable || vm->env.kvm_usable(vm);
+}
+
 int hv_ifindex(const struct hv_vm *vm, const char *name)
 {
         if (vm->env.ifindex)

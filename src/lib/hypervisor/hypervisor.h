@@ -11,6 +11,7 @@
 #include "util/strv.h"
 
 struct mv_error;
+struct hv_vm;
 
 /* Facts about the host that a command line depends on. */
 struct hv_env {
@@ -25,6 +26,11 @@ struct hv_env {
         void *ifindex_data;
         /* AF_VSOCK port the guest is told to send readiness to (an SMBIOS credential); 0: none. */
         unsigned notify_vsock_port;
+        /*
+         * Whether KVM can run guests, asked only where the command line
+         * depends on it (qemu without microvm.cpu); NULL: it can.
+         */
+        bool (*kvm_usable)(const struct hv_vm *vm);
 };
 
 /* One VM, as a backend sees it. */
@@ -51,6 +57,9 @@ char *hv_command_add_file(struct hv_command *c, const struct hv_vm *vm, const ch
 
 /* Whether the hypervisor's version is at least `min` (dotted numbers); true when unknown. */
 bool hv_version_at_least(const struct hv_vm *vm, const char *min);
+
+/* Whether KVM can run the VM's guest, through env.kvm_usable; true when unknown. */
+bool hv_kvm_usable(const struct hv_vm *vm);
 
 /* A host interface's ifindex, through env.ifindex or /sys/class/net. -1 when unknown. */
 int hv_ifindex(const struct hv_vm *vm, const char *name);

@@ -51,9 +51,13 @@ static int kv_cmp(const void *a, const void *b)
         return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
 }
 
-/* "machine,k=v,..." with the keys sorted, as Nix's attrNames sorts them. */
-static char *machine_config(const struct hv_vm *vm, bool pci)
+/*
+ * "machine,k=v,..." with the keys sorted, as Nix's attrNames sorts them.
+ * `tcg`: KVM cannot run guests here, so the default accelerator is TCG alone.
+ */
+static char *machine_config(const struct hv_vm *vm, bool pci, bool tcg)
 {
+        const char *accel = tcg ? "tcg" : "kvm:tcg";
         const struct value *g = vm->guest;
         const struct value *opts = vget_attrs(g, "microvm.qemu.machineOpts");
         struct kv kvs[16];
@@ -63,7 +67,7 @@ static char *machine_config(const struct hv_vm *vm, bool pci)
                 for (size_t i = 0; i < opts->n_attrs && n < ELEMENTSOF(kvs); i++)
                         kvs[n++] = (struct kv){ opts->attrs[i].key, opts->attrs[i].value->str };
         } else if (strcmp(vm->env.arch, "x86_64") == 0) {
-                kvs[n++] = (struct kv){ "accel", "kvm:tcg" };
+                kvs[n++] = (struct kv){ "accel", accel };
                 kvs[n++] = (struct kv){ "mem-merge", "on" };
                 kvs[n++] = (struct kv){ "acpi", "on" };
                 if (strcmp(vget_str(g, "microvm.qemu.machine"), "microvm") == 0) {
@@ -75,7 +79,7 @@ static char *machine_config(const struct hv_vm *vm, bool pci)
                                 (struct kv){ "usb", guest_has_device_on(g, "usb") ? "on" : "off" };
                 }
         } else {
-                kvs[n++] = (struct kv){ "accel", "kvm:tcg" };
+                kvs[n++] = (struct kv){ "accel", accel };
                 kvs[n++] = (struct kv){ "gic-version", "max" };
         }
         qsort(kvs, n, sizeof(*kvs), kv_cmp);
@@ -193,7 +197,8 @@ static void push_forwards(struct strbuf *b, const struct hv_vm *vm)
         }
 }
 
-static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *dev_type, bool pci)
+static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *dev_type, bool pci,
+                            const char *cpu)
 {
         const struct value *g = vm->guest;
         const struct value *ifaces = vget_list(g, "microvm.interfaces");
@@ -201,7 +206,7 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *de
         bool multi_queue = vcpu > 1;
         bool x86 = strcmp(vm->env.arch, "x86_64") == 0;
         /* romfile= does not work with -M microvm on x86_64, nor with an emulated CPU. */
-        bool no_romfile = pci || (!vget_str(g, "microvm.cpu") && !x86);
+        bool no_romfile = pci || (!cpu && !x86);
 
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const struct value *it = ifaces->items[i];
@@ -311,6 +316,14 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         long long mem = (long long)vget_int(g, "microvm.mem", 512);
         long long hotplug = (long long)vget_int(g, "microvm.hotplugMem", 0);
         const char *cpu = vget_str(g, "microvm.cpu");
+        /*
+         * Where KVM cannot run guests, qemu runs as microvm.nix runs it with
+         * microvm.cpu set, with the CPU TCG emulates best; a `-cpu host`
+         * would need KVM.
+         */
+        bool tcg = !cpu && !hv_kvm_usable(vm);
+        if (tcg)
+                cpu = "max";
         _cleanup_strv_free_ char **argv = NULL;
 
         int r = check_supported(vm, err);
@@ -325,7 +338,7 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         strv_push(&argv, "-name");
         strv_push(&argv, vget_str(g, "networking.hostName"));
         strv_push(&argv, "-M");
-        strv_consume(&argv, machine_config(vm, pci));
+        strv_consume(&argv, machine_config(vm, pci, tcg));
         strv_push(&argv, "-m");
         if (hotplug > 0)
                 strv_pushf(&argv, "%lldM,maxmem=%lldM", mem, mem + hotplug);
@@ -429,7 +442,7 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         }
         push_volumes(&argv, g, dev_type);
         push_shares(&argv, g, dev_type);
-        push_interfaces(&argv, vm, dev_type, pci);
+        push_interfaces(&argv, vm, dev_type, pci, cpu);
         if (guest_has_device_on(g, "usb")) {
                 strv_push(&argv, "-device");
                 strv_push(&argv, "qemu-xhci");

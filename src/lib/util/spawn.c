@@ -2,12 +2,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -203,7 +206,15 @@ int spawn_and_wait(const struct spawn_options *o, int *exit_status, struct mv_er
         return 0;
 }
 
-int spawn_collect(char *const *argv, int *exit_status, char **output, struct mv_error **err)
+static long long monotonic_ms(void)
+{
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return now.tv_sec * 1000LL + now.tv_nsec / 1000000;
+}
+
+int spawn_collect_timeout(char *const *argv, int timeout_ms, int *exit_status, char **output,
+                          struct mv_error **err)
 {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -212,26 +223,54 @@ int spawn_collect(char *const *argv, int *exit_status, char **output, struct mv_
         o.stdin_fd = SPAWN_FD_NULL;
         o.stdout_fd = p[1];
         o.stderr_fd = p[1];
-        struct pidref child = PIDREF_NULL;
+        _cleanup_pidref_kill_ struct pidref child = PIDREF_NULL;
         int r = spawn_process(&o, &child, err);
         close(p[1]);
         if (r < 0) {
                 close(p[0]);
                 return r;
         }
+        long long deadline = monotonic_ms() + timeout_ms;
         struct strbuf b = { 0 };
         char chunk[4096];
-        ssize_t n;
-        while ((n = read(p[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
-                if (n > 0)
+        int failure = 0; /* ETIMEDOUT, or the errno of a failed poll or read */
+        for (;;) {
+                struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+                long long left = deadline - monotonic_ms();
+                int ready = poll(&pfd, 1,
+                                 timeout_ms < 0 ? -1
+                                 : left < 0     ? 0
+                                                : (int)(left < INT_MAX ? left : INT_MAX));
+                ssize_t n = ready == 0 ? 0 : ready < 0 ? -1 : read(p[0], chunk, sizeof(chunk));
+                if (ready == 0)
+                        failure = ETIMEDOUT;
+                else if (n > 0)
                         strbuf_putn(&b, chunk, (size_t)n);
+                else if (n < 0 && errno != EINTR)
+                        failure = errno;
+                if (failure || n == 0)
+                        break;
+        }
         close(p[0]);
+        if (failure) {
+                /* The child is killed and reaped at scope end. */
+                strbuf_free(&b);
+                if (failure == ETIMEDOUT)
+                        return mv_error_set(err, ETIMEDOUT, "%s did not finish within %d ms",
+                                            argv[0], timeout_ms);
+                return mv_error_set(err, failure, "read the output of %s", argv[0]);
+        }
         int status;
         r = pidref_wait(&child, &status, err);
         *output = strbuf_take(&b);
         if (r >= 0 && exit_status)
                 *exit_status = wait_status_to_exit_code(status);
         return r;
+}
+
+int spawn_collect(char *const *argv, int *exit_status, char **output, struct mv_error **err)
+{
+        return spawn_collect_timeout(argv, -1, exit_status, output, err);
 }
 
 static bool is_executable_file(const char *path)

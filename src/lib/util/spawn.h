@@ -46,6 +46,10 @@ int spawn_and_wait(const struct spawn_options *opts, int *exit_status, struct mv
  */
 int spawn_collect(char *const *argv, int *exit_status, char **output, struct mv_error **err);
 
+/* spawn_collect, but a program still running after `timeout_ms` (-1: none) is killed: ETIMEDOUT. */
+int spawn_collect_timeout(char *const *argv, int timeout_ms, int *exit_status, char **output,
+                          struct mv_error **err);
+
 /* Resolve `name` through $PATH (or take it as a path if it has a '/'); result is malloc'd. */
 int find_program(const char *name, char **path, struct mv_error **err);
 

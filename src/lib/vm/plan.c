@@ -10,10 +10,12 @@
 #include "config/json-read.h"
 #include "config/merge.h"
 #include "config/value-get.h"
+#include "host/kvm-probe.h"
 #include "host/virtiofsd.h"
 #include "hypervisor/hypervisor.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/spawn.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -278,6 +280,16 @@ static void find_optional(const char *name, char **out)
                 *out = NULL;
 }
 
+/* Asked by qemu when its accelerator depends on it; qemu falls back to TCG. */
+static bool probe_kvm(const struct hv_vm *vm)
+{
+        const struct kvm_probe *p = kvm_probe();
+        if (!p->usable)
+                log_warning("vm %s: %s; qemu runs it with TCG instead (emulated, much slower)",
+                            vm->name, p->reason);
+        return p->usable;
+}
+
 int vm_plan(const struct value *host, const char *name, struct value **out, struct mv_error **err)
 {
         const char *state = vget_str(host, "microvm.stateDir");
@@ -330,7 +342,8 @@ int vm_plan(const struct value *host, const char *name, struct value **out, stru
                          .netcat = netcat ? netcat : "nc",
                          .bridge_helper = helper ? helper : "qemu-bridge-helper",
                          .seccomp = true,
-                         .unbuffer = unbuffer },
+                         .unbuffer = unbuffer,
+                         .kvm_usable = probe_kvm },
         };
         put(plan, "interfaces", interfaces_plan(ops, &vm, host));
         struct value *notify = notify_plan(ops, guest, host, name, &vm.env.notify_vsock_port, err);

@@ -1,0 +1,296 @@
+/* doctor's checks of the host itself: KVM, device nodes, accounts, the state directory, limits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/merge.h"
+#include "config/value-get.h"
+#include "host/doctor.h"
+#include "host/kvm-probe.h"
+#include "hypervisor/hypervisor.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+/* The hypervisors whose vsock is vhost-vsock; cloud-hypervisor and firecracker proxy a socket. */
+static bool vsock_is_vhost(const char *hv)
+{
+        static const char *const names[] = { "qemu", "crosvm", "kvmtool", "alioth" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(hv, names[i]) == 0)
+                        return true;
+        return false;
+}
+
+static bool has_share(const struct value *guest, const char *proto)
+{
+        const struct value *shares = vget_list(guest, "microvm.shares");
+        for (size_t i = 0; shares && i < shares->n_items; i++)
+                if (strcmp(vget_str(shares->items[i], "proto"), proto) == 0)
+                        return true;
+        return false;
+}
+
+static bool has_vhost_tap(const struct value *guest)
+{
+        const struct value *ifaces = vget_list(guest, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
+                if (strcmp(vget_str(ifaces->items[i], "type"), "tap") == 0 &&
+                    vget_bool(ifaces->items[i], "tap.vhost", false))
+                        return true;
+        return false;
+}
+
+static void note_hypervisor(struct doctor_needs *out, const char *vm, const struct value *guest,
+                            const char *hv)
+{
+        for (size_t h = 0; h < DOCTOR_HYPERVISORS && hypervisors[h]; h++) {
+                if (strcmp(hypervisors[h]->name, hv) != 0)
+                        continue;
+                strv_push(&out->by_hypervisor[h], vm);
+                _cleanup_free_ char *opt = xasprintf("microvm.\"%s\".package", hv);
+                if (!out->package[h])
+                        out->package[h] = vget_str(guest, opt);
+        }
+}
+
+void doctor_needs_from_config(const struct value *host, struct doctor_needs *out)
+{
+        *out = (struct doctor_needs){ 0 };
+        const struct value *vms = vget_attrs(host, "microvm.vms");
+        for (size_t i = 0; vms && i < vms->n_attrs; i++) {
+                const char *vm = vms->attrs[i].key;
+                const struct value *g = value_lookup(vms->attrs[i].value, "config");
+                if (!g || g->type == VALUE_NULL)
+                        continue; /* a flake VM: its needs are in the flake */
+                const char *hv = vget_str(g, "microvm.hypervisor");
+                hv = hv ? hv : "qemu";
+                note_hypervisor(out, vm, g, hv);
+                if (strcmp(hv, "qemu") != 0)
+                        strv_push(&out->kvm, vm);
+                if (guest_has_interface(g, "tap"))
+                        strv_push(&out->tap, vm);
+                if (has_vhost_tap(g))
+                        strv_push(&out->vhost_net, vm);
+                if (vget_int(g, "microvm.vsock.cid", -1) >= 0 && vsock_is_vhost(hv))
+                        strv_push(&out->vhost_vsock, vm);
+                if (has_share(g, "virtiofs"))
+                        strv_push(&out->virtiofs, vm);
+                if (guest_has_device_on(g, "pci")) {
+                        strv_push(&out->vfio, vm);
+                        int64_t mem = vget_int(g, "microvm.mem", 512);
+                        if (mem > out->vfio_mem_mib)
+                                out->vfio_mem_mib = mem;
+                }
+        }
+}
+
+void doctor_needs_free(struct doctor_needs *n)
+{
+        strv_free(n->kvm);
+        strv_free(n->tap);
+        strv_free(n->vhost_net);
+        strv_free(n->vhost_vsock);
+        strv_free(n->virtiofs);
+        strv_free(n->vfio);
+        for (size_t h = 0; h < DOCTOR_HYPERVISORS; h++)
+                strv_free(n->by_hypervisor[h]);
+        *n = (struct doctor_needs){ 0 };
+}
+
+void doctor_check_kvm(struct doctor_report *r, const struct doctor_needs *n,
+                      const struct kvm_probe *probe)
+{
+        if (probe->usable) {
+                doctor_add(r, "kvm", DOCTOR_OK, xstrdup(probe->reason), NULL);
+                return;
+        }
+        char *hint = probe->hint ? xstrdup(probe->hint) : NULL;
+        if (n->kvm) {
+                _cleanup_free_ char *vms = strv_join(n->kvm, ", ");
+                doctor_add(r, "kvm", DOCTOR_ERROR,
+                           xasprintf("%s; qemu falls back to TCG, but the hypervisor of vm %s "
+                                     "needs KVM",
+                                     probe->reason, vms),
+                           hint);
+                return;
+        }
+        doctor_add(r, "kvm", DOCTOR_WARNING,
+                   xasprintf("%s; qemu falls back to TCG (emulated, much slower), the other "
+                             "hypervisors cannot run",
+                             probe->reason),
+                   hint);
+}
+
+void doctor_check_device(struct doctor_report *r, const char *check, const char *path,
+                         char *const *needers, const char *needed_for, const char *module)
+{
+        int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0) {
+                close(fd);
+                doctor_add(r, check, DOCTOR_OK, xasprintf("%s opens", path), NULL);
+                return;
+        }
+        int e = errno;
+        _cleanup_free_ char *vms = needers ? strv_join(needers, ", ") : NULL;
+        char *detail = xasprintf("%s: %s; needed for %s%s%s%s", path, strerror(e), needed_for,
+                                 vms ? " (vm " : "", vms ? vms : "", vms ? ")" : "");
+        char *hint = e == ENOENT ? xasprintf("load it: modprobe %s", module)
+                     : e == EACCES || e == EPERM
+                             ? xasprintf("run as root, or give access to %s", path)
+                             : NULL;
+        doctor_add(r, check, vms ? DOCTOR_ERROR : DOCTOR_WARNING, detail, hint);
+}
+
+void doctor_check_accounts(struct doctor_report *r, const char *user, const char *group)
+{
+        struct group *gr = getgrnam(group);
+        bool have_group = gr != NULL;
+        gid_t gid = gr ? gr->gr_gid : (gid_t)-1;
+        if (have_group)
+                doctor_add(r, "group", DOCTOR_OK,
+                           xasprintf("group %s exists (gid %u)", group, (unsigned)gid), NULL);
+        else
+                doctor_add(r, "group", DOCTOR_WARNING,
+                           xasprintf("no group %s: microvm.nix runs the VMs with it and gives "
+                                     "it the state directory",
+                                     group),
+                           xasprintf("groupadd --system %s", group));
+
+        struct passwd *pw = getpwnam(user);
+        if (!pw)
+                doctor_add(r, "user", DOCTOR_WARNING,
+                           xasprintf("no user %s: microvm.nix runs the VMs as %s; taps and the "
+                                     "state directory are given to it once it exists",
+                                     user, user),
+                           xasprintf("useradd --system --gid %s --no-create-home --shell "
+                                     "/usr/sbin/nologin %s",
+                                     group, user));
+        else if (have_group && pw->pw_gid != gid)
+                doctor_add(r, "user", DOCTOR_WARNING,
+                           xasprintf("user %s exists (uid %u), but its group is not %s", user,
+                                     (unsigned)pw->pw_uid, group),
+                           xasprintf("usermod -g %s %s", group, user));
+        else
+                doctor_add(r, "user", DOCTOR_OK,
+                           xasprintf("user %s exists (uid %u)", user, (unsigned)pw->pw_uid), NULL);
+}
+
+static char *user_name(uid_t uid)
+{
+        struct passwd *pw = getpwuid(uid);
+        return pw ? xstrdup(pw->pw_name) : xasprintf("%u", (unsigned)uid);
+}
+
+static char *group_name(gid_t gid)
+{
+        struct group *gr = getgrgid(gid);
+        return gr ? xstrdup(gr->gr_name) : xasprintf("%u", (unsigned)gid);
+}
+
+void doctor_check_state_dir(struct doctor_report *r, const char *path, const char *user,
+                            const char *group)
+{
+        const char *check = "state-directory";
+        struct stat st;
+        if (stat(path, &st) < 0) {
+                if (errno == ENOENT)
+                        doctor_add(
+                                r, check, DOCTOR_INFO,
+                                xasprintf("%s does not exist yet: microvm apply creates it", path),
+                                NULL);
+                else
+                        doctor_add(r, check, DOCTOR_ERROR,
+                                   xasprintf("%s: %s", path, strerror(errno)), NULL);
+                return;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                doctor_add(r, check, DOCTOR_ERROR, xasprintf("%s is not a directory", path),
+                           xasprintf("move it away, or set microvm.stateDir to a directory"));
+                return;
+        }
+        unsigned mode = st.st_mode & 07777;
+        _cleanup_free_ char *owner = user_name(st.st_uid), *grp = group_name(st.st_gid);
+        /* Whoever can write here can swap a VM's runner for their own. */
+        if (mode & S_IWOTH) {
+                doctor_add(r, check, DOCTOR_ERROR,
+                           xasprintf("%s is writable by every user (mode %04o)", path, mode),
+                           xasprintf("chmod o-w %s", path));
+                return;
+        }
+        struct passwd *pw = getpwnam(user);
+        uid_t uid = pw ? pw->pw_uid : (uid_t)-1;
+        struct group *gr = getgrnam(group);
+        if (pw && gr && (st.st_uid != uid || st.st_gid != gr->gr_gid)) {
+                doctor_add(r, check, DOCTOR_WARNING,
+                           xasprintf("%s belongs to %s:%s (mode %04o); microvm.nix gives it to "
+                                     "%s:%s",
+                                     path, owner, grp, mode, user, group),
+                           xasprintf("chown %s:%s %s", user, group, path));
+                return;
+        }
+        doctor_add(r, check, DOCTOR_OK,
+                   xasprintf("%s belongs to %s:%s, mode %04o", path, owner, grp, mode), NULL);
+}
+
+static char *limit_text(rlim_t v)
+{
+        if (v == RLIM_INFINITY)
+                return xstrdup("unlimited");
+        if (v % (1024 * 1024) == 0)
+                return xasprintf("%llu MiB", (unsigned long long)(v / (1024 * 1024)));
+        return xasprintf("%llu KiB", (unsigned long long)(v / 1024));
+}
+
+void doctor_check_memlock(struct doctor_report *r, const struct doctor_needs *n,
+                          const struct rlimit *limit)
+{
+        _cleanup_free_ char *soft = limit_text(limit->rlim_cur),
+                            *hard = limit_text(limit->rlim_max);
+        const char *raise = "raise it where microvm starts (ulimit -l unlimited, or "
+                            "LimitMEMLOCK=infinity in its unit, as microvm.nix's units have)";
+        uint64_t need = (uint64_t)n->vfio_mem_mib * 1024 * 1024;
+        if (n->vfio && limit->rlim_cur != RLIM_INFINITY && limit->rlim_cur < need) {
+                _cleanup_free_ char *vms = strv_join(n->vfio, ", ");
+                doctor_add(r, "memlock", DOCTOR_ERROR,
+                           xasprintf("locked memory: soft limit %s, hard %s; PCI passthrough "
+                                     "locks all guest memory, %lld MiB for vm %s",
+                                     soft, hard, (long long)n->vfio_mem_mib, vms),
+                           xstrdup(raise));
+                return;
+        }
+        if (limit->rlim_max != RLIM_INFINITY) {
+                doctor_add(r, "memlock", DOCTOR_WARNING,
+                           xasprintf("locked memory: soft limit %s, hard %s; PCI passthrough "
+                                     "(VFIO) locks all guest memory",
+                                     soft, hard),
+                           xstrdup(raise));
+                return;
+        }
+        doctor_add(r, "memlock", DOCTOR_OK,
+                   xasprintf("locked memory: soft limit %s, hard %s", soft, hard), NULL);
+}
+
+void doctor_run(const struct value *host, struct doctor_report *r)
+{
+        struct doctor_needs n;
+        doctor_needs_from_config(host, &n);
+        doctor_check_kvm(r, &n, kvm_probe());
+        doctor_check_device(r, "tun", "/dev/net/tun", n.tap, "tap interfaces", "tun");
+        doctor_check_device(r, "vhost-net", "/dev/vhost-net", n.vhost_net,
+                            "virtio-net's vhost acceleration, tap.vhost = true", "vhost_net");
+        doctor_check_device(r, "vhost-vsock", "/dev/vhost-vsock", n.vhost_vsock,
+                            "microvm.vsock.cid with qemu, crosvm, kvmtool or alioth",
+                            "vhost_vsock");
+        doctor_check_programs(r, &n);
+        doctor_check_accounts(r, "microvm", "kvm");
+        doctor_check_state_dir(r, vget_str(host, "microvm.stateDir"), "microvm", "kvm");
+        struct rlimit limit;
+        if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0)
+                doctor_check_memlock(r, &n, &limit);
+        doctor_needs_free(&n);
+}

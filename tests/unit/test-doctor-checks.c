@@ -1,0 +1,175 @@
+#include "vm-helpers.h"
+
+#include <sys/stat.h>
+
+#include "host/doctor.h"
+#include "host/kvm-probe.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+
+static const struct doctor_finding *only(const struct doctor_report *r)
+{
+        assert_int_equal(r->n, 1);
+        return &r->items[0];
+}
+
+static void needs_follow_the_vms(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        struct host_config cfg;
+        load_host(dir,
+                  VM("a", "hypervisor = \"crosvm\"; vsock.cid = 3; mem = 2048; "
+                          "devices = [ { bus = \"pci\"; path = \"0000:01:00.0\"; } ];")
+                          VM("b", "vsock.cid = 4; interfaces = [ { type = \"tap\"; id = "
+                                  "\"vm-b\"; mac = \"02:00:00:00:00:01\"; tap.vhost = true; } ];")
+                                  VM("c", "hypervisor = \"firecracker\"; vsock.cid = 5; "
+                                          "firecracker.package = \"/opt/fc\"; shares = [ { tag = "
+                                          "\"s\"; source = \"/srv\"; mountPoint = \"/m\"; proto = "
+                                          "\"virtiofs\"; } ];"),
+                  &cfg);
+        struct doctor_needs n;
+        doctor_needs_from_config(cfg.root, &n);
+        _cleanup_free_ char *kvm = strv_join(n.kvm, ","), *vsock = strv_join(n.vhost_vsock, ",");
+        assert_string_equal(kvm, "a,c");
+        /* firecracker's vsock is a unix socket on the host: no vhost. */
+        assert_string_equal(vsock, "a,b");
+        assert_string_equal(n.tap[0], "b");
+        assert_string_equal(n.vhost_net[0], "b");
+        assert_null(n.tap[1]);
+        assert_string_equal(n.virtiofs[0], "c");
+        assert_string_equal(n.vfio[0], "a");
+        assert_int_equal(n.vfio_mem_mib, 2048);
+        assert_string_equal(n.by_hypervisor[0][0], "b"); /* qemu, first in the table */
+        assert_string_equal(n.package[2], "/opt/fc");    /* firecracker */
+        doctor_needs_free(&n);
+        host_config_free(&cfg);
+        scratch_dir_remove(dir);
+}
+
+static void kvm_verdicts(void **state)
+{
+        (void)state;
+        struct doctor_report r = { 0 };
+        struct doctor_needs n = { 0 };
+        struct kvm_probe good = { .usable = true, .reason = "KVM runs guests" };
+        struct kvm_probe bad = { .reason = "KVM cannot run guests", .hint = "enable nesting" };
+        doctor_check_kvm(&r, &n, &good);
+        assert_int_equal(only(&r)->status, DOCTOR_OK);
+        doctor_report_free(&r);
+        doctor_check_kvm(&r, &n, &bad);
+        assert_int_equal(only(&r)->status, DOCTOR_WARNING);
+        assert_non_null(strstr(r.items[0].detail, "qemu falls back to TCG"));
+        assert_string_equal(r.items[0].hint, "enable nesting");
+        doctor_report_free(&r);
+        strv_push(&n.kvm, "web");
+        doctor_check_kvm(&r, &n, &bad);
+        assert_int_equal(only(&r)->status, DOCTOR_ERROR);
+        assert_non_null(strstr(r.items[0].detail, "vm web needs KVM"));
+        doctor_report_free(&r);
+        doctor_needs_free(&n);
+}
+
+static void devices(void **state)
+{
+        (void)state;
+        struct doctor_report r = { 0 };
+        doctor_check_device(&r, "null", "/dev/null", NULL, "nothing", "null");
+        assert_int_equal(only(&r)->status, DOCTOR_OK);
+        doctor_report_free(&r);
+        doctor_check_device(&r, "x", "/nonexistent/dev", NULL, "things", "xmod");
+        assert_int_equal(only(&r)->status, DOCTOR_WARNING);
+        assert_string_equal(r.items[0].detail,
+                            "/nonexistent/dev: No such file or directory; needed for things");
+        assert_string_equal(r.items[0].hint, "load it: modprobe xmod");
+        doctor_report_free(&r);
+        char *vms[] = { "a", "b", NULL };
+        doctor_check_device(&r, "x", "/nonexistent/dev", vms, "things", "xmod");
+        assert_int_equal(only(&r)->status, DOCTOR_ERROR);
+        assert_non_null(strstr(r.items[0].detail, "needed for things (vm a, b)"));
+        doctor_report_free(&r);
+}
+
+static void accounts(void **state)
+{
+        (void)state;
+        struct doctor_report r = { 0 };
+        doctor_check_accounts(&r, "root", "root");
+        assert_int_equal(r.n, 2);
+        assert_int_equal(doctor_count(&r, DOCTOR_OK), 2);
+        doctor_report_free(&r);
+        doctor_check_accounts(&r, "no-such-user-mv", "no-such-group-mv");
+        assert_int_equal(doctor_count(&r, DOCTOR_WARNING), 2);
+        assert_string_equal(r.items[0].hint, "groupadd --system no-such-group-mv");
+        assert_non_null(strstr(r.items[1].hint, "useradd --system --gid no-such-group-mv"));
+        doctor_report_free(&r);
+}
+
+static void state_directory(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        _cleanup_free_ char *sd = xasprintf("%s/state", dir);
+        struct doctor_report r = { 0 };
+        doctor_check_state_dir(&r, sd, "root", "root");
+        assert_int_equal(only(&r)->status, DOCTOR_INFO);
+        doctor_report_free(&r);
+
+        assert_int_equal(mkdir(sd, 0755), 0);
+        assert_int_equal(chmod(sd, 0777), 0);
+        doctor_check_state_dir(&r, sd, "root", "root");
+        assert_int_equal(only(&r)->status, DOCTOR_ERROR);
+        assert_non_null(strstr(r.items[0].hint, "chmod o-w"));
+        doctor_report_free(&r);
+
+        assert_int_equal(chmod(sd, 0775), 0);
+        if (geteuid() == 0 && chown(sd, 0, 0) == 0) {
+                doctor_check_state_dir(&r, sd, "root", "root");
+                assert_int_equal(only(&r)->status, DOCTOR_OK);
+                assert_non_null(strstr(r.items[0].detail, "belongs to root:root, mode 0775"));
+                doctor_report_free(&r);
+                /* Owned by someone other than the VMs' user: say how to hand it over. */
+                doctor_check_state_dir(&r, sd, "nobody", "root");
+                assert_int_equal(only(&r)->status, DOCTOR_WARNING);
+                _cleanup_free_ char *hint = xasprintf("chown nobody:root %s", sd);
+                assert_string_equal(r.items[0].hint, hint);
+                doctor_report_free(&r);
+        }
+        scratch_dir_remove(dir);
+}
+
+static void memlock(void **state)
+{
+        (void)state;
+        struct doctor_report r = { 0 };
+        struct doctor_needs n = { 0 };
+        struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+        struct rlimit low = { 8 << 20, 8 << 20 };
+        doctor_check_memlock(&r, &n, &unlimited);
+        assert_int_equal(only(&r)->status, DOCTOR_OK);
+        doctor_report_free(&r);
+        doctor_check_memlock(&r, &n, &low);
+        assert_int_equal(only(&r)->status, DOCTOR_WARNING);
+        assert_non_null(strstr(r.items[0].detail, "soft limit 8 MiB, hard 8 MiB"));
+        doctor_report_free(&r);
+        strv_push(&n.vfio, "gpu");
+        n.vfio_mem_mib = 4096;
+        doctor_check_memlock(&r, &n, &low);
+        assert_int_equal(only(&r)->status, DOCTOR_ERROR);
+        assert_non_null(strstr(r.items[0].detail, "4096 MiB for vm gpu"));
+        doctor_report_free(&r);
+        doctor_needs_free(&n);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(needs_follow_the_vms),
+                cmocka_unit_test(kvm_verdicts),
+                cmocka_unit_test(devices),
+                cmocka_unit_test(accounts),
+                cmocka_unit_test(state_directory),
+                cmocka_unit_test(memlock),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -65,9 +65,18 @@ static void print_plan(const struct value *p)
                         printf("), owner %s, then tapScript with id=%s\n", vget_str(it, "owner"),
                                vget_str(it, "id"));
                 } else {
-                        printf("  macvtap %s: create on %s, mode %s, mac %s\n", vget_str(it, "id"),
-                               vget_str(it, "link"), vget_str(it, "mode"), vget_str(it, "mac"));
+                        printf("  macvtap %s: create on %s, mode %s, mac %s, /dev/tapN owner %s\n",
+                               vget_str(it, "id"), vget_str(it, "link"), vget_str(it, "mode"),
+                               vget_str(it, "mac"), vget_str(it, "owner"));
                 }
+                const struct value *fds = vget_list(it, "fds");
+                if (!fds || !fds->n_items)
+                        continue;
+                printf("    open its /dev/tapN as the hypervisor's descriptor%s",
+                       fds->n_items > 1 ? "s" : "");
+                for (size_t f = 0; f < fds->n_items; f++)
+                        printf("%s%lld", f ? ", " : " ", (long long)fds->items[f]->integer);
+                putchar('\n');
         }
         const struct value *vfs = vget_list(p, "virtiofsd");
         for (size_t i = 0; vfs && i < vfs->n_items; i++) {
@@ -81,6 +90,9 @@ static void print_plan(const struct value *p)
                 printf("  write %s\n", files->attrs[i].key);
         printf("  %s:\n", vget_str(p, "hypervisor"));
         print_argv(vget_list(p, "command.argv"));
+        if (vget_bool(p, "command.ifindexPending", false))
+                printf("  (/dev/tap0 stands for the /dev/tapN of a macvtap that does not exist "
+                       "yet: the command is built again once it does)\n");
         printf("  shutdown: %s\n", vget_str(p, "shutdown"));
 }
 

@@ -78,6 +78,33 @@ def test_plan_text_and_errors(microvm, installed):
     assert r.returncode == 2
 
 
+def test_plan_of_a_macvtap(microvm, tmp_path):
+    state = tmp_path / "state"
+    host = tmp_path / "host.nix"
+    host.write_text(f'''{{
+  microvm.stateDir = "{state}";
+  microvm.vms.web.config.microvm = {{
+    kernel = "/boot/vmlinuz"; initrdPath = "/boot/initrd.img"; vcpu = 2;
+    interfaces = [ {{ type = "macvtap"; id = "vm-mv"; mac = "02:00:00:00:00:02";
+                      macvtap = {{ link = "eth9"; mode = "vepa"; }}; }} ];
+  }};
+}}
+''')
+    assert run(microvm, host, "apply").returncode == 0
+    r = run(microvm, host, "plan", "--json", "web")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    # qemu opens a queue per vCPU: /dev/tapN twice, as descriptors 3 and 4.
+    assert plan["interfaces"] == [{"create": True, "fds": [3, 4], "id": "vm-mv", "link": "eth9",
+                                   "mac": "02:00:00:00:00:02", "mode": "vepa",
+                                   "owner": "microvm", "type": "macvtap"}]
+    argv = plan["command"]["argv"]
+    assert "tap,id=vm-mv,fds=3:4" in argv and plan["command"]["ifindexPending"] is False
+    r = run(microvm, host, "plan", "web")
+    assert "macvtap vm-mv: create on eth9, mode vepa, mac 02:00:00:00:00:02" in r.stdout
+    assert "open its /dev/tapN as the hypervisor's descriptors 3, 4\n" in r.stdout
+
+
 def test_plan_reports_a_missing_hypervisor(microvm, tmp_path):
     state = tmp_path / "state"
     host = tmp_path / "host.nix"

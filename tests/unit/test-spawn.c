@@ -121,6 +121,63 @@ static void environment_is_exactly_envp(void **state)
         assert_string_equal(out, "id=vm-tap0\nB=2\n");
 }
 
+/* Read what a pipe holds once its writers are gone. */
+static char *drain(int fd)
+{
+        char buf[256];
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        assert_true(n >= 0);
+        buf[n] = '\0';
+        close(fd);
+        return xstrdup(buf);
+}
+
+/*
+ * The sources sit on 4 and 3 and are passed the other way round, so each
+ * lands on the other's number: nothing may be overwritten before it is
+ * copied. Nothing beyond the passed descriptors reaches the child.
+ */
+static void descriptors_are_passed_as_3_and_up(void **state)
+{
+        (void)state;
+        if (fcntl(3, F_GETFD) >= 0 || fcntl(4, F_GETFD) >= 0)
+                skip(); /* the test process uses them: the crossed case cannot be set up */
+        int a[2], b[2];
+        assert_int_equal(pipe2(a, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(b, O_CLOEXEC), 0);
+        /* Read ends out of the way, write ends onto exactly 3 (a) and 4 (b). */
+        int ra = fcntl(a[0], F_DUPFD_CLOEXEC, 10), rb = fcntl(b[0], F_DUPFD_CLOEXEC, 10);
+        int wa = fcntl(a[1], F_DUPFD_CLOEXEC, 10), wb = fcntl(b[1], F_DUPFD_CLOEXEC, 10);
+        for (int i = 0; i < 2; i++) {
+                close(a[i]);
+                close(b[i]);
+        }
+        assert_int_equal(dup3(wa, 3, O_CLOEXEC), 3);
+        assert_int_equal(dup3(wb, 4, O_CLOEXEC), 4);
+        close(wa);
+        close(wb);
+
+        char *argv[] = { "/bin/sh", "-c",
+                         "echo to-3 >&3; echo to-4 >&4; [ -e /proc/$$/fd/5 ] && echo 5-open >&3; "
+                         "exit 0",
+                         NULL };
+        const int pass[] = { 4, 3 };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.pass_fds = pass;
+        o.n_pass_fds = 2;
+        int code = -1;
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_int_equal(spawn_and_wait(&o, &code, &err), 0);
+        assert_int_equal(code, 0);
+        close(3);
+        close(4);
+        _cleanup_free_ char *got_a = drain(ra);
+        _cleanup_free_ char *got_b = drain(rb);
+        /* a's write end was on 3 and went to 4; b's went from 4 to 3. */
+        assert_string_equal(got_a, "to-4\n");
+        assert_string_equal(got_b, "to-3\n");
+}
+
 static void stdin_null_reads_eof(void **state)
 {
         (void)state;
@@ -304,6 +361,7 @@ int main(void)
                 cmocka_unit_test(environment_is_exactly_envp),
                 cmocka_unit_test(stdin_null_reads_eof),
                 cmocka_unit_test(descriptors_do_not_leak),
+                cmocka_unit_test(descriptors_are_passed_as_3_and_up),
                 cmocka_unit_test(signal_mask_is_reset),
                 cmocka_unit_test(ignored_signals_are_reset),
                 cmocka_unit_test(pdeath_signal_kills_orphan),

@@ -132,6 +132,14 @@ static int check_interfaces(const char *vm, const struct value *guest, struct cl
                                                     "vm %s: macvtap interface %s needs "
                                                     "macvtap.%s",
                                                     vm, id->str, missing);
+                        const struct value *link = value_lookup(it, "macvtap.link");
+                        if (!interface_name_valid(link->str))
+                                return srcpos_error(err, link->pos,
+                                                    "vm %s: macvtap interface %s: link \"%s\" is "
+                                                    "not a valid interface name: use 1 to 15 "
+                                                    "letters, digits, '-', '_' or '.', not "
+                                                    "starting with '-' or '.'",
+                                                    vm, id->str, link->str);
                 }
                 /* user networking creates no host interface; everything else does. */
                 if (strcmp(type->str, "user") == 0)

@@ -212,8 +212,9 @@ static const struct mv_option host_options[] = {
                 .type = &type_bool,
                 .default_nix = "true",
                 .description = "Whether microvm creates a VM's tap interfaces (and runs "
-                               "microvm.host.tapScript) before starting it, and removes them "
-                               "after. Set to false when the interfaces are managed elsewhere; "
+                               "microvm.host.tapScript) and its macvtap interfaces before "
+                               "starting it, and removes them after. Set to false when the "
+                               "interfaces are managed elsewhere; "
                                "the VM then expects them to exist.",
                 .declared_by = "<nixpkgs/nixos/modules/system/boot/systemd.nix>",
         },

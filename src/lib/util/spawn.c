@@ -35,6 +35,7 @@ enum child_stage {
         STAGE_CWD,
         STAGE_SESSION,
         STAGE_PDEATHSIG,
+        STAGE_PASS_FDS,
         STAGE_EXEC,
 };
 
@@ -43,6 +44,7 @@ static const char *const stage_names[] = {
         [STAGE_CWD] = "change directory",
         [STAGE_SESSION] = "start a new session",
         [STAGE_PDEATHSIG] = "set the parent-death signal",
+        [STAGE_PASS_FDS] = "pass descriptors to",
         [STAGE_EXEC] = "execute",
 };
 
@@ -53,16 +55,41 @@ static _Noreturn void child_fail(int pipe_fd, int stage)
         _exit(127);
 }
 
-static void close_fds_except(int keep)
+/* Close every descriptor from `first` up, except `keep` (which is above `first`). */
+static void close_fds_except(int first, int keep)
 {
         /* close_range() exists since Linux 5.9; fall back to a loop on older kernels. */
-        if (close_range(3, (unsigned)keep - 1, 0) == 0 &&
+        if (close_range((unsigned)first, (unsigned)keep - 1, 0) == 0 &&
             close_range((unsigned)keep + 1, ~0U, 0) == 0)
                 return;
         long max = sysconf(_SC_OPEN_MAX);
-        for (int fd = 3; fd < (max > 0 ? max : 1024); fd++)
+        for (int fd = first; fd < (max > 0 ? max : 1024); fd++)
                 if (fd != keep)
                         close(fd);
+}
+
+/*
+ * Put pass_fds on 3, 4, ... Everything that must survive (the sources and
+ * the exec-failure pipe) is first moved above that range, so that no dup2()
+ * lands on a descriptor still needed. `moved` has room for n_pass_fds.
+ */
+static int child_pass_fds(const struct spawn_options *o, int *pipe_fd, int *moved)
+{
+        int above = 3 + (int)o->n_pass_fds;
+        int p = fcntl(*pipe_fd, F_DUPFD_CLOEXEC, above);
+        if (p < 0)
+                return -1;
+        *pipe_fd = p;
+        for (size_t i = 0; i < o->n_pass_fds; i++) {
+                moved[i] = fcntl(o->pass_fds[i], F_DUPFD_CLOEXEC, above);
+                if (moved[i] < 0)
+                        return -1;
+        }
+        /* dup2() clears close-on-exec on the copy, which is what is wanted. */
+        for (size_t i = 0; i < o->n_pass_fds; i++)
+                if (dup2(moved[i], 3 + (int)i) < 0)
+                        return -1;
+        return 0;
 }
 
 /*
@@ -87,7 +114,7 @@ static int child_setup_stdio(const struct spawn_options *o, int devnull)
 }
 
 static _Noreturn void child_main(const struct spawn_options *o, char *const *envp, int pipe_fd,
-                                 int devnull, pid_t parent)
+                                 int devnull, pid_t parent, int *moved)
 {
         sigset_t none;
         struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -115,7 +142,10 @@ static _Noreturn void child_main(const struct spawn_options *o, char *const *env
         if (o->cwd && chdir(o->cwd) < 0)
                 child_fail(pipe_fd, STAGE_CWD);
 
-        close_fds_except(pipe_fd);
+        if (child_pass_fds(o, &pipe_fd, moved) < 0)
+                child_fail(pipe_fd, STAGE_PASS_FDS);
+
+        close_fds_except(3 + (int)o->n_pass_fds, pipe_fd);
         execve(o->argv[0], o->argv, envp);
         child_fail(pipe_fd, STAGE_EXEC);
 }
@@ -142,12 +172,14 @@ int spawn_process(const struct spawn_options *o, struct pidref *child, struct mv
                 return mv_error_set(err, errno, "open /dev/null");
 
         char *const *envp = o->envp ? o->envp : environ;
+        /* Allocated before fork(): the child only uses it. */
+        _cleanup_free_ int *moved = xcalloc(o->n_pass_fds + 1, sizeof(int));
         pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0)
                 return mv_error_set(err, errno, "fork");
         if (pid == 0)
-                child_main(o, envp, wr, devnull, parent);
+                child_main(o, envp, wr, devnull, parent, moved);
 
         close(TAKE_FD(wr));
 

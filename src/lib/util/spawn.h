@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "util/pidref.h"
 
@@ -21,6 +22,8 @@ struct spawn_options {
         int pdeath_signal;                  /* sent to the child if we die first; 0: none */
         const char *cwd;                    /* NULL: the caller's */
         bool new_session;                   /* setsid(): no controlling terminal */
+        const int *pass_fds;                /* become the child's descriptors 3, 4, ... */
+        size_t n_pass_fds;
 };
 
 #define SPAWN_OPTIONS(args)                                                                        \

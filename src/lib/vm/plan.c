@@ -109,12 +109,23 @@ static struct value *volume_plan(const char *vm_dir, const struct value *v, stru
         return p;
 }
 
+/* The descriptors the hypervisor gets the macvtap's /dev/tapN on, one per queue. */
+static struct value *macvtap_fds_value(const struct hypervisor_ops *ops, const struct hv_vm *vm,
+                                       const char *id)
+{
+        int fds[64]; /* as many as the backends put on their command lines */
+        size_t n = macvtap_fds(vm, ops, id, fds, ELEMENTSOF(fds));
+        struct value *l = value_new(VALUE_LIST, nowhere);
+        for (size_t i = 0; i < n; i++)
+                value_list_append(l, value_new_int(fds[i], nowhere));
+        return l;
+}
+
 static struct value *interfaces_plan(const struct hypervisor_ops *ops, const struct hv_vm *vm,
                                      const struct value *host)
 {
         const struct value *ifaces = vget_list(vm->guest, "microvm.interfaces");
-        bool managed = vget_bool(
-                host, "systemd.services.\"microvm-tap-interfaces@%i.service\".enable", true);
+        bool managed = vget_bool(host, INTERFACES_UNIT_ENABLE, true);
         bool mq = ops->tap_multi_queue && ops->tap_multi_queue(vm);
         const char *owner = vget_str(vm->guest, "microvm.user");
         struct value *list = value_new(VALUE_LIST, nowhere);
@@ -130,18 +141,19 @@ static struct value *interfaces_plan(const struct hypervisor_ops *ops, const str
                 /* With the tap unit disabled the interfaces are someone else's to create. */
                 put(p, "create", value_new_bool(managed, nowhere));
                 put(p, "mac", str(vget_str(it, "mac")));
-                struct value *flags = value_new(VALUE_LIST, nowhere);
+                put(p, "owner", str(owner ? owner : "microvm"));
                 if (strcmp(type, "tap") == 0) {
+                        struct value *flags = value_new(VALUE_LIST, nowhere);
                         value_list_append(flags, str("vnet_hdr"));
                         if (mq)
                                 value_list_append(flags, str("multi_queue"));
                         put(p, "flags", flags);
-                        put(p, "owner", str(owner ? owner : "microvm"));
                         put(p, "tapScript", str(vget_str(host, "microvm.host.tapScript")));
                 } else {
-                        value_free(flags);
                         put(p, "link", str(vget_str(it, "macvtap.link")));
                         put(p, "mode", str(vget_str(it, "macvtap.mode")));
+                        if (ops->macvtap_as_fds)
+                                put(p, "fds", macvtap_fds_value(ops, vm, vget_str(it, "id")));
                 }
                 value_list_append(list, p);
         }
@@ -274,6 +286,20 @@ static int hypervisor_binary(const struct hypervisor_ops *ops, const struct valu
         return r;
 }
 
+/*
+ * A macvtap that does not exist yet has no ifindex: 0 stands in, and the
+ * plan says so (run plans the command again once the macvtap exists).
+ */
+static int ifindex_or_pending(const char *iface, void *data)
+{
+        struct hv_vm lookup = { 0 };
+        int index = hv_ifindex(&lookup, iface);
+        if (index >= 0)
+                return index;
+        *(bool *)data = true;
+        return 0;
+}
+
 static void find_optional(const char *name, char **out)
 {
         if (find_program(name, out, NULL) < 0)
@@ -330,6 +356,7 @@ int vm_plan(const struct value *host, const char *name, struct value **out, stru
                 return mv_error_wrap(err, "vm %s", name);
         find_optional("nc", &netcat);
         find_optional("unbuffer", &unbuffer);
+        bool ifindex_pending = false;
         helper = access("/usr/lib/qemu/qemu-bridge-helper", X_OK) == 0
                          ? xstrdup("/usr/lib/qemu/qemu-bridge-helper")
                          : NULL;
@@ -343,7 +370,9 @@ int vm_plan(const struct value *host, const char *name, struct value **out, stru
                          .bridge_helper = helper ? helper : "qemu-bridge-helper",
                          .seccomp = true,
                          .unbuffer = unbuffer,
-                         .kvm_usable = probe_kvm },
+                         .kvm_usable = probe_kvm,
+                         .ifindex = ifindex_or_pending,
+                         .ifindex_data = &ifindex_pending },
         };
         put(plan, "interfaces", interfaces_plan(ops, &vm, host));
         struct value *notify = notify_plan(ops, guest, host, name, &vm.env.notify_vsock_port, err);
@@ -366,6 +395,7 @@ int vm_plan(const struct value *host, const char *name, struct value **out, stru
         for (size_t i = 0; cmd.file_names && cmd.file_names[i]; i++)
                 put(files, cmd.file_names[i], str(cmd.file_contents[i]));
         put(command, "files", files);
+        put(command, "ifindexPending", value_new_bool(ifindex_pending, nowhere));
         put(plan, "command", command);
         hv_command_free(&cmd);
 

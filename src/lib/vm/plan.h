@@ -11,6 +11,9 @@
 
 struct mv_error;
 
+/* The host switch for creating a VM's interfaces: microvm.nix's tap unit. */
+#define INTERFACES_UNIT_ENABLE "systemd.services.\"microvm-tap-interfaces@%i.service\".enable"
+
 /*
  * Plan the start of installed VM `name`: its runner is read from
  * STATE/NAME/current (the runner contract), the host settings (tapScript,

@@ -3,9 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +18,6 @@
 #include "host/notify.h"
 #include "host/qmp.h"
 #include "host/shutdown.h"
-#include "host/tap.h"
 #include "host/volume.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
@@ -32,19 +29,17 @@
 #include "util/strv.h"
 #include "util/unix-socket.h"
 #include "util/xalloc.h"
+#include "vm/interfaces.h"
 #include "vm/plan.h"
 #include "vm/runner.h"
 #include "vm/status.h"
 
-#define DEFAULT_TAP_SCRIPT "ip link set \"$id\" up\n"
-#define KILL_GRACE_S       5
+#define KILL_GRACE_S 5
 
 /* What has been set up, for teardown in reverse order. */
 struct running {
         const char *vm_dir;
-        char **taps; /* created by us */
-        bool *taps_mq;
-        size_t n_taps;
+        struct vm_interfaces interfaces;
         struct pidref *virtiofsd;
         size_t n_virtiofsd;
         char **sockets; /* removed once their virtiofsd is gone */
@@ -101,13 +96,7 @@ static void teardown(struct running *r)
                 stop_process(&r->virtiofsd[i], "virtiofsd");
         for (size_t i = 0; r->sockets && r->sockets[i]; i++)
                 unlink(r->sockets[i]);
-        for (size_t i = r->n_taps; i-- > 0;) {
-                struct mv_error *e = NULL;
-                if (tap_delete(r->taps[i], r->taps_mq[i], &e) < 0) {
-                        log_warning("%s", e->msg);
-                        mv_error_free(&e);
-                }
-        }
+        vm_interfaces_remove(&r->interfaces);
         if (!r->keep_pidfile)
                 vm_pidfile_remove(r->vm_dir);
         /* booted goes last: until then it says what is (or was) running. */
@@ -116,9 +105,7 @@ static void teardown(struct running *r)
                 if (unlink(booted) < 0 && errno != ENOENT)
                         log_warning("remove %s: %m", booted);
         }
-        strv_free(r->taps);
         strv_free(r->sockets);
-        free(r->taps_mq);
         free(r->virtiofsd);
 }
 
@@ -133,77 +120,6 @@ static int create_volumes(const struct value *plan, struct mv_error **err)
                 vlist_push_strings(&mkfs, vget_list(v, "mkfs"));
                 log_info("creating volume %s", vget_str(v, "image"));
                 int r = volume_create(vget_str(v, "image"), vget_int(v, "sizeMiB", 0), mkfs, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* The user's tapScript, with the interface in $id; never interpolated into the script. */
-static int run_tap_script(const char *script, const char *id, struct mv_error **err)
-{
-        _cleanup_strv_free_ char **env = NULL;
-        const char *path = getenv("PATH");
-        strv_pushf(&env, "PATH=%s",
-                   path ? path
-                        : "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
-                          "/usr/bin:/sbin:/bin");
-        strv_pushf(&env, "id=%s", id);
-        char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)script, NULL };
-        struct spawn_options o = SPAWN_OPTIONS(argv);
-        o.envp = env;
-        o.stdin_fd = SPAWN_FD_NULL;
-        int status;
-        int r = spawn_and_wait(&o, &status, err);
-        if (r < 0)
-                return r;
-        if (status != 0)
-                return mv_error_fail(err, "tapScript for %s exited with status %d", id, status);
-        return 0;
-}
-
-static void owner_ids(const char *user, uid_t *uid, gid_t *gid)
-{
-        struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
-        struct group *gr = geteuid() == 0 ? getgrnam("kvm") : NULL;
-        *uid = pw ? pw->pw_uid : (uid_t)-1;
-        *gid = gr ? gr->gr_gid : (gid_t)-1;
-}
-
-static int create_interfaces(const struct value *plan, struct running *run, struct mv_error **err)
-{
-        const struct value *ifs = vget_list(plan, "interfaces");
-        for (size_t i = 0; ifs && i < ifs->n_items; i++) {
-                const struct value *it = ifs->items[i];
-                const char *id = vget_str(it, "id");
-                if (!vget_bool(it, "create", true)) {
-                        if (!link_exists(id))
-                                return mv_error_fail(err,
-                                                     "interface %s does not exist, and creating "
-                                                     "taps is turned off",
-                                                     id);
-                        continue;
-                }
-                if (strcmp(vget_str(it, "type"), "tap") != 0)
-                        return mv_error_fail(err,
-                                             "interface %s: macvtap interfaces are not "
-                                             "created by this version yet",
-                                             id);
-                const struct value *flags = vget_list(it, "flags");
-                bool mq = flags && flags->n_items > 1;
-                struct tap_options o = { .multi_queue = mq };
-                owner_ids(vget_str(it, "owner"), &o.owner, &o.group);
-                int r = tap_create(id, &o, err);
-                if (r < 0)
-                        return r;
-                strv_push(&run->taps, id);
-                run->taps_mq = xreallocarray(run->taps_mq, run->n_taps + 1, sizeof(bool));
-                run->taps_mq[run->n_taps++] = mq;
-
-                /* The default script only brings the link up: done here, without a shell. */
-                const char *script = vget_str(it, "tapScript");
-                r = strcmp(script, DEFAULT_TAP_SCRIPT) == 0 ? link_set_up(id, err)
-                                                            : run_tap_script(script, id, err);
                 if (r < 0)
                         return r;
         }
@@ -453,31 +369,19 @@ static int supervise(const struct value *plan, struct running *run, struct readi
 /*
  * A booted link with nobody holding the VM's lock: the last run was killed
  * before its teardown. Undo what it left, read from the runner it booted
- * (taps, virtiofs sockets), as its teardown would have.
+ * (taps and macvtaps unless someone else manages them, virtiofs sockets),
+ * as its teardown would have.
  */
-static void clean_up_after_crash(const char *vm_dir)
+static void clean_up_after_crash(const char *vm_dir, bool interfaces_ours)
 {
         _cleanup_free_ char *booted = xasprintf("%s/booted", vm_dir);
-        _cleanup_free_ char *taps_path = xasprintf("%s/share/microvm/tap-interfaces", booted);
-        _cleanup_free_ char *flags_path = xasprintf("%s/share/microvm/tap-flags", booted);
-        _cleanup_free_ char *taps = NULL, *flags = NULL;
         char target[4096];
 
         if (readlink(booted, target, sizeof(target)) < 0)
                 return;
         log_notice("cleaning up after an unclean stop (%s)", booted);
-        bool mq =
-                read_file_full(flags_path, &flags, NULL, NULL) >= 0 && strstr(flags, "multi_queue");
-        if (read_file_full(taps_path, &taps, NULL, NULL) >= 0) {
-                char *save = NULL;
-                for (char *id = strtok_r(taps, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
-                        struct mv_error *e = NULL;
-                        if (tap_delete(id, mq, &e) < 0) {
-                                log_warning("%s", e->msg);
-                                mv_error_free(&e);
-                        }
-                }
-        }
+        if (interfaces_ours)
+                vm_interfaces_remove_listed(booted);
         _cleanup_free_ char *vfs = xasprintf("%s/share/microvm/virtiofs", booted);
         _cleanup_closedir_ DIR *d = opendir(vfs);
         struct dirent *de;
@@ -500,6 +404,31 @@ static void clean_up_after_crash(const char *vm_dir)
         }
         vm_pidfile_remove(vm_dir);
         unlink(booted);
+}
+
+/*
+ * kvmtool names a macvtap's /dev/tapN in its argv, and the ifindex exists
+ * only once the macvtap does: the plan stood in 0 for it, so the command is
+ * planned again now.
+ */
+static int resolve_ifindex(const struct value *host, const char *name, const struct value *plan,
+                           char ***argv, struct mv_error **err)
+{
+        if (!vget_bool(plan, "command.ifindexPending", false))
+                return 0;
+        _cleanup_value_ struct value *again = NULL;
+        int r = vm_plan(host, name, &again, err);
+        if (r < 0)
+                return r;
+        if (vget_bool(again, "command.ifindexPending", false))
+                return mv_error_fail(err,
+                                     "vm %s: a macvtap's ifindex is still unknown after "
+                                     "creating the interfaces",
+                                     name);
+        strv_free(*argv);
+        *argv = NULL;
+        vlist_push_strings(argv, vget_list(again, "command.argv"));
+        return 0;
 }
 
 /* A missing kernel is better said now than by the hypervisor after everything is set up. */
@@ -553,7 +482,7 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 mv_error_fail(err, "vm %s is already running", name);
                 return mv_error_hint(err, "stop it first (microvm stop %s)", name);
         }
-        clean_up_after_crash(vm_dir);
+        clean_up_after_crash(vm_dir, vget_bool(host, INTERFACES_UNIT_ENABLE, true));
         /* Who runs the VM, for list, status and stop: this process. */
         r = vm_pidfile_write(vm_dir, getpid(), opts->keep_pidfile, err);
         if (r < 0)
@@ -575,7 +504,11 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
         if (r >= 0)
                 r = create_volumes(plan, err);
         if (r >= 0)
-                r = create_interfaces(plan, &run, err);
+                r = vm_interfaces_create(plan, &run.interfaces, err);
+        if (r >= 0)
+                r = resolve_ifindex(host, name, plan, &argv, err);
+        if (r >= 0)
+                r = vm_interfaces_open_fds(plan, &run.interfaces, err);
         if (r >= 0)
                 r = start_virtiofsd(plan, &run, opts->socket_timeout_s, err);
         if (r >= 0)
@@ -587,6 +520,8 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 struct spawn_options o = SPAWN_OPTIONS(argv);
                 o.cwd = vm_dir;
                 o.pdeath_signal = SIGTERM;
+                o.pass_fds = run.interfaces.fds;
+                o.n_pass_fds = run.interfaces.n_fds;
                 /* lkvm keeps its control socket under $HOME/.lkvm: in the VM's directory, as the runner does. */
                 if (strcmp(vget_str(plan, "hypervisor"), "kvmtool") == 0) {
                         for (char **e = environ; *e; e++)
@@ -599,6 +534,7 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 r = spawn_process(&o, &run.hypervisor, err);
                 if (r < 0)
                         mv_error_wrap(err, "start the hypervisor");
+                vm_interfaces_close_fds(&run.interfaces);
         }
         if (r >= 0)
                 r = supervise(plan, &run, &rd, sfd, opts->stop_timeout_s, exit_status,

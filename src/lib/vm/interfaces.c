@@ -1,0 +1,217 @@
+#include "vm/interfaces.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/value-get.h"
+#include "host/macvtap.h"
+#include "host/tap.h"
+#include "util/atomic-file.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/spawn.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#define DEFAULT_TAP_SCRIPT "ip link set \"$id\" up\n"
+
+/* The user's tapScript, with the interface in $id; never interpolated into the script. */
+static int run_tap_script(const char *script, const char *id, struct mv_error **err)
+{
+        _cleanup_strv_free_ char **env = NULL;
+        const char *path = getenv("PATH");
+        strv_pushf(&env, "PATH=%s",
+                   path ? path
+                        : "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                          "/usr/bin:/sbin:/bin");
+        strv_pushf(&env, "id=%s", id);
+        char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)script, NULL };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.envp = env;
+        o.stdin_fd = SPAWN_FD_NULL;
+        int status;
+        int r = spawn_and_wait(&o, &status, err);
+        if (r < 0)
+                return r;
+        if (status != 0)
+                return mv_error_fail(err, "tapScript for %s exited with status %d", id, status);
+        return 0;
+}
+
+/* microvm.nix's units hand interfaces to the VM's user and the kvm group; only root can. */
+static void owner_ids(const char *user, uid_t *uid, gid_t *gid)
+{
+        struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
+        struct group *gr = geteuid() == 0 ? getgrnam("kvm") : NULL;
+        *uid = pw ? pw->pw_uid : (uid_t)-1;
+        *gid = gr ? gr->gr_gid : (gid_t)-1;
+}
+
+static void record(struct vm_interfaces *ifs, const char *id, bool macvtap, bool mq)
+{
+        ifs->created = xreallocarray(ifs->created, ifs->n_created + 1, sizeof(*ifs->created));
+        ifs->created[ifs->n_created++] =
+                (struct vm_interface){ .id = xstrdup(id), .macvtap = macvtap, .multi_queue = mq };
+}
+
+static int create_tap(const struct value *it, struct vm_interfaces *ifs, struct mv_error **err)
+{
+        const char *id = vget_str(it, "id");
+        const struct value *flags = vget_list(it, "flags");
+        bool mq = flags && flags->n_items > 1;
+        struct tap_options o = { .multi_queue = mq };
+        owner_ids(vget_str(it, "owner"), &o.owner, &o.group);
+        int r = tap_create(id, &o, err);
+        if (r < 0)
+                return r;
+        record(ifs, id, false, mq);
+
+        /* The default script only brings the link up: done here, without a shell. */
+        const char *script = vget_str(it, "tapScript");
+        return strcmp(script, DEFAULT_TAP_SCRIPT) == 0 ? link_set_up(id, err)
+                                                       : run_tap_script(script, id, err);
+}
+
+static int create_macvtap(const struct value *it, struct vm_interfaces *ifs, struct mv_error **err)
+{
+        struct macvtap_options o = {
+                .name = vget_str(it, "id"),
+                .link = vget_str(it, "link"),
+                .mac = vget_str(it, "mac"),
+                .mode = vget_str(it, "mode"),
+        };
+        owner_ids(vget_str(it, "owner"), &o.owner, &o.group);
+        int r = macvtap_create(&o, NULL, err);
+        if (r < 0)
+                return r;
+        record(ifs, o.name, true, false);
+        return 0;
+}
+
+int vm_interfaces_create(const struct value *plan, struct vm_interfaces *ifs, struct mv_error **err)
+{
+        const struct value *list = vget_list(plan, "interfaces");
+        for (size_t i = 0; list && i < list->n_items; i++) {
+                const struct value *it = list->items[i];
+                const char *id = vget_str(it, "id");
+                bool macvtap = strcmp(vget_str(it, "type"), "macvtap") == 0;
+                int r;
+                if (!vget_bool(it, "create", true)) {
+                        if (link_exists(id))
+                                continue;
+                        return mv_error_fail(err,
+                                             "interface %s does not exist, and creating "
+                                             "%s is turned off",
+                                             id, macvtap ? "macvtaps" : "taps");
+                }
+                r = macvtap ? create_macvtap(it, ifs, err) : create_tap(it, ifs, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int vm_interfaces_open_fds(const struct value *plan, struct vm_interfaces *ifs,
+                           struct mv_error **err)
+{
+        const struct value *list = vget_list(plan, "interfaces");
+        for (size_t i = 0; list && i < list->n_items; i++) {
+                const struct value *it = list->items[i];
+                const struct value *fds = vget_list(it, "fds");
+                const char *id = vget_str(it, "id");
+                if (!fds || !fds->n_items)
+                        continue;
+                int index = (int)if_nametoindex(id);
+                if (!index)
+                        return mv_error_set(err, errno, "macvtap %s", id);
+                _cleanup_free_ char *path = macvtap_device_path(index);
+                for (size_t q = 0; q < fds->n_items; q++) {
+                        int64_t n = fds->items[q]->integer;
+                        if (n < 3 || n > 3 + 4096)
+                                return mv_error_fail(err,
+                                                     "macvtap %s: descriptor %lld is out of "
+                                                     "range",
+                                                     id, (long long)n);
+                        size_t slot = (size_t)(n - 3);
+                        if (slot >= ifs->n_fds) {
+                                ifs->fds = xreallocarray(ifs->fds, slot + 1, sizeof(int));
+                                for (size_t k = ifs->n_fds; k <= slot; k++)
+                                        ifs->fds[k] = -1;
+                                ifs->n_fds = slot + 1;
+                        }
+                        /* Each open is one queue of the macvtap. */
+                        ifs->fds[slot] = open(path, O_RDWR | O_CLOEXEC);
+                        if (ifs->fds[slot] < 0)
+                                return mv_error_set(err, errno, "open %s (macvtap %s)", path, id);
+                }
+        }
+        for (size_t k = 0; k < ifs->n_fds; k++)
+                if (ifs->fds[k] < 0)
+                        return mv_error_fail(err, "no macvtap is passed as descriptor %zu", k + 3);
+        return 0;
+}
+
+void vm_interfaces_close_fds(struct vm_interfaces *ifs)
+{
+        for (size_t k = 0; k < ifs->n_fds; k++)
+                if (ifs->fds[k] >= 0)
+                        close(ifs->fds[k]);
+        free(ifs->fds);
+        ifs->fds = NULL;
+        ifs->n_fds = 0;
+}
+
+static void remove_one(const char *id, bool macvtap, bool mq)
+{
+        struct mv_error *e = NULL;
+        if ((macvtap ? macvtap_delete(id, &e) : tap_delete(id, mq, &e)) < 0) {
+                log_warning("%s", e->msg);
+                mv_error_free(&e);
+        }
+}
+
+void vm_interfaces_remove(struct vm_interfaces *ifs)
+{
+        vm_interfaces_close_fds(ifs);
+        for (size_t i = ifs->n_created; i-- > 0;) {
+                remove_one(ifs->created[i].id, ifs->created[i].macvtap,
+                           ifs->created[i].multi_queue);
+                free(ifs->created[i].id);
+        }
+        free(ifs->created);
+        *ifs = (struct vm_interfaces){ 0 };
+}
+
+/* Each line of a runner's list file: its first word is the interface ("id mac link mode"). */
+static void remove_lines_of(const char *path, bool macvtap, bool mq)
+{
+        _cleanup_free_ char *text = NULL;
+        char *save = NULL;
+        if (read_file_full(path, &text, NULL, NULL) < 0)
+                return;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                line[strcspn(line, " \t")] = '\0';
+                if (*line)
+                        remove_one(line, macvtap, mq);
+        }
+}
+
+void vm_interfaces_remove_listed(const char *runner_dir)
+{
+        _cleanup_free_ char *taps = xasprintf("%s/share/microvm/tap-interfaces", runner_dir);
+        _cleanup_free_ char *macvtaps =
+                xasprintf("%s/share/microvm/macvtap-interfaces", runner_dir);
+        _cleanup_free_ char *flags_path = xasprintf("%s/share/microvm/tap-flags", runner_dir);
+        _cleanup_free_ char *flags = NULL;
+        bool mq =
+                read_file_full(flags_path, &flags, NULL, NULL) >= 0 && strstr(flags, "multi_queue");
+        remove_lines_of(macvtaps, true, false);
+        remove_lines_of(taps, false, mq);
+}

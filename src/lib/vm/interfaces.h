@@ -1,0 +1,56 @@
+/*
+ * A VM's host interfaces for one run: the taps and macvtaps of its plan,
+ * created before the hypervisor starts and removed after it ends (or,
+ * after a crash, by the next start), and the /dev/tapN descriptors a
+ * hypervisor is given its macvtaps as.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/value.h"
+
+struct mv_error;
+
+struct vm_interface {
+        char *id;
+        bool macvtap;
+        bool multi_queue; /* taps: how it was made, for its removal */
+};
+
+struct vm_interfaces {
+        struct vm_interface *created; /* by this run, in order */
+        size_t n_created;
+        int *fds; /* fds[i] becomes the hypervisor's descriptor 3 + i */
+        size_t n_fds;
+};
+
+/*
+ * Create the plan's interfaces (its "interfaces" list), in order: taps with
+ * their tapScript, macvtaps set up. Those marked `create = false` must
+ * exist already. What was made is recorded in `ifs` for
+ * vm_interfaces_remove(), also when a later one fails.
+ */
+int vm_interfaces_create(const struct value *plan, struct vm_interfaces *ifs,
+                         struct mv_error **err);
+
+/*
+ * Open /dev/tapN once for each descriptor number the plan gives a macvtap
+ * (its "fds"), so that the hypervisor inherits them as those numbers.
+ */
+int vm_interfaces_open_fds(const struct value *plan, struct vm_interfaces *ifs,
+                           struct mv_error **err);
+
+/* Close the descriptors: once the hypervisor has its copies, ours only keep queues alive. */
+void vm_interfaces_close_fds(struct vm_interfaces *ifs);
+
+/* Remove what vm_interfaces_create() made, last first; failures are logged. Frees `ifs`. */
+void vm_interfaces_remove(struct vm_interfaces *ifs);
+
+/*
+ * After a run that ended without its teardown: remove the interfaces the
+ * runner at `runner_dir` lists (share/microvm/tap-interfaces and
+ * macvtap-interfaces), as that run's teardown would have.
+ */
+void vm_interfaces_remove_listed(const char *runner_dir);

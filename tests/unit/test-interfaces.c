@@ -1,0 +1,165 @@
+/* A plan's interfaces made, handed out as descriptors and removed, in a namespace of the test's own. */
+#include "config-helpers.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/stat.h>
+
+#include "host/macvtap.h"
+#include "host/tap.h"
+#include "netns-helpers.h"
+#include "util/atomic-file.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+#include "vm/interfaces.h"
+
+#define TAP(id, extra)                                                                             \
+        "{ id = \"" id "\"; type = \"tap\"; mac = \"02:00:00:00:01:01\"; "                         \
+        "owner = \"nobody\"; flags = [ \"vnet_hdr\" ]; tapScript = \"ip link set \\\"$id\\\" "     \
+        "up\\n\"; " extra " }"
+#define MACVTAP(id, link, extra)                                                                   \
+        "{ id = \"" id "\"; type = \"macvtap\"; mac = \"02:00:00:00:01:02\"; "                     \
+        "owner = \"nobody\"; link = \"" link "\"; mode = \"bridge\"; " extra " }"
+
+static void make_lower(void)
+{
+        struct tap_options o = { .owner = (uid_t)-1, .group = (gid_t)-1 };
+        if (!link_exists("lower0"))
+                assert_int_equal(tap_create("lower0", &o, NULL), 0);
+}
+
+static void created_passed_and_removed(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        make_lower();
+        struct source_set set = { 0 };
+        const char *text = "{ interfaces = [ " TAP("tp0", "") " " MACVTAP("mv0", "lower0",
+                                                                          "fds = [ 3 4 ];") " ]; }";
+        struct value *plan = parse_ok(&set, text);
+        struct vm_interfaces ifs = { 0 };
+        _cleanup_error_ struct mv_error *err = NULL;
+        if (vm_interfaces_create(plan, &ifs, &err) < 0 ||
+            vm_interfaces_open_fds(plan, &ifs, &err) < 0)
+                fail_msg("%s", err->msg);
+        assert_true(link_exists("tp0") && link_exists("mv0"));
+
+        /* Two queues of the macvtap, on what become descriptors 3 and 4. */
+        assert_int_equal(ifs.n_fds, 2);
+        _cleanup_free_ char *dev = macvtap_device_path((int)if_nametoindex("mv0"));
+        struct stat want, got;
+        assert_int_equal(stat(dev, &want), 0);
+        for (size_t i = 0; i < 2; i++) {
+                assert_int_equal(fstat(ifs.fds[i], &got), 0);
+                assert_true(got.st_rdev == want.st_rdev);
+        }
+
+        vm_interfaces_remove(&ifs);
+        assert_false(link_exists("tp0") || link_exists("mv0"));
+        assert_int_equal(access(dev, F_OK), -1);
+        value_free(plan);
+        source_set_free(&set);
+}
+
+/* What was made before a failure is still recorded, so the teardown removes it. */
+static void a_failure_leaves_what_was_made_to_remove(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        struct source_set set = { 0 };
+        struct value *plan = parse_ok(
+                &set, "{ interfaces = [ " TAP("tp1", "") " " MACVTAP("mv1", "nolink0", "") " ]; }");
+        struct vm_interfaces ifs = { 0 };
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_true(vm_interfaces_create(plan, &ifs, &err) < 0);
+        assert_non_null(strstr(err->msg, "lower link nolink0 does not exist"));
+        assert_int_equal(ifs.n_created, 1);
+        assert_true(link_exists("tp1"));
+        vm_interfaces_remove(&ifs);
+        assert_false(link_exists("tp1") || link_exists("mv1"));
+        value_free(plan);
+        source_set_free(&set);
+}
+
+static void interfaces_made_elsewhere_must_exist(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        make_lower();
+        struct source_set set = { 0 };
+        struct value *plan = parse_ok(
+                &set, "{ interfaces = [ " MACVTAP("mv2", "lower0", "create = false;") " ]; }");
+        struct vm_interfaces ifs = { 0 };
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_true(vm_interfaces_create(plan, &ifs, &err) < 0);
+        assert_string_equal(err->msg,
+                            "interface mv2 does not exist, and creating macvtaps is turned off");
+        mv_error_free(&err);
+
+        /* There: used, and left where it was at the end. */
+        struct macvtap_options o = { .name = "mv2",
+                                     .link = "lower0",
+                                     .mac = "02:00:00:00:01:03",
+                                     .mode = "vepa",
+                                     .owner = (uid_t)-1,
+                                     .group = (gid_t)-1 };
+        assert_int_equal(macvtap_create(&o, NULL, NULL), 0);
+        assert_int_equal(vm_interfaces_create(plan, &ifs, &err), 0);
+        assert_int_equal(ifs.n_created, 0);
+        vm_interfaces_remove(&ifs);
+        assert_true(link_exists("mv2"));
+        assert_int_equal(macvtap_delete("mv2", NULL), 0);
+        value_free(plan);
+        source_set_free(&set);
+}
+
+static void put(const char *dir, const char *name, const char *text)
+{
+        _cleanup_free_ char *share = xasprintf("%s/share/microvm", dir);
+        _cleanup_free_ char *path = xasprintf("%s/%s", share, name);
+        assert_int_equal(mkdir_p(share, 0755, NULL), 0);
+        assert_int_equal(write_file_atomic(path, text, strlen(text), 0644, NULL), 0);
+}
+
+/* After a crash: the runner's lists say what to remove, in microvm.nix's line format. */
+static void the_runners_lists_are_removed(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        make_lower();
+        char *dir = scratch_dir_new();
+        put(dir, "macvtap-interfaces", "mv3 02:00:00:00:01:04 lower0 bridge\nlower0 x y z\n");
+        put(dir, "tap-interfaces", "tp3\n");
+        put(dir, "tap-flags", "vnet_hdr\n");
+        struct macvtap_options o = { .name = "mv3",
+                                     .link = "lower0",
+                                     .mac = "02:00:00:00:01:04",
+                                     .mode = "bridge",
+                                     .owner = (uid_t)-1,
+                                     .group = (gid_t)-1 };
+        struct tap_options t = { .owner = (uid_t)-1, .group = (gid_t)-1 };
+        assert_int_equal(macvtap_create(&o, NULL, NULL), 0);
+        assert_int_equal(tap_create("tp3", &t, NULL), 0);
+
+        vm_interfaces_remove_listed(dir);
+        assert_false(link_exists("mv3") || link_exists("tp3"));
+        assert_true(link_exists("lower0")); /* listed as a macvtap, but not one: left alone */
+        scratch_dir_remove(dir);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(created_passed_and_removed),
+                cmocka_unit_test(a_failure_leaves_what_was_made_to_remove),
+                cmocka_unit_test(interfaces_made_elsewhere_must_exist),
+                cmocka_unit_test(the_runners_lists_are_removed),
+        };
+        return cmocka_run_group_tests(tests, enter_netns, NULL);
+}

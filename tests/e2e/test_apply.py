@@ -32,8 +32,8 @@ def write_host(tmp_path, body, state=None):
 
 
 def apply(microvm, host, *args, check=True):
-    r = subprocess.run([microvm, "--config", str(host), "apply", "--no-start", *args], capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run([microvm, "--config", str(host), "apply", "--no-start", *args],
+                       capture_output=True, text=True, timeout=120)
     if check:
         assert r.returncode == 0, r.stdout + r.stderr
     return r

@@ -201,7 +201,7 @@ def test_plan_uses_tcg_where_kvm_cannot_run_guests(microvm, tmp_path):
     (tmp_path / "doctor-first").mkdir()
     kvm = kvm_verdict(microvm, tmp_path)
     host, _ = qemu_vm(tmp_path)
-    assert run(microvm, host, "apply").returncode == 0
+    assert run(microvm, host, "apply", "--no-start").returncode == 0
     r = run(microvm, host, "plan", "--json", "d")
     assert r.returncode == 0, r.stderr
     argv = json.loads(r.stdout)["command"]["argv"]
@@ -230,7 +230,7 @@ def test_run_boots_a_default_qemu_vm_with_the_fallback(microvm, guest, tmp_path)
     kvm = kvm_verdict(microvm, tmp_path)
     # -M microvm needs the TSC frequency under TCG: it has no PIT to calibrate against.
     host, state = qemu_vm(tmp_path, ["quiet", f"tsc_early_khz={cpu_khz()}"], guest)
-    assert run(microvm, host, "apply").returncode == 0
+    assert run(microvm, host, "apply", "--no-start").returncode == 0
     try:
         r = subprocess.run([microvm, "--config", str(host), "run", "d"], capture_output=True,
                            stdin=subprocess.DEVNULL, timeout=BOOT_TIMEOUT)

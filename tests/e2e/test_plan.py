@@ -90,7 +90,7 @@ def test_plan_of_a_macvtap(microvm, tmp_path):
   }};
 }}
 ''')
-    assert run(microvm, host, "apply").returncode == 0
+    assert run(microvm, host, "apply", "--no-start").returncode == 0
     r = run(microvm, host, "plan", "--json", "web")
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)

@@ -136,6 +136,25 @@ def test_killed_hypervisor_is_restarted_after_the_delay(microvm, guest, tmp_path
     no_processes_left(state)
 
 
+def test_zero_restart_delay_restarts_at_once(microvm, guest, tmp_path):
+    host, state = write_host(tmp_path, guest, ["microvm.hold=forever"],
+                             host_extra="  microvm.host.restartDelay = 0;")
+    apply(microvm, host)
+    assert mv(microvm, host, "start", "g").returncode == 0
+    wait_for_guest(state)
+    first = hypervisor_pid(state)
+    os.kill(first, signal.SIGKILL)
+    end = time.monotonic() + 60
+    while console(state).splitlines().count("GUEST-UP") < 2:
+        assert time.monotonic() < end, console(state)[-2000:]
+        time.sleep(0.2)
+    st = status(microvm, host)
+    assert st["restarts"] == 1 and st["restartDelay"] == 0, st
+    assert "restarting in 0 s" in console(state)
+    assert mv(microvm, host, "stop", "g").returncode == 0
+    no_processes_left(state)
+
+
 def test_stop_during_the_restart_delay_ends_the_monitor(microvm, guest, tmp_path):
     # The guest powers itself off right after boot: microvm.nix restarts it anyway.
     host, state = write_host(tmp_path, guest, [])

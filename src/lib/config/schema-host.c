@@ -126,6 +126,15 @@ static const struct mv_option host_options[] = {
                 .declared_by = HOST_MODULE,
         },
         {
+                .name = "microvm.host.restartDelay",
+                .type = &type_uint,
+                .default_nix = "5",
+                .description = "Seconds a VM's monitor waits before it restarts a VM that ended "
+                               "(microvm.nix's units: RestartSec=5s). Each run shorter than 30 s "
+                               "in a row doubles the delay, up to 300 s. 0 restarts at once.",
+                .declared_by = "<microvm>",
+        },
+        {
                 .name = "microvm.host.startupTimeout",
                 .type = &type_positive,
                 .default_nix = "150",

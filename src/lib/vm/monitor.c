@@ -50,11 +50,17 @@ static char *log_tail(const char *path)
 #define FAST_FAILURE_MS     (30 * 1000)
 #define MAX_RESTART_DELAY_S 300
 
-/* The delay before the next restart: microvm.nix's 5 s, doubled per fast failure in a row. */
+/*
+ * The delay before the next restart: microvm.nix's 5 s, doubled per fast
+ * failure in a row. A zero delay restarts at once the first time only: a
+ * VM failing in a loop still backs off, from 1 s.
+ */
 static int restart_delay_s(int base_s, int fast_failures)
 {
-        int delay = base_s;
-        for (int i = 1; i < fast_failures && delay < MAX_RESTART_DELAY_S; i++)
+        if (fast_failures <= 1)
+                return base_s;
+        int delay = base_s > 0 ? base_s * 2 : 1;
+        for (int i = 2; i < fast_failures && delay < MAX_RESTART_DELAY_S; i++)
                 delay *= 2;
         return delay < MAX_RESTART_DELAY_S ? delay : MAX_RESTART_DELAY_S;
 }

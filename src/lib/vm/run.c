@@ -453,6 +453,8 @@ struct run_options run_options_for(const struct value *host)
 {
         struct run_options o = RUN_OPTIONS_DEFAULT;
         o.startup_timeout_s = (int)vget_int(host, "microvm.host.startupTimeout", 150);
+        int64_t delay = vget_int(host, "microvm.host.restartDelay", 5);
+        o.restart_delay_s = delay < 300 ? (int)delay : 300;
         return o;
 }
 

@@ -419,4 +419,5 @@ const struct hypervisor_ops hypervisor_cloud_hypervisor = {
         .supports_notify_socket = true,
         .tap_multi_queue = ch_tap_multi_queue,
         .macvtap_as_fds = true,
+        .control_socket = true,
 };

@@ -252,4 +252,5 @@ const struct hypervisor_ops hypervisor_firecracker = {
         .supports_notify_socket = false,
         .tap_multi_queue = fc_tap_multi_queue,
         .macvtap_as_fds = false,
+        .control_socket = true,
 };

@@ -32,6 +32,24 @@ static void print_argv(const struct value *argv)
         putchar('\n');
 }
 
+static void print_run_as(const struct value *p)
+{
+        const struct value *a = vget_attrs(p, "runAs");
+        const struct value *memlock = value_lookup(a, "memlock");
+        printf("  %s runs as %s:%s", vget_str(p, "hypervisor"), vget_str(a, "user"),
+               vget_str(a, "group"));
+        if (vget_bool(a, "switch", false))
+                printf(" (uid %lld, gid %lld, no other groups)", (long long)vget_int(a, "uid", -1),
+                       (long long)vget_int(a, "gid", -1));
+        else
+                printf(" (%s)", vget_str(a, "reason"));
+        if (memlock && memlock->type == VALUE_STRING)
+                printf(", locked memory %s", memlock->str);
+        else if (memlock && memlock->type == VALUE_INT)
+                printf(", locked memory %lld bytes", (long long)memlock->integer);
+        printf("\n");
+}
+
 static void print_plan(const struct value *p)
 {
         printf("vm %s: %s, runner %s\n", vget_str(p, "vm"), vget_str(p, "hypervisor"),
@@ -88,6 +106,7 @@ static void print_plan(const struct value *p)
         const struct value *files = vget_attrs(p, "command.files");
         for (size_t i = 0; files && i < files->n_attrs; i++)
                 printf("  write %s\n", files->attrs[i].key);
+        print_run_as(p);
         printf("  %s:\n", vget_str(p, "hypervisor"));
         print_argv(vget_list(p, "command.argv"));
         if (vget_bool(p, "command.ifindexPending", false))

@@ -352,13 +352,14 @@ def test_virtiofsd_socket_that_never_appears_fails_the_start(microvm, guest, tmp
 
 
 def test_kvmtool_gets_home_in_the_vm_directory_standin_lkvm(microvm, guest, tmp_path):
-    # lkvm needs a working KVM, which these machines lack: a stand-in records its environment.
+    # lkvm needs a working KVM, which these machines lack: a stand-in records its environment,
+    # in its working directory, which is the VM's: whoever the hypervisor runs as may write there.
     stand_in = tmp_path / "lkvm-stand-in"
-    record = tmp_path / "lkvm-env"
-    stand_in.write_text(f"#!/bin/sh\necho \"$HOME\" > {record}\necho \"$@\" >> {record}\n")
+    stand_in.write_text("#!/bin/sh\necho \"$HOME\" > lkvm-env\necho \"$@\" >> lkvm-env\n")
     stand_in.chmod(0o755)
     host, state = write_host(tmp_path, guest, [],
                              extra=f'    hypervisor = "kvmtool"; kvmtool.package = "{stand_in}";')
+    record = state / "g" / "lkvm-env"
     apply(microvm, host)
     run = Run(microvm, host, tmp_path / "console.log")
     assert run.wait_exit(60) == 0, run.text()

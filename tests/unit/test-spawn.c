@@ -2,24 +2,25 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "host/privileges.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/spawn.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-/* Run argv with stdout captured; returns the exit code and the output in `out`. */
-static int run_capture(char *const *argv, char *const *envp, char **out)
+/* Run with stdout captured; returns the exit code and the output in `out`. */
+static int run_capture_opts(struct spawn_options o, char **out)
 {
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        struct spawn_options o = SPAWN_OPTIONS(argv);
-        o.envp = envp;
         o.stdout_fd = p[1];
         o.stdin_fd = SPAWN_FD_NULL;
 
@@ -43,6 +44,13 @@ static int run_capture(char *const *argv, char *const *envp, char **out)
         int status;
         assert_int_equal(pidref_wait(&child, &status, &err), 0);
         return wait_status_to_exit_code(status);
+}
+
+static int run_capture(char *const *argv, char *const *envp, char **out)
+{
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.envp = envp;
+        return run_capture_opts(o, out);
 }
 
 static void exit_codes_are_reported(void **state)
@@ -303,6 +311,210 @@ static void collect_timeout_kills_the_program(void **state)
         assert_int_equal(errno, ECHILD);
 }
 
+/* Ids no account has: the kernel does not care whether a name exists. */
+#define TEST_UID 4242
+#define TEST_GID 4243
+
+/* The lines of /proc/self/status (the child's own) that start with `key`. */
+static char *child_status_line(const struct spawn_options *base, const char *key)
+{
+        char *argv[] = { "/bin/grep", "-E", (char *)key, "/proc/self/status", NULL };
+        struct spawn_options o = *base;
+        o.argv = argv;
+        o.stdin_fd = SPAWN_FD_NULL;
+        char *out = NULL;
+        assert_int_equal(run_capture_opts(o, &out), 0);
+        return out;
+}
+
+static void credentials_switch_user_and_group(void **state)
+{
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        char *argv[] = { NULL };
+        struct spawn_credentials c = { .uid = TEST_UID, .gid = TEST_GID, .drop_groups = true };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.credentials = &c;
+
+        _cleanup_free_ char *uid = child_status_line(&o, "^Uid:");
+        _cleanup_free_ char *gid = child_status_line(&o, "^Gid:");
+        _cleanup_free_ char *groups = child_status_line(&o, "^Groups:");
+        /* real, effective, saved, filesystem: all of them. */
+        assert_string_equal(uid, "Uid:\t4242\t4242\t4242\t4242\n");
+        assert_string_equal(gid, "Gid:\t4243\t4243\t4243\t4243\n");
+        assert_string_equal(groups, "Groups:\t4243 \n");
+}
+
+/* Without drop_groups the caller's supplementary groups stay: dropping them is a choice. */
+static void credentials_keep_groups_unless_asked(void **state)
+{
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        gid_t mine[] = { 4300, 4301 }, old[64];
+        int n_old = getgroups(64, old);
+        assert_true(n_old >= 0);
+        assert_int_equal(setgroups(2, mine), 0);
+
+        char *argv[] = { NULL };
+        struct spawn_credentials c = { .uid = TEST_UID, .gid = TEST_GID };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.credentials = &c;
+        _cleanup_free_ char *kept = child_status_line(&o, "^Groups:");
+        c.drop_groups = true;
+        _cleanup_free_ char *dropped = child_status_line(&o, "^Groups:");
+        assert_int_equal(setgroups((size_t)n_old, old), 0);
+
+        assert_string_equal(kept, "Groups:\t4300 4301 \n");
+        assert_string_equal(dropped, "Groups:\t4243 \n");
+}
+
+/* The child's RLIMIT_MEMLOCK as /proc/self/limits shows it. */
+static char *child_memlock(const struct spawn_options *base)
+{
+        char *argv[] = { "/bin/grep", "^Max locked memory", "/proc/self/limits", NULL };
+        struct spawn_options o = *base;
+        o.argv = argv;
+        o.stdin_fd = SPAWN_FD_NULL;
+        char *out = NULL;
+        assert_int_equal(run_capture_opts(o, &out), 0);
+        return out;
+}
+
+/* Any process may lower its limits: the value reaches the child. */
+static void memlock_reaches_the_child(void **state)
+{
+        (void)state;
+        char *argv[] = { NULL };
+        struct rlimit low = { 65536, 65536 };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.memlock = &low;
+        _cleanup_free_ char *out = child_memlock(&o);
+        assert_string_equal(out,
+                            "Max locked memory         65536                65536                "
+                            "bytes     \n");
+}
+
+/*
+ * Raising a hard limit needs CAP_SYS_RESOURCE, which the child has only
+ * before the switch: infinity after it proves the order. Machines whose
+ * root lacks the capability (some containers) cannot show it.
+ */
+static void memlock_is_raised_before_the_switch(void **state)
+{
+        (void)state;
+        if (geteuid() != 0 || !capability_effective(CAP_SYS_RESOURCE))
+                skip();
+        char *argv[] = { NULL };
+        struct rlimit inf = { RLIM_INFINITY, RLIM_INFINITY };
+        struct spawn_credentials c = { .uid = TEST_UID, .gid = TEST_GID, .drop_groups = true };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.credentials = &c;
+        o.memlock = &inf;
+        _cleanup_free_ char *out = child_memlock(&o);
+        assert_non_null(strstr(out, "unlimited            unlimited            bytes"));
+}
+
+/* A failed step is an error of the spawn, reported through the exec-failure pipe. */
+static void failed_memlock_fails_the_spawn(void **state)
+{
+        (void)state;
+        char *argv[] = { "/bin/true", NULL };
+        struct rlimit bad = { .rlim_cur = 2048, .rlim_max = 1024 }; /* soft above hard */
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.memlock = &bad;
+        struct pidref child = PIDREF_NULL;
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_int_equal(spawn_process(&o, &child, &err), -EINVAL);
+        assert_false(pidref_is_set(&child));
+        assert_string_equal(err->msg,
+                            "set the locked-memory limit for /bin/true: Invalid argument");
+}
+
+/* 0 if a spawn that switches group fails with the expected error, else 1. */
+static int switch_fails_without_privileges(void)
+{
+        char *argv[] = { "/bin/true", NULL };
+        gid_t other = getegid() + 1;
+        struct spawn_credentials c = { .uid = (uid_t)-1, .gid = other };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.credentials = &c;
+        struct pidref child = PIDREF_NULL;
+        _cleanup_error_ struct mv_error *err = NULL;
+        if (spawn_process(&o, &child, &err) != -EPERM)
+                return 1;
+        _cleanup_free_ char *want = xasprintf(
+                "switch group to %u for /bin/true: Operation not permitted", (unsigned)other);
+        return strcmp(err->msg, want) == 0 ? 0 : 1;
+}
+
+static void failed_switch_fails_the_spawn(void **state)
+{
+        (void)state;
+        if (geteuid() != 0) {
+                assert_int_equal(switch_fails_without_privileges(), 0);
+                return;
+        }
+        /* Root may switch to anyone: give root up first, in a process of its own. */
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setresgid(TEST_GID, TEST_GID, TEST_GID) < 0 ||
+                    setresuid(TEST_UID, TEST_UID, TEST_UID) < 0)
+                        _exit(2);
+                _exit(switch_fails_without_privileges());
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(wait_status_to_exit_code(status), 0);
+}
+
+/*
+ * The kernel clears the parent-death signal when credentials change, so it
+ * must be set after the switch: an orphaned child that switched still dies.
+ */
+static void pdeath_signal_survives_the_switch(void **state)
+{
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+
+        pid_t mid = fork();
+        assert_true(mid >= 0);
+        if (mid == 0) {
+                char *argv[] = { "/bin/sleep", "60", NULL };
+                struct spawn_credentials c = { .uid = TEST_UID,
+                                               .gid = TEST_GID,
+                                               .drop_groups = true };
+                struct spawn_options o = SPAWN_OPTIONS(argv);
+                struct pidref child = PIDREF_NULL;
+                o.pdeath_signal = SIGKILL;
+                o.credentials = &c;
+                if (spawn_process(&o, &child, NULL) < 0)
+                        _exit(1);
+                (void)!write(p[1], &child.pid, sizeof(child.pid));
+                _exit(0);
+        }
+        close(p[1]);
+        pid_t orphan = 0;
+        assert_int_equal(read(p[0], &orphan, sizeof(orphan)), sizeof(orphan));
+        close(p[0]);
+
+        int fd = (int)syscall(SYS_pidfd_open, orphan, 0);
+        waitpid(mid, NULL, 0);
+        if (fd < 0) {
+                assert_int_equal(errno, ESRCH);
+                return;
+        }
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        /* Bounded wait for a hang, not a speed check: the kill is immediate. */
+        assert_int_equal(poll(&pfd, 1, 20000), 1);
+        close(fd);
+}
+
 static void find_program_searches_path(void **state)
 {
         (void)state;
@@ -367,6 +579,13 @@ int main(void)
                 cmocka_unit_test(pdeath_signal_kills_orphan),
                 cmocka_unit_test(collect_gathers_stdout_and_stderr),
                 cmocka_unit_test(collect_timeout_kills_the_program),
+                cmocka_unit_test(credentials_switch_user_and_group),
+                cmocka_unit_test(credentials_keep_groups_unless_asked),
+                cmocka_unit_test(memlock_reaches_the_child),
+                cmocka_unit_test(memlock_is_raised_before_the_switch),
+                cmocka_unit_test(failed_memlock_fails_the_spawn),
+                cmocka_unit_test(failed_switch_fails_the_spawn),
+                cmocka_unit_test(pdeath_signal_survives_the_switch),
                 cmocka_unit_test(find_program_searches_path),
                 cmocka_unit_test(find_program_reports_missing),
                 cmocka_unit_test(find_program_checks_explicit_paths),

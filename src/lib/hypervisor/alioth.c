@@ -153,4 +153,5 @@ const struct hypervisor_ops hypervisor_alioth = {
         .supports_notify_socket = false,
         .tap_multi_queue = alioth_tap_multi_queue,
         .macvtap_as_fds = false,
+        .control_socket = false,
 };

@@ -420,4 +420,5 @@ const struct hypervisor_ops hypervisor_cloud_hypervisor = {
         .hybrid_vsock = "notify.vsock",
         .tap_multi_queue = ch_tap_multi_queue,
         .macvtap_as_fds = true,
+        .control_socket = true,
 };

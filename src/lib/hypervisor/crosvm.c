@@ -172,4 +172,5 @@ const struct hypervisor_ops hypervisor_crosvm = {
         .supports_notify_socket = false,
         .tap_multi_queue = NULL,
         .macvtap_as_fds = true,
+        .control_socket = true,
 };

@@ -253,4 +253,5 @@ const struct hypervisor_ops hypervisor_firecracker = {
         .hybrid_vsock = "notify.vsock",
         .tap_multi_queue = fc_tap_multi_queue,
         .macvtap_as_fds = false,
+        .control_socket = true,
 };

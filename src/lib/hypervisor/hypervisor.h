@@ -83,6 +83,7 @@ struct hypervisor_ops {
         const char *hybrid_vsock;
         bool (*tap_multi_queue)(const struct hv_vm *vm);
         bool macvtap_as_fds; /* macvtap interfaces are passed as open /dev/tapN fds */
+        bool control_socket; /* the command line makes it listen on microvm.socket */
 };
 
 /* Every backend, in microvm.nix's order; NULL-terminated. */

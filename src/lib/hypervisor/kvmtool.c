@@ -164,4 +164,5 @@ const struct hypervisor_ops hypervisor_kvmtool = {
         .supports_notify_socket = false,
         .tap_multi_queue = NULL,
         .macvtap_as_fds = false,
+        .control_socket = false,
 };

@@ -474,4 +474,5 @@ const struct hypervisor_ops hypervisor_qemu = {
         .supports_notify_socket = false,
         .tap_multi_queue = qemu_tap_multi_queue,
         .macvtap_as_fds = true,
+        .control_socket = true,
 };

@@ -289,4 +289,5 @@ const struct hypervisor_ops hypervisor_stratovirt = {
         .supports_notify_socket = false,
         .tap_multi_queue = sv_tap_multi_queue,
         .macvtap_as_fds = true,
+        .control_socket = true,
 };

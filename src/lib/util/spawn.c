@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -36,6 +37,10 @@ enum child_stage {
         STAGE_SESSION,
         STAGE_PDEATHSIG,
         STAGE_PASS_FDS,
+        STAGE_MEMLOCK,
+        STAGE_SETGROUPS,
+        STAGE_SETGID,
+        STAGE_SETUID,
         STAGE_EXEC,
 };
 
@@ -45,6 +50,10 @@ static const char *const stage_names[] = {
         [STAGE_SESSION] = "start a new session",
         [STAGE_PDEATHSIG] = "set the parent-death signal",
         [STAGE_PASS_FDS] = "pass descriptors to",
+        [STAGE_MEMLOCK] = "set the locked-memory limit",
+        [STAGE_SETGROUPS] = "drop the supplementary groups",
+        [STAGE_SETGID] = "switch group",
+        [STAGE_SETUID] = "switch user",
         [STAGE_EXEC] = "execute",
 };
 
@@ -113,6 +122,20 @@ static int child_setup_stdio(const struct spawn_options *o, int devnull)
         return 0;
 }
 
+/* The order matters: without root, setgroups() and setgid() would fail. */
+static void child_drop_credentials(const struct spawn_credentials *c, int pipe_fd)
+{
+        if (c->drop_groups) {
+                int r = c->gid == (gid_t)-1 ? setgroups(0, NULL) : setgroups(1, &c->gid);
+                if (r < 0)
+                        child_fail(pipe_fd, STAGE_SETGROUPS);
+        }
+        if (c->gid != (gid_t)-1 && setresgid(c->gid, c->gid, c->gid) < 0)
+                child_fail(pipe_fd, STAGE_SETGID);
+        if (c->uid != (uid_t)-1 && setresuid(c->uid, c->uid, c->uid) < 0)
+                child_fail(pipe_fd, STAGE_SETUID);
+}
+
 static _Noreturn void child_main(const struct spawn_options *o, char *const *envp, int pipe_fd,
                                  int devnull, pid_t parent, int *moved)
 {
@@ -127,6 +150,17 @@ static _Noreturn void child_main(const struct spawn_options *o, char *const *env
         if (o->new_session && setsid() < 0)
                 child_fail(pipe_fd, STAGE_SESSION);
 
+        if (child_setup_stdio(o, devnull) < 0)
+                child_fail(pipe_fd, STAGE_STDIO);
+        if (o->cwd && chdir(o->cwd) < 0)
+                child_fail(pipe_fd, STAGE_CWD);
+        /* Raising a hard limit needs root: before the credentials change. */
+        if (o->memlock && setrlimit(RLIMIT_MEMLOCK, o->memlock) < 0)
+                child_fail(pipe_fd, STAGE_MEMLOCK);
+        if (o->credentials)
+                child_drop_credentials(o->credentials, pipe_fd);
+
+        /* After the credentials: the kernel clears the parent-death signal when they change. */
         if (o->pdeath_signal) {
                 if (prctl(PR_SET_PDEATHSIG, o->pdeath_signal) < 0)
                         child_fail(pipe_fd, STAGE_PDEATHSIG);
@@ -136,11 +170,6 @@ static _Noreturn void child_main(const struct spawn_options *o, char *const *env
                         child_fail(pipe_fd, STAGE_PDEATHSIG);
                 }
         }
-
-        if (child_setup_stdio(o, devnull) < 0)
-                child_fail(pipe_fd, STAGE_STDIO);
-        if (o->cwd && chdir(o->cwd) < 0)
-                child_fail(pipe_fd, STAGE_CWD);
 
         if (child_pass_fds(o, &pipe_fd, moved) < 0)
                 child_fail(pipe_fd, STAGE_PASS_FDS);
@@ -207,10 +236,17 @@ int spawn_process(const struct spawn_options *o, struct pidref *child, struct mv
                 ;
         if (n != (ssize_t)sizeof(f))
                 return mv_error_set(err, saved ? saved : EIO, "start %s", o->argv[0]);
-        return mv_error_set(err, f.error, "%s %s",
-                            (unsigned)f.stage < ELEMENTSOF(stage_names) ? stage_names[f.stage]
-                                                                        : "start",
-                            o->argv[0]);
+        const char *stage =
+                (unsigned)f.stage < ELEMENTSOF(stage_names) ? stage_names[f.stage] : "start";
+        if (f.stage == STAGE_SETGID)
+                return mv_error_set(err, f.error, "%s to %u for %s", stage,
+                                    (unsigned)o->credentials->gid, o->argv[0]);
+        if (f.stage == STAGE_SETUID)
+                return mv_error_set(err, f.error, "%s to %u for %s", stage,
+                                    (unsigned)o->credentials->uid, o->argv[0]);
+        if (f.stage >= STAGE_MEMLOCK && f.stage <= STAGE_SETGROUPS)
+                return mv_error_set(err, f.error, "%s for %s", stage, o->argv[0]);
+        return mv_error_set(err, f.error, "%s %s", stage, o->argv[0]);
 }
 
 int wait_status_to_exit_code(int status)

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 
 #include "util/pidref.h"
 
@@ -14,6 +16,17 @@ struct mv_error;
 
 #define SPAWN_FD_NULL    (-1) /* connect to /dev/null */
 #define SPAWN_FD_INHERIT (-2) /* keep the caller's descriptor */
+
+/*
+ * Who the child runs as. Applied after everything else that needs root
+ * and before exec, in the order setgroups, setgid, setuid: once the uid is
+ * gone, the groups could no longer be changed.
+ */
+struct spawn_credentials {
+        uid_t uid;        /* (uid_t)-1: keep */
+        gid_t gid;        /* (gid_t)-1: keep */
+        bool drop_groups; /* supplementary groups: `gid` alone (none if gid is kept) */
+};
 
 struct spawn_options {
         char *const *argv; /* argv[0] is the program's path: resolve names with find_program() */
@@ -24,6 +37,8 @@ struct spawn_options {
         bool new_session;                   /* setsid(): no controlling terminal */
         const int *pass_fds;                /* become the child's descriptors 3, 4, ... */
         size_t n_pass_fds;
+        const struct spawn_credentials *credentials; /* NULL: the caller's */
+        const struct rlimit *memlock; /* RLIMIT_MEMLOCK, set before the credentials; NULL: keep */
 };
 
 #define SPAWN_OPTIONS(args)                                                                        \
@@ -35,8 +50,9 @@ struct spawn_options {
         })
 
 /*
- * Start the program. Returns 0 once it has exec'd (so a missing binary or
- * a bad cwd is an error here, not an exit status 127 later).
+ * Start the program. Returns 0 once it has exec'd (so a missing binary, a
+ * bad cwd or a credential change that failed is an error here, not an
+ * exit status 127 later).
  */
 int spawn_process(const struct spawn_options *opts, struct pidref *child, struct mv_error **err);
 

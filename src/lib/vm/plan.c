@@ -11,6 +11,7 @@
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "host/kvm-probe.h"
+#include "host/privileges.h"
 #include "host/virtiofsd.h"
 #include "hypervisor/hypervisor.h"
 #include "util/cleanup.h"
@@ -80,6 +81,7 @@ static struct value *volume_plan(const char *vm_dir, const struct value *v, stru
         put(p, "image", str(path));
         put(p, "exists", value_new_bool(exists, nowhere));
         put(p, "create", value_new_bool(create, nowhere));
+        put(p, "readOnly", value_new_bool(vget_bool(v, "readOnly", false), nowhere));
         if (!create)
                 return p;
         int64_t size = vget_int(v, "size", -1);
@@ -191,6 +193,8 @@ static struct value *virtiofsd_plan(const struct value *spec, const struct value
                 put(p, "tag", str(vget_str(s, "tag")));
                 put(p, "socket", str(vget_str(s, "socket")));
                 put(p, "flavour", str(vfs.flavour == VIRTIOFSD_RUST ? "rust" : "c"));
+                put(p, "socketGroup",
+                    settings.group ? str(settings.group) : value_new(VALUE_NULL, nowhere));
                 put(p, "argv", argv_value(argv));
                 strv_free(argv);
                 value_list_append(list, p);
@@ -261,6 +265,36 @@ static struct value *notify_plan(const struct hypervisor_ops *ops, const struct 
         put(n, "vsockCid", value_new_int(cid, nowhere));
         put(n, "vsockPort", value_new_int(*vsock_port, nowhere));
         return n;
+}
+
+static struct value *str_or_null(const char *s)
+{
+        return s ? str(s) : value_new(VALUE_NULL, nowhere);
+}
+
+/* Who the hypervisor runs as, and its locked-memory limit: see host/privileges.h. */
+static struct value *run_as_plan(const struct value *guest)
+{
+        struct run_as id;
+        run_as_resolve(vget_str(guest, "microvm.user"), &id);
+        struct value *p = value_new(VALUE_ATTRS, nowhere);
+        put(p, "switch", value_new_bool(id.switch_ids, nowhere));
+        put(p, "user", str(id.user));
+        put(p, "uid", value_new_int(id.uid, nowhere));
+        put(p, "group", str(id.group));
+        put(p, "gid", value_new_int(id.gid, nowhere));
+        put(p, "reason", str_or_null(id.reason));
+        struct value *memlock;
+        if (!id.set_memlock)
+                memlock = value_new(VALUE_NULL, nowhere);
+        else if (id.memlock.rlim_max == RLIM_INFINITY)
+                memlock = str("infinity");
+        else
+                memlock = value_new_int((int64_t)id.memlock.rlim_max, nowhere);
+        put(p, "memlock", memlock);
+        put(p, "memlockNote", str_or_null(id.memlock_note));
+        run_as_done(&id);
+        return p;
 }
 
 static const char *const shutdown_names[] = {
@@ -401,8 +435,9 @@ int vm_plan(const struct value *host, const char *name, struct value **out, stru
 
         put(plan, "shutdown",
             str(shutdown_names[ops->shutdown ? ops->shutdown(&vm) : HV_SHUTDOWN_NONE]));
-        const char *socket = vget_str(guest, "microvm.socket");
-        put(plan, "socket", socket ? str(socket) : value_new(VALUE_NULL, nowhere));
+        const char *socket = ops->control_socket ? vget_str(guest, "microvm.socket") : NULL;
+        put(plan, "socket", str_or_null(socket));
+        put(plan, "runAs", run_as_plan(guest));
         value_sort_attrs(plan);
         *out = TAKE_PTR(plan);
         return 0;

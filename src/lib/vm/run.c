@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "host/notify.h"
+#include "host/privileges.h"
 #include "host/qmp.h"
 #include "host/shutdown.h"
 #include "host/volume.h"
@@ -30,6 +32,7 @@
 #include "util/unix-socket.h"
 #include "util/xalloc.h"
 #include "vm/interfaces.h"
+#include "vm/ownership.h"
 #include "vm/plan.h"
 #include "vm/runner.h"
 #include "vm/status.h"
@@ -109,7 +112,13 @@ static void teardown(struct running *r)
         free(r->virtiofsd);
 }
 
-static int create_volumes(const struct value *plan, struct mv_error **err)
+/* A path the plan gives relative to the VM's directory, as seen from anywhere. */
+static char *in_vm_dir(const char *vm_dir, const char *path)
+{
+        return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", vm_dir, path);
+}
+
+static int create_volumes(const struct value *plan, const struct run_as *id, struct mv_error **err)
 {
         const struct value *vols = vget_list(plan, "volumes");
         for (size_t i = 0; vols && i < vols->n_items; i++) {
@@ -120,14 +129,32 @@ static int create_volumes(const struct value *plan, struct mv_error **err)
                 vlist_push_strings(&mkfs, vget_list(v, "mkfs"));
                 log_info("creating volume %s", vget_str(v, "image"));
                 int r = volume_create(vget_str(v, "image"), vget_int(v, "sizeMiB", 0), mkfs, err);
+                if (r >= 0)
+                        r = ownership_give(id, vget_str(v, "image"), err);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static int start_virtiofsd(const struct value *plan, struct running *run, int timeout_s,
-                           struct mv_error **err)
+/*
+ * virtiofsd creates its socket 0770 root:GROUP with --socket-group (the C
+ * one) or as its umask says: 0660, as the other sockets the hypervisor
+ * shares. Without a group, microvm.nix's option says the socket belongs to
+ * the hypervisor's group.
+ */
+static int share_virtiofsd_socket(const struct value *v, const char *path, const struct run_as *id,
+                                  struct mv_error **err)
+{
+        if (vget_str(v, "socketGroup"))
+                return ownership_share_socket(path, (uid_t)-1, (gid_t)-1, err);
+        if (id->switch_ids)
+                return ownership_share_socket(path, (uid_t)-1, id->gid, err);
+        return 0;
+}
+
+static int start_virtiofsd(const struct value *plan, struct running *run, const struct run_as *id,
+                           int timeout_s, struct mv_error **err)
 {
         const struct value *list = vget_list(plan, "virtiofsd");
         size_t n = list ? list->n_items : 0;
@@ -139,7 +166,7 @@ static int start_virtiofsd(const struct value *plan, struct running *run, int ti
                 _cleanup_strv_free_ char **argv = NULL;
                 vlist_push_strings(&argv, vget_list(v, "argv"));
                 /* A stale socket from a crash would stop virtiofsd from binding. */
-                _cleanup_free_ char *sock = xasprintf("%s/%s", run->vm_dir, vget_str(v, "socket"));
+                _cleanup_free_ char *sock = in_vm_dir(run->vm_dir, vget_str(v, "socket"));
                 unlink(sock);
                 strv_push(&run->sockets, sock);
                 struct spawn_options o = SPAWN_OPTIONS(argv);
@@ -172,6 +199,9 @@ static int start_virtiofsd(const struct value *plan, struct running *run, int ti
                                                      vget_str(v, "tag"), socket, timeout_s);
                         usleep(10 * 1000);
                 }
+                int r = share_virtiofsd_socket(v, run->sockets[i], id, err);
+                if (r < 0)
+                        return mv_error_wrap(err, "virtiofsd for share %s", vget_str(v, "tag"));
         }
         return 0;
 }
@@ -431,8 +461,12 @@ static int resolve_ifindex(const struct value *host, const char *name, const str
         return 0;
 }
 
-/* A missing kernel is better said now than by the hypervisor after everything is set up. */
-static int check_boot_files(const struct value *host, const char *name, struct mv_error **err)
+/*
+ * A missing kernel, or one the hypervisor's user cannot read, is better
+ * said now than by the hypervisor after everything is set up.
+ */
+static int check_files(const struct value *host, const char *name, const struct value *plan,
+                       const struct run_as *id, struct mv_error **err)
 {
         _cleanup_value_ struct value *spec = NULL;
         int r = vm_read_spec(vget_str(host, "microvm.stateDir"), name, "current", &spec, err);
@@ -446,6 +480,54 @@ static int check_boot_files(const struct value *host, const char *name, struct m
                 if (path && access(path, R_OK) < 0)
                         return mv_error_set(err, errno, "vm %s: %s %s", name, files[i], path);
         }
+        r = ownership_check(id, plan, guest, err);
+        return r < 0 ? mv_error_wrap(err, "vm %s", name) : 0;
+}
+
+/* A stale socket would be taken for the new one (firecracker even refuses to start). */
+static char *control_socket(const struct value *plan, const char *vm_dir)
+{
+        const char *socket = vget_str(plan, "socket");
+        if (!socket)
+                return NULL;
+        char *path = in_vm_dir(vm_dir, socket);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+                unlink(path);
+        return path;
+}
+
+static int start_hypervisor(const struct value *plan, char **argv, struct running *run,
+                            const struct run_as *id, int socket_timeout_s, struct mv_error **err)
+{
+        _cleanup_strv_free_ char **env = NULL;
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.cwd = run->vm_dir;
+        o.pdeath_signal = SIGTERM;
+        o.pass_fds = run->interfaces.fds;
+        o.n_pass_fds = run->interfaces.n_fds;
+        /* lkvm keeps its control socket under $HOME/.lkvm: in the VM's directory, as the runner does. */
+        if (strcmp(vget_str(plan, "hypervisor"), "kvmtool") == 0) {
+                for (char **e = environ; *e; e++)
+                        if (strncmp(*e, "HOME=", 5) != 0)
+                                strv_push(&env, *e);
+                strv_pushf(&env, "HOME=%s", run->vm_dir);
+                o.envp = env;
+        }
+        struct spawn_credentials creds = { .uid = id->uid, .gid = id->gid, .drop_groups = true };
+        if (id->switch_ids)
+                o.credentials = &creds;
+        if (id->set_memlock)
+                o.memlock = &id->memlock;
+        ownership_log(id);
+        _cleanup_free_ char *socket = control_socket(plan, run->vm_dir);
+        log_info("starting %s as %s:%s", argv[0], id->user, id->group);
+        int r = spawn_process(&o, &run->hypervisor, err);
+        vm_interfaces_close_fds(&run->interfaces);
+        if (r < 0)
+                return mv_error_wrap(err, "start the hypervisor");
+        if (socket)
+                ownership_secure_control_socket(id, socket, &run->hypervisor, socket_timeout_s);
         return 0;
 }
 
@@ -462,9 +544,12 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
            int *exit_status, struct mv_error **err)
 {
         _cleanup_value_ struct value *plan = NULL;
-        int r = check_boot_files(host, name, err);
-        if (r >= 0)
-                r = vm_plan(host, name, &plan, err);
+        _cleanup_(run_as_done) struct run_as id = { 0 };
+        int r = vm_plan(host, name, &plan, err);
+        if (r < 0)
+                return r;
+        ownership_from_plan(plan, &id);
+        r = check_files(host, name, plan, &id, err);
         if (r < 0)
                 return r;
 
@@ -485,12 +570,16 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 return mv_error_hint(err, "stop it first (microvm stop %s)", name);
         }
         clean_up_after_crash(vm_dir, vget_bool(host, INTERFACES_UNIT_ENABLE, true));
+        /* microvm.nix's owner for a VM's directory: where the hypervisor creates its sockets. */
+        r = ownership_give(&id, vm_dir, err);
+        if (r < 0)
+                return r;
         /* Who runs the VM, for list, status and stop: this process. */
         r = vm_pidfile_write(vm_dir, getpid(), opts->keep_pidfile, err);
         if (r < 0)
                 return r;
+
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_strv_free_ char **hv_env = NULL;
         vlist_push_strings(&argv, vget_list(plan, "command.argv"));
 
         /* Signals wait in a signalfd from the start: the first one is never lost. */
@@ -504,7 +593,7 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
                 r = mv_error_set(err, errno, "signalfd");
 
         if (r >= 0)
-                r = create_volumes(plan, err);
+                r = create_volumes(plan, &id, err);
         if (r >= 0)
                 r = vm_interfaces_create(plan, &run.interfaces, err);
         if (r >= 0)
@@ -512,32 +601,14 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
         if (r >= 0)
                 r = vm_interfaces_open_fds(plan, &run.interfaces, err);
         if (r >= 0)
-                r = start_virtiofsd(plan, &run, opts->socket_timeout_s, err);
+                r = start_virtiofsd(plan, &run, &id, opts->socket_timeout_s, err);
         if (r >= 0)
                 r = mark_booted(vm_dir, vget_str(plan, "runner"), &run, err);
         struct readiness rd = { .notify = { .fd = -1 } };
         if (r >= 0)
                 r = readiness_prepare(plan, vm_dir, opts, &rd, err);
-        if (r >= 0) {
-                struct spawn_options o = SPAWN_OPTIONS(argv);
-                o.cwd = vm_dir;
-                o.pdeath_signal = SIGTERM;
-                o.pass_fds = run.interfaces.fds;
-                o.n_pass_fds = run.interfaces.n_fds;
-                /* lkvm keeps its control socket under $HOME/.lkvm: in the VM's directory, as the runner does. */
-                if (strcmp(vget_str(plan, "hypervisor"), "kvmtool") == 0) {
-                        for (char **e = environ; *e; e++)
-                                if (strncmp(*e, "HOME=", 5) != 0)
-                                        strv_push(&hv_env, *e);
-                        strv_pushf(&hv_env, "HOME=%s", vm_dir);
-                        o.envp = hv_env;
-                }
-                log_info("starting %s", argv[0]);
-                r = spawn_process(&o, &run.hypervisor, err);
-                if (r < 0)
-                        mv_error_wrap(err, "start the hypervisor");
-                vm_interfaces_close_fds(&run.interfaces);
-        }
+        if (r >= 0)
+                r = start_hypervisor(plan, argv, &run, &id, opts->socket_timeout_s, err);
         if (r >= 0)
                 r = supervise(plan, &run, &rd, sfd, opts->stop_timeout_s, exit_status,
                               opts->stop_requested, err);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/privileges.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -29,8 +30,8 @@ static void own_by_microvm(const char *path)
         static uid_t uid;
         static gid_t gid;
         if (known < 0) {
-                struct passwd *pw = geteuid() == 0 ? getpwnam("microvm") : NULL;
-                struct group *gr = geteuid() == 0 ? getgrnam("kvm") : NULL;
+                struct passwd *pw = geteuid() == 0 ? getpwnam(RUN_AS_USER) : NULL;
+                struct group *gr = geteuid() == 0 ? getgrnam(RUN_AS_GROUP) : NULL;
                 known = pw && gr;
                 if (known) {
                         uid = pw->pw_uid;

@@ -28,6 +28,8 @@ int cmd_start(const struct cli_context *ctx, int argc, char **argv, struct mv_er
 int cmd_autostart(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_stop(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_restart(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_console(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_logs(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);

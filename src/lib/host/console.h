@@ -29,9 +29,9 @@ struct console {
 
 /*
  * Open the pty, listen on `sock_path`, append to `log_path` (keeping it
- * under `cap` bytes by rotation). When `stderr_follows_log`, stderr is
- * pointed at the log, now and after each rotation, so messages of the
- * process land beside the console output.
+ * under `cap` bytes by rotation). When `stderr_follows_log`, stdout and
+ * stderr are pointed at the log, now and after each rotation, so messages
+ * of the process land beside the console output.
  */
 int console_open(struct console *c, const char *log_path, const char *sock_path, off_t cap,
                  int stderr_follows_log, struct mv_error **err);

@@ -17,6 +17,7 @@
 
 #include "config/merge.h"
 #include "config/value-get.h"
+#include "host/console.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -74,17 +75,25 @@ static void record_restarts(const char *vm_dir, const struct vm_restarts *rs)
         }
 }
 
-/* Wait `delay_s` unless a stop signal comes first; true if one did. */
-static bool stop_signal_within(int sfd, int delay_s)
+/* Wait `delay_s` unless a stop signal comes first; true if one did. The console stays served. */
+static bool stop_signal_within(int sfd, struct console *console, int delay_s)
 {
         int64_t end = now_ms() + (int64_t)delay_s * 1000;
         for (;;) {
                 int64_t left = end - now_ms();
-                struct pollfd p = { .fd = sfd, .events = POLLIN };
-                int n = poll(&p, 1, left > 0 ? (int)left : 0);
-                if (n < 0 && errno == EINTR)
+                struct pollfd fds[1 + 2 + CONSOLE_MAX_CLIENTS] = { { .fd = sfd,
+                                                                     .events = POLLIN } };
+                size_t n = 1 + console_pollfds(console, fds + 1);
+                int r = poll(fds, n, left > 0 ? (int)left : 0);
+                if (r < 0 && errno == EINTR)
                         continue;
-                return n > 0;
+                if (r > 0 && fds[0].revents)
+                        return true;
+                if (r > 0) {
+                        console_process(console, fds + 1, n - 1);
+                        continue;
+                }
+                return false;
         }
 }
 
@@ -102,14 +111,17 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
         /* Detached: readiness goes to whoever ran start, by start itself. */
         unsetenv("NOTIFY_SOCKET");
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-        int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-        if (devnull < 0 || log < 0)
+        if (devnull < 0)
                 _exit(1);
         dup2(devnull, STDIN_FILENO);
-        dup2(log, STDOUT_FILENO);
-        dup2(log, STDERR_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
         close(devnull);
-        close(log);
+        /* The hypervisor's console: a pty we keep, logged with a cap, attachable. */
+        struct console console;
+        _cleanup_free_ char *sock_path = xasprintf("%s/console.sock", vm_dir);
+        if (console_open(&console, log_path, sock_path, CONSOLE_LOG_CAP, 1, NULL) < 0)
+                _exit(1);
         /* Orphaned helpers of this VM become our children, so we can reap them. */
         prctl(PR_SET_CHILD_SUBREAPER, 1);
         log_set_stream(stderr);
@@ -128,6 +140,7 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
         bool stop_requested = false;
         run_opts.keep_pidfile = true;
         run_opts.stop_requested = &stop_requested;
+        run_opts.console = &console;
         struct vm_restarts rs = { 0 };
         int status = 0;
         record_restarts(vm_dir, &rs);
@@ -151,11 +164,12 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
                 log_notice(
                         "vm %s ended (status %d); restarting in %d s%s", name, status, rs.delay_s,
                         rs.fast_failures > 1 ? " (backing off after repeated fast failures)" : "");
-                if (stop_signal_within(sfd, rs.delay_s))
+                if (stop_signal_within(sfd, &console, rs.delay_s))
                         break;
                 rs.restarts++;
                 record_restarts(vm_dir, &rs);
         }
+        console_close(&console);
         vm_pidfile_remove_own(vm_dir, getpid());
         _exit(status);
 }

@@ -16,6 +16,7 @@
 
 #include "config/merge.h"
 #include "config/value-get.h"
+#include "host/console.h"
 #include "host/notify.h"
 #include "host/privileges.h"
 #include "host/qmp.h"
@@ -330,18 +331,20 @@ static int poll_timeout(int64_t stop_deadline, const struct readiness *rd)
  * not ready within the startup timeout is stopped: a failed start.
  */
 static int supervise(const struct value *plan, struct running *run, struct readiness *rd, int sfd,
-                     int stop_timeout_s, int *exit_status, bool *stop_requested,
-                     struct mv_error **err)
+                     struct console *console, int stop_timeout_s, int *exit_status,
+                     bool *stop_requested, struct mv_error **err)
 {
         int64_t deadline = -1;
         rd->deadline = now_ms() + (int64_t)rd->timeout_s * 1000;
         readiness_check(rd);
         for (;;) {
-                struct pollfd fds[2 + 1 + NOTIFY_MAX_CONNS] = {
+                struct pollfd fds[2 + 1 + NOTIFY_MAX_CONNS + 2 + CONSOLE_MAX_CLIENTS] = {
                         { .fd = run->hypervisor.fd, .events = POLLIN },
                         { .fd = sfd, .events = POLLIN },
                 };
-                size_t nfds = 2 + (rd->notify.fd >= 0 ? notify_pollfds(&rd->notify, fds + 2) : 0);
+                size_t n_notify = rd->notify.fd >= 0 ? notify_pollfds(&rd->notify, fds + 2) : 0;
+                size_t n_console = console ? console_pollfds(console, fds + 2 + n_notify) : 0;
+                size_t nfds = 2 + n_notify + n_console;
                 if (deadline >= 0 && now_ms() >= deadline) {
                         log_warning("the guest did not shut down within %d s: stopping it",
                                     stop_timeout_s);
@@ -366,8 +369,10 @@ static int supervise(const struct value *plan, struct running *run, struct readi
                 int n = poll(fds, nfds, poll_timeout(deadline, rd));
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (nfds > 2)
-                        notify_process(&rd->notify, fds + 2, nfds - 2);
+                if (n_notify)
+                        notify_process(&rd->notify, fds + 2, n_notify);
+                if (n_console)
+                        console_process(console, fds + 2 + n_notify, n_console);
                 if (fds[0].revents) {
                         int status;
                         if (pidref_wait(&run->hypervisor, &status, NULL) >= 0)
@@ -498,10 +503,13 @@ static char *control_socket(const struct value *plan, const char *vm_dir)
 }
 
 static int start_hypervisor(const struct value *plan, char **argv, struct running *run,
-                            const struct run_as *id, int socket_timeout_s, struct mv_error **err)
+                            const struct run_as *id, const struct run_options *opts,
+                            struct mv_error **err)
 {
         _cleanup_strv_free_ char **env = NULL;
         struct spawn_options o = SPAWN_OPTIONS(argv);
+        if (opts->console)
+                o.stdin_fd = o.stdout_fd = o.stderr_fd = opts->console->slave;
         o.cwd = run->vm_dir;
         o.pdeath_signal = SIGTERM;
         o.pass_fds = run->interfaces.fds;
@@ -527,7 +535,8 @@ static int start_hypervisor(const struct value *plan, char **argv, struct runnin
         if (r < 0)
                 return mv_error_wrap(err, "start the hypervisor");
         if (socket)
-                ownership_secure_control_socket(id, socket, &run->hypervisor, socket_timeout_s);
+                ownership_secure_control_socket(id, socket, &run->hypervisor,
+                                                opts->socket_timeout_s);
         return 0;
 }
 
@@ -608,10 +617,10 @@ int vm_run(const struct value *host, const char *name, const struct run_options 
         if (r >= 0)
                 r = readiness_prepare(plan, vm_dir, opts, &rd, err);
         if (r >= 0)
-                r = start_hypervisor(plan, argv, &run, &id, opts->socket_timeout_s, err);
+                r = start_hypervisor(plan, argv, &run, &id, opts, err);
         if (r >= 0)
-                r = supervise(plan, &run, &rd, sfd, opts->stop_timeout_s, exit_status,
-                              opts->stop_requested, err);
+                r = supervise(plan, &run, &rd, sfd, opts->console, opts->stop_timeout_s,
+                              exit_status, opts->stop_requested, err);
 
         /* Not ready any more before anything is stopped. */
         if (rd.ready_path)

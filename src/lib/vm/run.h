@@ -9,14 +9,16 @@
 #include "config/value.h"
 
 struct mv_error;
+struct console;
 
 struct run_options {
-        int stop_timeout_s;    /* graceful shutdown, then SIGTERM (microvm.nix: 150) */
-        int socket_timeout_s;  /* for every virtiofsd socket to listen */
-        int startup_timeout_s; /* to become ready (microvm.host.startupTimeout) */
-        int restart_delay_s;   /* monitor: first delay before a restart (microvm.nix: 5) */
-        bool keep_pidfile;     /* a monitor owns STATE/NAME/pid across restarts */
-        bool *stop_requested;  /* optional: set when a signal asked for the stop */
+        int stop_timeout_s;      /* graceful shutdown, then SIGTERM (microvm.nix: 150) */
+        int socket_timeout_s;    /* for every virtiofsd socket to listen */
+        int startup_timeout_s;   /* to become ready (microvm.host.startupTimeout) */
+        int restart_delay_s;     /* monitor: first delay before a restart (microvm.nix: 5) */
+        bool keep_pidfile;       /* a monitor owns STATE/NAME/pid across restarts */
+        bool *stop_requested;    /* optional: set when a signal asked for the stop */
+        struct console *console; /* monitor: the hypervisor's stdio is its pty; NULL: ours */
 };
 
 #define RUN_OPTIONS_DEFAULT                                                                        \

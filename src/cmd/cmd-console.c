@@ -1,0 +1,213 @@
+/*
+ * console: attach the terminal to a background VM's serial console
+ * (STATE/NAME/console.sock, served by its monitor); Ctrl-] detaches.
+ * logs: print STATE/NAME/console.log, and with -f follow it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cmd/commands.h"
+#include "config/host-config.h"
+#include "config/value-get.h"
+#include "host/console.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/unix-socket.h"
+#include "util/xalloc.h"
+#include "vm/status.h"
+
+/* STATE/NAME of an installed VM, or an error saying it is not. */
+static int vm_dir_of(const struct cli_context *ctx, const char *name, char **dir, bool *running,
+                     struct mv_error **err)
+{
+        struct host_config cfg;
+        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        if (r < 0)
+                return r;
+        const char *state = vget_str(cfg.root, "microvm.stateDir");
+        struct vm_status st;
+        vm_status_read(state, name, &st);
+        bool installed = st.current != NULL;
+        *running = st.state == VM_RUNNING;
+        vm_status_done(&st);
+        *dir = xasprintf("%s/%s", state, name);
+        if (!installed) {
+                mv_error_fail(err, "vm %s is not installed in %s", name, state);
+                mv_error_hint(err, "run 'microvm apply' first");
+                r = -1;
+        }
+        host_config_free(&cfg);
+        return r;
+}
+
+static bool write_all(int fd, const char *buf, size_t n)
+{
+        while (n > 0) {
+                ssize_t w = write(fd, buf, n);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return false;
+                buf += w;
+                n -= (size_t)w;
+        }
+        return true;
+}
+
+/* Relay between the terminal and the socket until detach, EOF on either side, or an error. */
+static void relay(int sock, bool tty)
+{
+        bool stdin_open = true;
+        for (;;) {
+                struct pollfd fds[2] = { { .fd = sock, .events = POLLIN },
+                                         { .fd = stdin_open ? STDIN_FILENO : -1,
+                                           .events = POLLIN } };
+                if (poll(fds, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return;
+                }
+                char buf[4096];
+                if (fds[0].revents) {
+                        ssize_t n = read(sock, buf, sizeof(buf));
+                        if (n <= 0 || !write_all(STDOUT_FILENO, buf, (size_t)n))
+                                return; /* the monitor is gone: the VM stopped */
+                }
+                if (fds[1].revents) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n <= 0) {
+                                /* Input ended (a pipe): keep showing output until detached. */
+                                stdin_open = false;
+                                if (tty)
+                                        return;
+                                continue;
+                        }
+                        char *detach = memchr(buf, CONSOLE_DETACH_KEY, (size_t)n);
+                        size_t len = detach ? (size_t)(detach - buf) : (size_t)n;
+                        if (len && !write_all(sock, buf, len))
+                                return;
+                        if (detach)
+                                return;
+                }
+        }
+}
+
+int cmd_console(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
+{
+        if (argc != 2 || argv[1][0] == '-')
+                return mv_error_usage(err, "console takes one VM name");
+        _cleanup_free_ char *dir = NULL;
+        bool running;
+        int r = vm_dir_of(ctx, argv[1], &dir, &running, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *sock_path = xasprintf("%s/console.sock", dir);
+        if (!running) {
+                mv_error_fail(err, "vm %s is not running", argv[1]);
+                return mv_error_hint(err,
+                                     "start it with 'microvm start %s'; a VM run with "
+                                     "'microvm run' has its console on that terminal",
+                                     argv[1]);
+        }
+        _cleanup_close_ int sock = unix_socket_connect(sock_path, err);
+        if (sock < 0) {
+                mv_error_wrap(err, "attach to the console of vm %s", argv[1]);
+                return mv_error_hint(err, "a VM run in the foreground ('microvm run') has its "
+                                          "console on that terminal");
+        }
+        bool tty = isatty(STDIN_FILENO);
+        struct termios saved, raw;
+        if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+                raw = saved;
+                cfmakeraw(&raw);
+                tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+        } else {
+                tty = false;
+        }
+        if (isatty(STDERR_FILENO))
+                fprintf(stderr, "attached to the console of %s; Ctrl-] detaches\r\n", argv[1]);
+        signal(SIGPIPE, SIG_IGN);
+        relay(sock, tty);
+        if (tty)
+                tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        if (isatty(STDERR_FILENO))
+                fprintf(stderr, "\r\ndetached from %s\n", argv[1]);
+        return 0;
+}
+
+/* Copy from `fd` to stdout until EOF. */
+static void copy_out(int fd)
+{
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                if (!write_all(STDOUT_FILENO, buf, (size_t)n))
+                        return;
+}
+
+/* Follow the log: new output as it comes, across rotations, until interrupted. */
+static void follow(const char *path, int fd)
+{
+        struct stat cur;
+        for (;;) {
+                copy_out(fd);
+                usleep(200 * 1000);
+                /* Rotated (a new file at the path) or restarted (truncated): read it from the start. */
+                if (stat(path, &cur) == 0) {
+                        struct stat open_st;
+                        fstat(fd, &open_st);
+                        if (cur.st_ino != open_st.st_ino) {
+                                copy_out(fd);
+                                int nfd = open(path, O_RDONLY | O_CLOEXEC);
+                                if (nfd >= 0) {
+                                        close(fd);
+                                        fd = nfd;
+                                }
+                        }
+                }
+        }
+}
+
+int cmd_logs(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
+{
+        static const struct option options[] = {
+                { "follow", no_argument, NULL, 'f' },
+                {},
+        };
+        bool follow_it = false;
+        int c;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "f", options, NULL)) != -1) {
+                if (c != 'f')
+                        return mv_error_usage(err, "logs: unknown option '%s'", argv[optind - 1]);
+                follow_it = true;
+        }
+        if (argc - optind != 1)
+                return mv_error_usage(err, "logs takes one VM name");
+        const char *name = argv[optind];
+        _cleanup_free_ char *dir = NULL;
+        bool running;
+        int r = vm_dir_of(ctx, name, &dir, &running, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *path = xasprintf("%s/console.log", dir);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                mv_error_set(err, errno, "open %s", path);
+                return mv_error_hint(err, "the log is written by VMs started with 'microvm start'");
+        }
+        if (follow_it)
+                follow(path, fd); /* until interrupted */
+        copy_out(fd);
+        close(fd);
+        return 0;
+}

@@ -1,0 +1,73 @@
+"""console and logs: a background VM's serial console (real qemu, TCG)."""
+import os
+import subprocess
+import time
+
+from test_monitor import mv, wait_for_guest
+from test_run import apply, microvm, no_processes_left, write_host  # noqa: F401
+
+
+def read_until(stream, text, timeout=60):
+    """Read a pipe until `text` shows up; return everything read."""
+    end = time.monotonic() + timeout
+    got = b""
+    os.set_blocking(stream.fileno(), False)
+    while time.monotonic() < end:
+        chunk = stream.read()
+        if chunk:
+            got += chunk
+            if text.encode() in got:
+                return got.decode(errors="replace")
+        time.sleep(0.05)
+    raise AssertionError(f"no {text!r} within {timeout} s:\n{got.decode(errors='replace')}")
+
+
+def test_console_attaches_types_and_detaches(microvm, guest, tmp_path):
+    host, state = write_host(tmp_path, guest, ["microvm.hold=echo"])
+    apply(microvm, host)
+    assert mv(microvm, host, "start", "g").returncode == 0
+    try:
+        wait_for_guest(state, "ECHO-READY")
+        token = os.urandom(4).hex()
+        con = subprocess.Popen([microvm, "--config", str(host), "console", "g"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        con.stdin.write(f"hello-{token}\n".encode())
+        con.stdin.flush()
+        out = read_until(con.stdout, f"ECHO hello-{token}")
+        assert f"ECHO hello-{token}" in out
+        con.stdin.write(b"\x1d")  # Ctrl-] detaches
+        con.stdin.flush()
+        assert con.wait(10) == 0
+        # The VM runs on; the guest's answer is in the log too.
+        assert f"ECHO hello-{token}" in mv(microvm, host, "logs", "g").stdout
+
+        follow = subprocess.Popen([microvm, "--config", str(host), "logs", "-f", "g"],
+                                  stdout=subprocess.PIPE)
+        try:
+            read_until(follow.stdout, "ECHO-READY")
+            con = subprocess.Popen([microvm, "--config", str(host), "console", "g"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            con.stdin.write(f"again-{token}\n\x1d".encode())
+            con.stdin.close()
+            assert con.wait(10) == 0
+            read_until(follow.stdout, f"ECHO again-{token}")
+        finally:
+            follow.kill()
+            follow.wait()
+    finally:
+        assert mv(microvm, host, "stop", "g").returncode == 0
+    assert not (state / "g" / "console.sock").exists()
+    no_processes_left(state)
+
+
+def test_console_of_a_stopped_vm_says_so(microvm, guest, tmp_path):
+    host, _ = write_host(tmp_path, guest, [])
+    apply(microvm, host)
+    r = mv(microvm, host, "console", "g")
+    assert r.returncode == 1
+    assert "vm g is not running" in r.stderr and "microvm start g" in r.stderr, r.stderr
+    r = mv(microvm, host, "console", "nope")
+    assert r.returncode == 1 and "vm nope is not installed" in r.stderr
+    r = mv(microvm, host, "logs", "g")
+    assert r.returncode == 1 and "microvm start" in r.stderr, r.stderr
+    assert mv(microvm, host, "logs", "-x", "g").returncode == 2

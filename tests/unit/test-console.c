@@ -1,0 +1,138 @@
+#include "test-helpers.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "host/console.h"
+#include "util/error.h"
+#include "util/xalloc.h"
+
+struct fixture {
+        char *dir, *log, *sock;
+        struct console c;
+};
+
+static int setup(void **state)
+{
+        struct fixture *f = xcalloc(1, sizeof(*f));
+        f->dir = scratch_dir_new();
+        f->log = xasprintf("%s/console.log", f->dir);
+        f->sock = xasprintf("%s/console.sock", f->dir);
+        assert_int_equal(console_open(&f->c, f->log, f->sock, 1000, 0, NULL), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+        console_close(&f->c);
+        free(f->log);
+        free(f->sock);
+        scratch_dir_remove(f->dir);
+        free(f);
+        return 0;
+}
+
+/* One round of the monitor's loop. */
+static void pump(struct console *c)
+{
+        struct pollfd fds[2 + CONSOLE_MAX_CLIENTS];
+        size_t n = console_pollfds(c, fds);
+        poll(fds, n, 100);
+        console_process(c, fds, n);
+}
+
+static off_t size_of(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static void output_is_logged_and_rotated_at_the_cap(void **state)
+{
+        struct fixture *f = *state;
+        char block[600];
+        memset(block, 'x', sizeof(block));
+        assert_int_equal(write(f->c.slave, block, sizeof(block)), sizeof(block));
+        pump(&f->c);
+        assert_int_equal(size_of(f->log), 600);
+        /* 1200 bytes would pass the cap of 1000: the first 600 move to console.log.1. */
+        assert_int_equal(write(f->c.slave, block, sizeof(block)), sizeof(block));
+        pump(&f->c);
+        char *old = xasprintf("%s.1", f->log);
+        assert_int_equal(size_of(old), 600);
+        assert_int_equal(size_of(f->log), 600);
+        free(old);
+}
+
+static int attach(const char *sock)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        strncpy(sa.sun_path, sock, sizeof(sa.sun_path) - 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        return fd;
+}
+
+static void clients_see_output_and_type_input(void **state)
+{
+        struct fixture *f = *state;
+        struct stat st;
+        assert_int_equal(stat(f->sock, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600); /* a console is a root shell */
+
+        int a = attach(f->sock), b = attach(f->sock);
+        pump(&f->c); /* accept */
+        assert_int_equal(write(f->c.slave, "boot\n", 5), 5);
+        pump(&f->c);
+        char got[16] = { 0 };
+        assert_int_equal(read(a, got, sizeof(got)), 5);
+        assert_string_equal(got, "boot\n");
+        memset(got, 0, sizeof(got));
+        assert_int_equal(read(b, got, sizeof(got)), 5);
+
+        /* What a client types reaches the guest's side of the pty. */
+        assert_int_equal(write(b, "ls\n", 3), 3);
+        pump(&f->c);
+        memset(got, 0, sizeof(got));
+        assert_int_equal(read(f->c.slave, got, sizeof(got)), 3);
+        assert_string_equal(got, "ls\n");
+
+        /* A client that leaves is dropped; the others stay. */
+        close(a);
+        pump(&f->c);
+        assert_int_equal(write(f->c.slave, "more\n", 5), 5);
+        pump(&f->c);
+        memset(got, 0, sizeof(got));
+        assert_int_equal(read(b, got, sizeof(got)), 5);
+        close(b);
+}
+
+static void too_many_clients_are_told_so(void **state)
+{
+        struct fixture *f = *state;
+        int fds[CONSOLE_MAX_CLIENTS + 1];
+        for (size_t i = 0; i <= CONSOLE_MAX_CLIENTS; i++)
+                fds[i] = attach(f->sock);
+        pump(&f->c);
+        char got[128] = { 0 };
+        assert_true(read(fds[CONSOLE_MAX_CLIENTS], got, sizeof(got)) > 0);
+        assert_non_null(strstr(got, "too many consoles"));
+        for (size_t i = 0; i <= CONSOLE_MAX_CLIENTS; i++)
+                close(fds[i]);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(output_is_logged_and_rotated_at_the_cap, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(clients_see_output_and_type_input, setup, teardown),
+                cmocka_unit_test_setup_teardown(too_many_clients_are_told_so, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

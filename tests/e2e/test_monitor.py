@@ -173,3 +173,42 @@ def test_stop_during_the_restart_delay_ends_the_monitor(microvm, guest, tmp_path
     assert status(microvm, host)["state"] == "not-booted"
     assert "GUEST-UP" in console(state)
     no_processes_left(state)
+
+
+def virtiofsd_pid(monitor):
+    """The virtiofsd the monitor started (its own child, not virtiofsd's sandboxed one)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            if comm == "virtiofsd" and int(stat.rsplit(")", 1)[1].split()[1]) == monitor:
+                return int(pid)
+        except (OSError, ValueError):
+            continue
+    pytest.fail("no virtiofsd is a child of the monitor")
+
+
+def test_crashed_virtiofsd_restarts_the_vm_and_the_share_reads_again(microvm, guest, tmp_path):
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "marker").write_text("first\n")
+    host, state = write_host(
+        tmp_path, guest, ["microvm.shares=data:virtiofs", "microvm.hold=forever"],
+        extra=f'''    shares = [ {{ tag = "data"; source = "{share}"; mountPoint = "/d";
+                  proto = "virtiofs"; }} ];''',
+        host_extra="  microvm.host.restartDelay = 0;")
+    apply(microvm, host)
+    assert mv(microvm, host, "start", "g").returncode == 0
+    try:
+        wait_for_guest(state, "SHARE data first")
+        (share / "marker").write_text("second\n")
+        os.kill(virtiofsd_pid(status(microvm, host)["pid"]), signal.SIGKILL)
+        wait_for_guest(state, "SHARE data second", timeout=120)
+        log = console(state)
+        assert "virtiofsd for" in log and "the VM is restarted" in log, log[-3000:]
+        st = status(microvm, host)
+        assert st["state"] == "running" and st["restarts"] == 1, st
+        wait_for_guest(state, "GUEST-UP")
+    finally:
+        assert mv(microvm, host, "stop", "g").returncode == 0
+    no_processes_left(state)

@@ -326,6 +326,27 @@ static int poll_timeout(int64_t stop_deadline, const struct readiness *rd)
 }
 
 /*
+ * A virtiofsd that dies takes its share from the guest: vhost-user-fs
+ * cannot hand a running guest's FUSE session to a new virtiofsd, so the
+ * VM is shut down, to be started afresh (the monitor restarts it with new
+ * virtiofsd). A guest stuck on the lost share gets this long to stop.
+ */
+#define VIRTIOFSD_LOST_GRACE_S 30
+
+/* Reap the virtiofsd that ended; the index of one, or -1. */
+static ssize_t virtiofsd_ended(struct running *run, const struct pollfd *fds, int *status)
+{
+        ssize_t which = -1;
+        for (size_t i = 0; i < run->n_virtiofsd; i++) {
+                if (fds[i].fd < 0 || !fds[i].revents)
+                        continue;
+                (void)pidref_wait(&run->virtiofsd[i], status, NULL);
+                which = (ssize_t)i;
+        }
+        return which;
+}
+
+/*
  * Wait for the hypervisor. The first SIGINT or SIGTERM asks the guest to
  * shut down; the stop timeout or a second signal ends it by signal. A VM
  * not ready within the startup timeout is stopped: a failed start.
@@ -335,19 +356,23 @@ static int supervise(const struct value *plan, struct running *run, struct readi
                      bool *stop_requested, struct mv_error **err)
 {
         int64_t deadline = -1;
+        int grace_s = stop_timeout_s;
         rd->deadline = now_ms() + (int64_t)rd->timeout_s * 1000;
         readiness_check(rd);
+        size_t cap = 2 + 1 + NOTIFY_MAX_CONNS + 2 + CONSOLE_MAX_CLIENTS + run->n_virtiofsd;
+        _cleanup_free_ struct pollfd *fds = xcalloc(cap, sizeof(*fds));
         for (;;) {
-                struct pollfd fds[2 + 1 + NOTIFY_MAX_CONNS + 2 + CONSOLE_MAX_CLIENTS] = {
-                        { .fd = run->hypervisor.fd, .events = POLLIN },
-                        { .fd = sfd, .events = POLLIN },
-                };
+                fds[0] = (struct pollfd){ .fd = run->hypervisor.fd, .events = POLLIN };
+                fds[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
                 size_t n_notify = rd->notify.fd >= 0 ? notify_pollfds(&rd->notify, fds + 2) : 0;
                 size_t n_console = console ? console_pollfds(console, fds + 2 + n_notify) : 0;
-                size_t nfds = 2 + n_notify + n_console;
+                struct pollfd *vfs = fds + 2 + n_notify + n_console;
+                for (size_t i = 0; i < run->n_virtiofsd; i++)
+                        vfs[i] = (struct pollfd){ .fd = run->virtiofsd[i].fd, .events = POLLIN };
+                size_t nfds = 2 + n_notify + n_console + run->n_virtiofsd;
                 if (deadline >= 0 && now_ms() >= deadline) {
                         log_warning("the guest did not shut down within %d s: stopping it",
-                                    stop_timeout_s);
+                                    grace_s);
                         stop_process(&run->hypervisor, "the hypervisor");
                         *exit_status = 128 + SIGTERM;
                         return 0;
@@ -381,6 +406,25 @@ static int supervise(const struct value *plan, struct running *run, struct readi
                 }
                 if (deadline < 0)
                         readiness_check(rd);
+                int vstatus = 0;
+                ssize_t lost = n > 0 ? virtiofsd_ended(run, vfs, &vstatus) : -1;
+                /* virtiofsd also ends when the hypervisor lets go of it, on its way out. */
+                if (lost >= 0 && deadline < 0 && wait_exit(&run->hypervisor, 1000, &vstatus)) {
+                        *exit_status = wait_status_to_exit_code(vstatus);
+                        return 0;
+                }
+                if (lost >= 0 && deadline < 0) {
+                        log_warning("virtiofsd for %s exited (status %d): a share cannot be "
+                                    "handed to a new virtiofsd while the guest runs, so the VM "
+                                    "is restarted",
+                                    run->sockets[lost], wait_status_to_exit_code(vstatus));
+                        (void)unlink(rd->ready_path);
+                        if (!graceful_shutdown(plan, run->vm_dir))
+                                (void)pidref_kill(&run->hypervisor, SIGTERM, NULL);
+                        grace_s = stop_timeout_s < VIRTIOFSD_LOST_GRACE_S ? stop_timeout_s
+                                                                          : VIRTIOFSD_LOST_GRACE_S;
+                        deadline = now_ms() + (int64_t)grace_s * 1000;
+                }
                 if (fds[1].revents) {
                         struct signalfd_siginfo si;
                         if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -396,7 +440,8 @@ static int supervise(const struct value *plan, struct running *run, struct readi
                         (void)unlink(rd->ready_path);
                         if (!graceful_shutdown(plan, run->vm_dir))
                                 (void)pidref_kill(&run->hypervisor, SIGTERM, NULL);
-                        deadline = now_ms() + (int64_t)stop_timeout_s * 1000;
+                        grace_s = stop_timeout_s;
+                        deadline = now_ms() + (int64_t)grace_s * 1000;
                 }
         }
 }

@@ -14,7 +14,7 @@ MESON_SETUP = meson setup --prefix=$(PREFIX)
 all: build
 
 help:
-	@echo "make demo      install dependencies, build, run the VM of examples/demo.nix"
+	@echo "make demo      install dependencies, build, run examples/host.nix: apply, console, stop"
 	@echo "make check     install dependencies, build (plain and sanitized), run every test"
 	@echo "make build     build into $(RELEASE)"
 	@echo "make install   install under PREFIX (default /usr/local; DESTDIR honoured)"

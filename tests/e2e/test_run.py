@@ -195,6 +195,29 @@ def test_tap_in_a_network_namespace(microvm, guest, tmp_path, netns):
     assert "vm-g" not in links  # removed at teardown
 
 
+def test_tap_script_attaches_the_tap_to_a_bridge(microvm, guest, tmp_path, netns):
+    """host.nix's example tapScript: the tap joins br0, and the guest reaches the bridge."""
+    ns = ["ip", "-n", netns]
+    subprocess.run(ns + ["link", "add", "br0", "type", "bridge"], check=True)
+    subprocess.run(ns + ["addr", "add", "10.77.1.1/24", "dev", "br0"], check=True)
+    subprocess.run(ns + ["link", "set", "br0", "up"], check=True)
+    host, state = write_host(
+        tmp_path, guest,
+        ["microvm.ip=10.77.1.2/24", "microvm.ping=10.77.1.1"],
+        extra='''    interfaces = [ { type = "tap"; id = "vm-g"; mac = "02:00:00:00:00:01"; } ];''',
+        host_extra='''  microvm.host.tapScript = ''
+    ip link set "$id" master br0 up
+  '';''')
+    apply(microvm, host)
+    run = Run(microvm, host, tmp_path / "console.log", netns=netns)
+    run.wait_for("NET eth0 10.77.1.2/24")
+    master = subprocess.run(ns + ["-o", "link", "show", "vm-g"], capture_output=True,
+                            text=True).stdout
+    assert "master br0" in master, master
+    assert run.wait_exit() == 0, run.text()[-3000:]
+    assert "PING 10.77.1.1 ok" in run.lines(), run.text()[-3000:]
+
+
 def test_failing_tap_script_fails_the_start_cleanly(microvm, guest, tmp_path, netns):
     host, state = write_host(
         tmp_path, guest, [],

@@ -43,6 +43,7 @@ def test_start_status_stop(microvm, guest, tmp_path):
     assert r.returncode == 0 and r.stdout == "g: started\n", r.stderr
     st = status(microvm, host)
     assert st["state"] == "running" and st["upToDate"] and st["pid"] > 0
+    assert open(f"/proc/{st['pid']}/comm").read().strip() == "microvm-monitor"
     assert mv(microvm, host, "start", "g").stdout == "g: already running\n"
     wait_for_guest(state)
 

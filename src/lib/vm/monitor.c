@@ -124,6 +124,8 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
                 _exit(1);
         /* Orphaned helpers of this VM become our children, so we can reap them. */
         prctl(PR_SET_CHILD_SUBREAPER, 1);
+        /* A fork of whichever command started it: say what it is in ps and top. */
+        prctl(PR_SET_NAME, "microvm-monitor");
         log_set_stream(stderr);
 
         /* Stop signals wait in a signalfd between runs; during a run, vm_run reads them. */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cmd/commands.h"
+#include "config/host-config.h"
 #include "config/value-get.h"
 #include "util/error.h"
 
@@ -38,10 +40,15 @@ int cli_parse_jobs(const char *cmd, const char *arg, int *jobs, struct mv_error 
         return 0;
 }
 
-bool host_module_enabled(const struct value *host)
+int host_config_load_enabled(const struct cli_context *ctx, struct host_config *cfg,
+                             struct mv_error **err)
 {
-        if (vget_bool(host, "microvm.host.enable", true))
-                return true;
+        int r = host_config_load(host_config_path(ctx->config_path), cfg, err);
+        if (r < 0)
+                return r;
+        if (vget_bool(cfg->root, "microvm.host.enable", true))
+                return 1;
         printf("the host module is disabled (microvm.host.enable = false): nothing to do\n");
-        return false;
+        host_config_free(cfg);
+        return 0;
 }

@@ -15,7 +15,13 @@ int cli_parse_json_flag(const char *cmd, int argc, char **argv, bool *json, stru
 /* --jobs N: a number of parallel starts (1 to 4096) into `*jobs`, or a usage error. */
 int cli_parse_jobs(const char *cmd, const char *arg, int *jobs, struct mv_error **err);
 
-struct value;
+struct cli_context;
+struct host_config;
 
-/* microvm.host.enable; when false, says that there is nothing to do. */
-bool host_module_enabled(const struct value *host);
+/*
+ * Load the host configuration for a command that acts on the host: 1 when
+ * loaded, 0 when microvm.host.enable is false (said so; nothing is left
+ * loaded), or a negative error.
+ */
+int host_config_load_enabled(const struct cli_context *ctx, struct host_config *cfg,
+                             struct mv_error **err);

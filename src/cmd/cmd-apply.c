@@ -141,13 +141,9 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
                 return mv_error_usage(err, "apply takes no VM names");
 
         struct host_config cfg;
-        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
-        if (r < 0)
+        int r = host_config_load_enabled(ctx, &cfg, err);
+        if (r <= 0)
                 return r;
-        if (!host_module_enabled(cfg.root)) {
-                host_config_free(&cfg);
-                return 0;
-        }
 
         const char *state = vget_str(cfg.root, "microvm.stateDir");
         int lock = -1;

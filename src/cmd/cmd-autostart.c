@@ -38,13 +38,9 @@ int cmd_autostart(const struct cli_context *ctx, int argc, char **argv, struct m
                                            "microvm.autostart");
 
         struct host_config cfg;
-        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
-        if (r < 0)
+        int r = host_config_load_enabled(ctx, &cfg, err);
+        if (r <= 0)
                 return r;
-        if (!host_module_enabled(cfg.root)) {
-                host_config_free(&cfg);
-                return 0;
-        }
         _cleanup_strv_free_ char **names = NULL;
         vlist_push_strings(&names, vget_list(cfg.root, "microvm.autostart"));
         size_t n = strv_length(names);

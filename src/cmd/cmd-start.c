@@ -35,13 +35,11 @@ static int for_each_vm(const struct cli_context *ctx, int argc, char **argv, con
         if (argc < 2)
                 return mv_error_usage(err, "%s takes one or more VM names", verb);
         struct host_config cfg;
-        int r = load(ctx, &cfg, err);
-        if (r < 0)
+        /* Only start stands still while the host module is disabled: stopping is always allowed. */
+        int r = fn == start_vm_action ? host_config_load_enabled(ctx, &cfg, err)
+                                      : load(ctx, &cfg, err);
+        if (r < 0 || (fn == start_vm_action && r == 0))
                 return r;
-        if (fn == start_vm_action && !host_module_enabled(cfg.root)) {
-                host_config_free(&cfg);
-                return 0;
-        }
         size_t failed = 0;
         for (int i = 1; i < argc; i++) {
                 struct mv_error *e = NULL;

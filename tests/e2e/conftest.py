@@ -10,6 +10,18 @@ import pytest
 from guest import QEMU, GuestError, build_guest
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="session")
+def microvm():
+    """The binary under test: $MICROVM, else the release build."""
+    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"microvm binary not found at {path}: build first, or set MICROVM")
+    return path
+
+
 @pytest.fixture(scope="session")
 def guest():
     """The test guest (a GuestImage: kernel, initrd), built once per session."""

@@ -6,17 +6,8 @@ import signal
 import subprocess
 import time
 
-import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture(scope="module")
-def microvm():
-    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"microvm binary not found at {path}")
-    return path
 
 
 def vm(name, extra=""):

@@ -4,7 +4,7 @@ import os
 import subprocess
 import time
 
-from test_run import MACHINE_OPTS, ROOT, microvm, nix_list, no_processes_left, tsc_khz  # noqa: F401
+from test_run import MACHINE_OPTS, ROOT, nix_list, no_processes_left, tsc_khz  # noqa: F401
 
 
 def vm(guest, name, extra="", mem=256):

@@ -3,17 +3,8 @@ import os
 import re
 import subprocess
 
-import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-@pytest.fixture(scope="module")
-def microvm():
-    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"microvm binary not found at {path}: build first, or set MICROVM")
-    return path
 
 
 def run(microvm, *args, env=None):

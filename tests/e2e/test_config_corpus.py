@@ -46,13 +46,6 @@ def compare(path, got):
         assert got == f.read()
 
 
-@pytest.fixture(scope="module")
-def microvm():
-    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"microvm binary not found at {path}")
-    return path
-
 
 @pytest.mark.parametrize("case", cases("valid"))
 def test_valid_configuration(microvm, case):

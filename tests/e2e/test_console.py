@@ -4,7 +4,7 @@ import subprocess
 import time
 
 from test_monitor import mv, wait_for_guest
-from test_run import apply, microvm, no_processes_left, write_host  # noqa: F401
+from test_run import apply, no_processes_left, write_host  # noqa: F401
 
 
 def read_until(stream, text, timeout=60):

@@ -16,13 +16,6 @@ QEMU = "qemu-system-x86_64"
 BOOT_TIMEOUT = 120
 
 
-@pytest.fixture(scope="module")
-def microvm():
-    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"microvm binary not found at {path}")
-    return path
-
 
 def run(microvm, host, *args, timeout=60):
     return subprocess.run([microvm, "--config", str(host), *args], capture_output=True,

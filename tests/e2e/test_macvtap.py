@@ -12,7 +12,7 @@ import time
 import pytest
 
 from test_monitor import console, hypervisor_pid, status, wait_for_guest
-from test_run import Run, apply, microvm, no_processes_left, write_host  # noqa: F401
+from test_run import Run, apply, no_processes_left, write_host  # noqa: F401
 
 MAC = "02:00:00:00:00:07"
 

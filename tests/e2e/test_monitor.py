@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from test_run import write_host, apply, microvm, netns, no_processes_left  # noqa: F401
+from test_run import write_host, apply, netns, no_processes_left  # noqa: F401
 
 
 def mv(microvm, host, *args, timeout=120):

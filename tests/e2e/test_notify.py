@@ -14,7 +14,7 @@ import subprocess
 import textwrap
 import time
 
-from test_run import microvm, no_processes_left  # noqa: F401
+from test_run import no_processes_left  # noqa: F401
 
 STAND_IN = textwrap.dedent('''\
     #!/usr/bin/python3

@@ -8,13 +8,6 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture(scope="module")
-def microvm():
-    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"microvm binary not found at {path}")
-    return path
-
 
 def run(microvm, host, *args):
     return subprocess.run([microvm, "--config", str(host), *args], capture_output=True, text=True,

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from test_monitor import console, hypervisor_pid, mv, status, wait_for_guest
-from test_run import apply, microvm, no_processes_left, write_host  # noqa: F401
+from test_run import apply, no_processes_left, write_host  # noqa: F401
 
 
 def _run(*cmd):

@@ -21,13 +21,6 @@ def tsc_khz():
     return int(float(mhz) * 1000)
 
 
-@pytest.fixture(scope="module")
-def microvm():
-    path = os.environ.get("MICROVM", os.path.join(ROOT, "build", "release", "src", "microvm"))
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"microvm binary not found at {path}")
-    return path
-
 
 def nix_list(items):
     return "[ " + " ".join(f'"{i}"' for i in items) + " ]"

@@ -3,7 +3,8 @@
 #include <string.h>
 
 const struct command commands[] = {
-        { "apply", "", "Install every declarative VM into the state directory", cmd_apply },
+        { "apply", "[--no-start] [--jobs N]",
+          "Install the declarative VMs, restart changed ones, start the autostart set", cmd_apply },
         { "gc", "", "Remove runners that no VM uses", cmd_gc },
         { "start", "NAME...", "Start VMs in the background, each under its own monitor",
           cmd_start },

@@ -124,8 +124,15 @@ size_t run_parallel(const struct value *host, char *const *names, int jobs, vm_a
         while (next < n || running > 0) {
                 while (next < n && running < (size_t)jobs) {
                         struct job *j = &all[next];
-                        j->name = names[next++];
+                        j->name = names[next];
                         int r = spawn_job(host, all, n, j, action);
+                        /*
+                         * Out of descriptors or processes (each job holds a pipe, and stop
+                         * --all runs one per VM): the rest wait until a job ends.
+                         */
+                        if (running > 0 && (r == -EMFILE || r == -ENFILE || r == -EAGAIN))
+                                break;
+                        next++;
                         if (r < 0) {
                                 log_error("%s: cannot fork: %s", j->name, strerror(-r));
                                 failed++;

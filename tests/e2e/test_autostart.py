@@ -1,6 +1,7 @@
 """autostart, apply's restarts (restartIfChanged) and host.enable: real qemu guests (TCG)."""
 import json
 import os
+import resource
 import subprocess
 import time
 
@@ -162,3 +163,41 @@ def test_sysvinit_script_starts_and_stops_the_autostart_set(microvm, guest, tmp_
 def test_openrc_service_is_valid_shell():
     script = os.path.join(ROOT, "contrib", "openrc", "microvms")
     assert subprocess.run(["sh", "-n", script]).returncode == 0
+
+
+def test_more_vms_than_open_files_allow(microvm, tmp_path):
+    """autostart and stop --all keep one pipe open per VM in progress: past the open-file
+    limit, the VMs left wait for a slot instead of failing. A stand-in cloud-hypervisor
+    (a shell script that sleeps) keeps it fast; no guest boots."""
+    stand_in = tmp_path / "cloud-hypervisor-stand-in"
+    stand_in.write_text("#!/bin/sh\nexec sleep 100000\n")
+    stand_in.chmod(0o755)
+    boot = tmp_path / "boot-file"
+    boot.write_bytes(b"\0" * 512)
+    boot.chmod(0o644)
+    names = [f"v{i:02d}" for i in range(40)]
+    host = write(tmp_path, "".join(
+        f'  microvm.vms.{n}.config.microvm = {{ hypervisor = "cloud-hypervisor"; '
+        f'cloud-hypervisor.package = "{stand_in}"; kernel = "{boot}"; initrdPath = "{boot}"; }};\n'
+        for n in names))
+    assert mv(microvm, host, "apply", "--no-start").returncode == 0
+
+    def few_files():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (24, resource.getrlimit(
+            resource.RLIMIT_NOFILE)[1]))
+
+    def limited(*args):
+        return subprocess.run([microvm, "--config", str(host), *args], capture_output=True,
+                              text=True, timeout=180, preexec_fn=few_files)
+
+    try:
+        r = limited("autostart", "--jobs", "40")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert sorted(r.stdout.splitlines()) == [f"{n}: started" for n in names]
+        r = limited("stop", "--all")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert sorted(r.stdout.splitlines()) == [f"{n}: stopped" for n in names]
+    finally:
+        mv(microvm, host, "stop", "--all")
+    assert all(e["state"] == "not-booted" for e in listing(microvm, host).values())
+    no_processes_left(tmp_path / "state")

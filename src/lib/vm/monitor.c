@@ -231,6 +231,7 @@ int vm_start(const struct value *host, const char *name, const struct run_option
 
         int64_t end = now_ms() + (int64_t)timeout_s * 1000;
         bool seen_running = false;
+        int nap_ms = 1;
         while (now_ms() < end) {
                 if (vm_is_up(state, name))
                         return 0;
@@ -261,7 +262,9 @@ int vm_start(const struct value *host, const char *name, const struct run_option
                         return mv_error_fail(err, "vm %s failed to start; the end of %s:\n%s", name,
                                              log_path, tail);
                 }
-                usleep(50 * 1000);
+                /* Quick at first: most starts are ready within milliseconds of their pid. */
+                usleep((useconds_t)nap_ms * 1000);
+                nap_ms = nap_ms < 50 ? nap_ms * 2 : 50;
         }
         return mv_error_fail(err, "vm %s did not come up within %d s (see %s)", name, timeout_s,
                              log_path);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "host/console.h"
+#include "util/arena.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -95,6 +97,58 @@ static bool stop_signal_within(int sfd, struct console *console, int delay_s)
                 }
                 return false;
         }
+}
+
+/* A malloc'd copy of `v` without the attributes `drop` says to leave out. */
+static struct value *copy_without(const struct value *v, bool (*drop)(const char *key, void *),
+                                  void *data)
+{
+        struct value *c = value_new(VALUE_ATTRS, v->pos);
+        for (size_t i = 0; i < v->n_attrs; i++)
+                if (!drop(v->attrs[i].key, data))
+                        value_attrs_append(c, v->attrs[i].key, v->attrs[i].key_pos,
+                                           value_copy(v->attrs[i].value));
+        return c;
+}
+
+static bool other_vm(const char *key, void *name)
+{
+        return strcmp(key, name) != 0;
+}
+
+static bool vms(const char *key, void *unused)
+{
+        (void)unused;
+        return strcmp(key, "vms") == 0;
+}
+
+static bool microvm_key(const char *key, void *unused)
+{
+        (void)unused;
+        return strcmp(key, "microvm") == 0;
+}
+
+/*
+ * A monitor is a fork of the command that read the whole configuration.
+ * It keeps a copy of what it needs, everything but the other VMs, and
+ * gives the rest back: its memory does not grow with the number of VMs.
+ */
+static const struct value *keep_own_part(const struct value *host, const char *name)
+{
+        const struct value *mv = value_lookup(host, "microvm");
+        const struct value *all = mv ? value_lookup(mv, "vms") : NULL;
+        if (!host->arena || !mv || mv->type != VALUE_ATTRS || !all || all->type != VALUE_ATTRS)
+                return host;
+        struct arena *prev = value_use_arena(NULL);
+        struct value *own = copy_without(host, microvm_key, NULL);
+        struct value *mv_own = copy_without(mv, vms, NULL);
+        value_attrs_append(mv_own, "vms", all->pos, copy_without(all, other_vm, (void *)name));
+        value_attrs_append(own, "microvm", mv->pos, mv_own);
+        value_sort_attrs(own); /* as the configuration's are */
+        value_use_arena(prev);
+        arena_free(host->arena);
+        malloc_trim(0);
+        return own;
 }
 
 /*
@@ -222,7 +276,7 @@ int vm_start(const struct value *host, const char *name, const struct run_option
                 /* Fork again so the monitor is nobody's child here, and ends up under init. */
                 pid_t monitor = fork();
                 if (monitor == 0)
-                        monitor_main(host, name, opts, vm_dir, log_path);
+                        monitor_main(keep_own_part(host, name), name, opts, vm_dir, log_path);
                 _exit(monitor < 0 ? 1 : 0);
         }
         int status;

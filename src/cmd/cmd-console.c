@@ -20,6 +20,7 @@
 #include "host/console.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/io.h"
 #include "util/unix-socket.h"
 #include "util/xalloc.h"
 #include "vm/status.h"
@@ -48,20 +49,6 @@ static int vm_dir_of(const struct cli_context *ctx, const char *name, char **dir
         return r;
 }
 
-static bool write_all(int fd, const char *buf, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, buf, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return false;
-                buf += w;
-                n -= (size_t)w;
-        }
-        return true;
-}
-
 /* Relay between the terminal and the socket until detach, EOF on either side, or an error. */
 static void relay(int sock, bool tty)
 {
@@ -78,7 +65,7 @@ static void relay(int sock, bool tty)
                 char buf[4096];
                 if (fds[0].revents) {
                         ssize_t n = read(sock, buf, sizeof(buf));
-                        if (n <= 0 || !write_all(STDOUT_FILENO, buf, (size_t)n))
+                        if (n <= 0 || write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
                                 return; /* the monitor is gone: the VM stopped */
                 }
                 if (fds[1].revents) {
@@ -92,7 +79,7 @@ static void relay(int sock, bool tty)
                         }
                         char *detach = memchr(buf, CONSOLE_DETACH_KEY, (size_t)n);
                         size_t len = detach ? (size_t)(detach - buf) : (size_t)n;
-                        if (len && !write_all(sock, buf, len))
+                        if (len && write_all(sock, buf, len) < 0)
                                 return;
                         if (detach)
                                 return;
@@ -149,7 +136,7 @@ static void copy_out(int fd)
         char buf[65536];
         ssize_t n;
         while ((n = read(fd, buf, sizeof(buf))) > 0)
-                if (!write_all(STDOUT_FILENO, buf, (size_t)n))
+                if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
                         return;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -22,13 +23,6 @@
  * on: a connection quiet this long has said what it had to say.
  */
 #define IDLE_CLOSE_MS 200
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void notify_parse(const char *msg, size_t len, bool *ready, char **status)
 {
@@ -113,7 +107,7 @@ size_t notify_pollfds(const struct notify_listener *l, struct pollfd *fds)
 
 int notify_timeout_ms(const struct notify_listener *l)
 {
-        int64_t now = now_ms();
+        int64_t now = monotonic_ms();
         int timeout = -1;
         for (size_t i = 0; i < l->n_conns; i++) {
                 int64_t left = l->conns[i].last_ms + IDLE_CLOSE_MS - now;
@@ -174,13 +168,14 @@ static void accept_conns(struct notify_listener *l)
                         close(fd);
                         continue;
                 }
-                l->conns[l->n_conns++] = (struct notify_conn){ .fd = fd, .last_ms = now_ms() };
+                l->conns[l->n_conns++] =
+                        (struct notify_conn){ .fd = fd, .last_ms = monotonic_ms() };
         }
 }
 
 void notify_process(struct notify_listener *l, const struct pollfd *fds, size_t n)
 {
-        int64_t now = now_ms();
+        int64_t now = monotonic_ms();
         /* Connections first, by descriptor: finishing one reorders the array. */
         for (size_t k = 1; k < n; k++) {
                 size_t i = 0;

@@ -10,6 +10,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/io.h"
 #include "util/strbuf.h"
 #include "util/unix-socket.h"
 #include "util/xalloc.h"
@@ -57,19 +58,10 @@ static int read_line(int fd, struct strbuf *line, int timeout_ms, struct mv_erro
         }
 }
 
-static int write_all(int fd, const char *s, struct mv_error **err)
+static int write_qmp(int fd, const char *s, struct mv_error **err)
 {
-        size_t len = strlen(s);
-        while (len) {
-                ssize_t n = write(fd, s, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return mv_error_set(err, errno, "write to QMP socket");
-                s += n;
-                len -= (size_t)n;
-        }
-        return 0;
+        int r = write_all(fd, s, strlen(s));
+        return r < 0 ? mv_error_set(err, -r, "write to QMP socket") : 0;
 }
 
 /* What one line from QMP is: an answer, an error, or something to skip (events). */
@@ -101,9 +93,9 @@ static enum qmp_reply classify(const char *line, char **error_desc)
 static int command(int fd, const char *cmd, struct strbuf *line, int timeout_ms,
                    struct mv_error **err)
 {
-        int r = write_all(fd, cmd, err);
+        int r = write_qmp(fd, cmd, err);
         if (r >= 0)
-                r = write_all(fd, "\n", err);
+                r = write_qmp(fd, "\n", err);
         while (r >= 0) {
                 r = read_line(fd, line, timeout_ms, err);
                 if (r < 0)

@@ -13,6 +13,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/io.h"
 #include "util/xalloc.h"
 
 #define TEMP_PREFIX ".#"
@@ -49,22 +50,6 @@ static int fsync_parent(const char *path, struct mv_error **err)
                 return mv_error_set(err, errno, "open directory %s", dir);
         if (fsync(fd) < 0)
                 return mv_error_set(err, errno, "fsync directory %s", dir);
-        return 0;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-        const char *p = data;
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
         return 0;
 }
 

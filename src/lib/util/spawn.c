@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -272,13 +273,6 @@ int spawn_and_wait(const struct spawn_options *o, int *exit_status, struct mv_er
         if (exit_status)
                 *exit_status = wait_status_to_exit_code(status);
         return 0;
-}
-
-static long long monotonic_ms(void)
-{
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return now.tv_sec * 1000LL + now.tv_nsec / 1000000;
 }
 
 int spawn_collect_timeout(char *const *argv, int timeout_ms, int *exit_status, char **output,

@@ -22,18 +22,12 @@
 #include "util/arena.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "vm/plan.h"
 #include "vm/status.h"
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The last lines of the console log, for a failed start's message. */
 static char *log_tail(const char *path)
@@ -80,9 +74,9 @@ static void record_restarts(const char *vm_dir, const struct vm_restarts *rs)
 /* Wait `delay_s` unless a stop signal comes first; true if one did. The console stays served. */
 static bool stop_signal_within(int sfd, struct console *console, int delay_s)
 {
-        int64_t end = now_ms() + (int64_t)delay_s * 1000;
+        int64_t end = monotonic_ms() + (int64_t)delay_s * 1000;
         for (;;) {
-                int64_t left = end - now_ms();
+                int64_t left = end - monotonic_ms();
                 struct pollfd fds[1 + 2 + CONSOLE_MAX_CLIENTS] = { { .fd = sfd,
                                                                      .events = POLLIN } };
                 size_t n = 1 + console_pollfds(console, fds + 1);
@@ -202,7 +196,7 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
         record_restarts(vm_dir, &rs);
         for (;;) {
                 struct mv_error *err = NULL;
-                int64_t began = now_ms();
+                int64_t began = monotonic_ms();
                 int r = vm_run(host, name, &run_opts, &status, &err);
                 if (r < 0) {
                         log_error("%s", err->msg);
@@ -211,7 +205,8 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
                 }
                 rs.runs_ended++;
                 rs.last_exit = status;
-                rs.fast_failures = now_ms() - began < FAST_FAILURE_MS ? rs.fast_failures + 1 : 0;
+                rs.fast_failures =
+                        monotonic_ms() - began < FAST_FAILURE_MS ? rs.fast_failures + 1 : 0;
                 rs.delay_s = restart_delay_s(opts->restart_delay_s, rs.fast_failures);
                 record_restarts(vm_dir, &rs);
                 /* The first start failing is start's failure to report, not to retry. */
@@ -283,10 +278,10 @@ int vm_start(const struct value *host, const char *name, const struct run_option
         while (waitpid(first, &status, 0) < 0 && errno == EINTR)
                 ;
 
-        int64_t end = now_ms() + (int64_t)timeout_s * 1000;
+        int64_t end = monotonic_ms() + (int64_t)timeout_s * 1000;
         bool seen_running = false;
         int nap_ms = 1;
-        while (now_ms() < end) {
+        while (monotonic_ms() < end) {
                 if (vm_is_up(state, name))
                         return 0;
                 vm_status_read(state, name, &st);
@@ -310,7 +305,7 @@ int vm_start(const struct value *host, const char *name, const struct run_option
                         return mv_error_fail(err, "vm %s failed to start; the end of %s:\n%s", name,
                                              log_path, tail);
                 }
-                if (!seen_running && now_ms() > end - (int64_t)timeout_s * 1000 + 5000) {
+                if (!seen_running && monotonic_ms() > end - (int64_t)timeout_s * 1000 + 5000) {
                         /* No pid within 5 s: the monitor failed before the hypervisor. */
                         _cleanup_free_ char *tail = log_tail(log_path);
                         return mv_error_fail(err, "vm %s failed to start; the end of %s:\n%s", name,

@@ -11,6 +11,7 @@
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -192,26 +193,19 @@ int ownership_share_socket(const char *path, uid_t uid, gid_t gid, struct mv_err
         return 0;
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void ownership_secure_control_socket(const struct run_as *id, const char *path,
                                      struct pidref *hypervisor, int timeout_s)
 {
         if (!id->switch_ids)
                 return;
-        int64_t end = now_ms() + (int64_t)timeout_s * 1000;
+        int64_t end = monotonic_ms() + (int64_t)timeout_s * 1000;
         struct stat st;
         while (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
                 /* An ended hypervisor is for the caller to notice, not for us to wait on. */
                 struct pollfd p = { .fd = hypervisor->fd, .events = POLLIN };
                 if (hypervisor->fd >= 0 && poll(&p, 1, 0) > 0)
                         return;
-                if (now_ms() > end) {
+                if (monotonic_ms() > end) {
                         log_warning("control socket %s did not appear within %d s; its mode "
                                     "is left as it is",
                                     path, timeout_s);

@@ -24,6 +24,7 @@
 #include "host/volume.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/pidref.h"
@@ -52,13 +53,6 @@ struct running {
         bool keep_pidfile;
 };
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait up to `timeout_ms` for a child to exit; true if it did. */
 static bool wait_exit(struct pidref *p, int timeout_ms, int *status)
 {
@@ -66,9 +60,9 @@ static bool wait_exit(struct pidref *p, int timeout_ms, int *status)
                 return true;
         if (p->fd >= 0) {
                 struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-                int64_t end = now_ms() + timeout_ms;
+                int64_t end = monotonic_ms() + timeout_ms;
                 for (;;) {
-                        int left = (int)(end - now_ms());
+                        int left = (int)(end - monotonic_ms());
                         int n = poll(&pfd, 1, left > 0 ? left : 0);
                         if (n > 0)
                                 break;
@@ -180,7 +174,7 @@ static int start_virtiofsd(const struct value *plan, struct running *run, const 
                 run->n_virtiofsd++;
         }
         /* The VM starts only after every share's socket listens. */
-        int64_t end = now_ms() + (int64_t)timeout_s * 1000;
+        int64_t end = monotonic_ms() + (int64_t)timeout_s * 1000;
         for (size_t i = 0; i < n; i++) {
                 const struct value *v = list->items[i];
                 const char *socket = vget_str(v, "socket");
@@ -193,7 +187,7 @@ static int start_virtiofsd(const struct value *plan, struct running *run, const 
                                                      "%d) before its socket %s listened",
                                                      vget_str(v, "tag"),
                                                      wait_status_to_exit_code(status), socket);
-                        if (now_ms() > end)
+                        if (monotonic_ms() > end)
                                 return mv_error_fail(err,
                                                      "virtiofsd for share %s: socket %s "
                                                      "did not appear within %d s",
@@ -311,7 +305,7 @@ static bool readiness_check(struct readiness *rd)
 /* How long poll() may sleep, given the deadlines in play (-1: forever). */
 static int poll_timeout(int64_t stop_deadline, const struct readiness *rd)
 {
-        int64_t now = now_ms();
+        int64_t now = monotonic_ms();
         int64_t t = stop_deadline >= 0 ? stop_deadline - now : -1;
         if (!rd->ready) {
                 int64_t until = rd->deadline - now;
@@ -347,6 +341,19 @@ static ssize_t virtiofsd_ended(struct running *run, const struct pollfd *fds, in
 }
 
 /*
+ * Not ready any more; ask the guest to shut down (by signal where there is
+ * no graceful way). Returns when to stop the hypervisor if it is still up.
+ */
+static int64_t begin_shutdown(const struct value *plan, struct running *run,
+                              const struct readiness *rd, int grace_s)
+{
+        (void)unlink(rd->ready_path);
+        if (!graceful_shutdown(plan, run->vm_dir))
+                (void)pidref_kill(&run->hypervisor, SIGTERM, NULL);
+        return monotonic_ms() + (int64_t)grace_s * 1000;
+}
+
+/*
  * Wait for the hypervisor. The first SIGINT or SIGTERM asks the guest to
  * shut down; the stop timeout or a second signal ends it by signal. A VM
  * not ready within the startup timeout is stopped: a failed start.
@@ -357,7 +364,7 @@ static int supervise(const struct value *plan, struct running *run, struct readi
 {
         int64_t deadline = -1;
         int grace_s = stop_timeout_s;
-        rd->deadline = now_ms() + (int64_t)rd->timeout_s * 1000;
+        rd->deadline = monotonic_ms() + (int64_t)rd->timeout_s * 1000;
         readiness_check(rd);
         size_t cap = 2 + 1 + NOTIFY_MAX_CONNS + 2 + CONSOLE_MAX_CLIENTS + run->n_virtiofsd;
         _cleanup_free_ struct pollfd *fds = xcalloc(cap, sizeof(*fds));
@@ -370,14 +377,14 @@ static int supervise(const struct value *plan, struct running *run, struct readi
                 for (size_t i = 0; i < run->n_virtiofsd; i++)
                         vfs[i] = (struct pollfd){ .fd = run->virtiofsd[i].fd, .events = POLLIN };
                 size_t nfds = 2 + n_notify + n_console + run->n_virtiofsd;
-                if (deadline >= 0 && now_ms() >= deadline) {
+                if (deadline >= 0 && monotonic_ms() >= deadline) {
                         log_warning("the guest did not shut down within %d s: stopping it",
                                     grace_s);
                         stop_process(&run->hypervisor, "the hypervisor");
                         *exit_status = 128 + SIGTERM;
                         return 0;
                 }
-                if (deadline < 0 && !rd->ready && now_ms() >= rd->deadline) {
+                if (deadline < 0 && !rd->ready && monotonic_ms() >= rd->deadline) {
                         stop_process(&run->hypervisor, "the hypervisor");
                         *exit_status = 1;
                         mv_error_fail(err, "the VM was not ready within %d s (%s)", rd->timeout_s,
@@ -418,12 +425,9 @@ static int supervise(const struct value *plan, struct running *run, struct readi
                                     "handed to a new virtiofsd while the guest runs, so the VM "
                                     "is restarted",
                                     run->sockets[lost], wait_status_to_exit_code(vstatus));
-                        (void)unlink(rd->ready_path);
-                        if (!graceful_shutdown(plan, run->vm_dir))
-                                (void)pidref_kill(&run->hypervisor, SIGTERM, NULL);
                         grace_s = stop_timeout_s < VIRTIOFSD_LOST_GRACE_S ? stop_timeout_s
                                                                           : VIRTIOFSD_LOST_GRACE_S;
-                        deadline = now_ms() + (int64_t)grace_s * 1000;
+                        deadline = begin_shutdown(plan, run, rd, grace_s);
                 }
                 if (fds[1].revents) {
                         struct signalfd_siginfo si;
@@ -437,11 +441,8 @@ static int supervise(const struct value *plan, struct running *run, struct readi
                                 *exit_status = 128 + (int)si.ssi_signo;
                                 return 0;
                         }
-                        (void)unlink(rd->ready_path);
-                        if (!graceful_shutdown(plan, run->vm_dir))
-                                (void)pidref_kill(&run->hypervisor, SIGTERM, NULL);
                         grace_s = stop_timeout_s;
-                        deadline = now_ms() + (int64_t)grace_s * 1000;
+                        deadline = begin_shutdown(plan, run, rd, grace_s);
                 }
         }
 }

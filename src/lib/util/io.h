@@ -1,0 +1,7 @@
+/* Plain descriptor I/O that the kernel may split: written whole, or an error. */
+#pragma once
+
+#include <stddef.h>
+
+/* Write all `len` bytes, resuming after signals and short writes. 0, or -errno. */
+int write_all(int fd, const void *data, size_t len);

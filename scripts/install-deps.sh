@@ -4,7 +4,7 @@
 # lists only when something has to be installed.
 set -eu
 
-BUILD="gcc meson ninja-build pkg-config libjansson-dev libcurl4-openssl-dev libmnl-dev"
+BUILD="gcc meson ninja-build pkg-config libjansson-dev libmnl-dev"
 TEST="libcmocka-dev python3 python3-pytest clang-format clang libclang-rt-14-dev"
 # The test guest and the VMs: qemu (with the C virtiofsd), a busybox
 # initramfs, kernel module tools, and what volumes and taps need.

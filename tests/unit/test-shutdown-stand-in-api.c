@@ -55,6 +55,33 @@ static pid_t serve_once(const char *path, int status, const char *log)
         _exit(0);
 }
 
+/* Accepts one connection and answers with `raw` (NULL: never answers, holds it open). */
+static pid_t serve_raw(const char *path, const char *raw)
+{
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+        unlink(path);
+        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(listen(fd, 1), 0);
+        pid_t pid = fork();
+        if (pid != 0) {
+                close(fd);
+                return pid;
+        }
+        int c = accept(fd, NULL, NULL);
+        if (!raw)
+                for (;;)
+                        pause();
+        /* Byte by byte: the client must put the answer together across reads. */
+        for (const char *p = raw; *p; p++) {
+                (void)!write(c, p, 1);
+                usleep(200);
+        }
+        close(c);
+        _exit(0);
+}
+
 struct fixture {
         char *dir, *sock, *log;
 };
@@ -133,6 +160,7 @@ static void no_socket_or_no_method(void **state)
         assert_true(vm_request_shutdown("cloud-hypervisor-api", f->dir, "absent.sock", "/ch", &e3) <
                     0);
         assert_non_null(strstr(e3->msg, "API socket: connect to"));
+        assert_string_equal(e3->hint, "is the VM running?");
 }
 
 static void response_body_is_returned(void **state)
@@ -149,6 +177,58 @@ static void response_body_is_returned(void **state)
         free(request_of(f, pid));
 }
 
+static void answer_in_pieces_is_read_whole(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid = serve_raw(f->sock, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nokay");
+        int status = 0;
+        _cleanup_free_ char *body = NULL;
+        assert_int_equal(
+                http_unix_request(f->sock, "GET", "/vm.info", NULL, 5000, &status, &body, NULL), 0);
+        assert_int_equal(status, 200);
+        assert_string_equal(body, "okay");
+        waitpid(pid, NULL, 0);
+}
+
+static void garbage_answer_is_an_error(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid = serve_raw(f->sock, "SSH-2.0-OpenSSH_9.2\r\n");
+        int status = 0;
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_true(http_unix_request(f->sock, "PUT", "/actions", "{}", 5000, &status, NULL, &err) <
+                    0);
+        assert_non_null(strstr(err->msg, "bad answer from"));
+        assert_non_null(strstr(err->msg, "status line"));
+        waitpid(pid, NULL, 0);
+}
+
+static void silent_server_times_out(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid = serve_raw(f->sock, NULL);
+        int status = 0;
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_true(http_unix_request(f->sock, "PUT", "/actions", "{}", 100, &status, NULL, &err) <
+                    0);
+        assert_non_null(strstr(err->msg, "no answer from"));
+        assert_non_null(strstr(err->msg, "within 100 ms"));
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+}
+
+static void request_line_cannot_be_broken(void **state)
+{
+        struct fixture *f = *state;
+        int status = 0;
+        _cleanup_error_ struct mv_error *e1 = NULL, *e2 = NULL;
+        assert_true(http_unix_request(f->sock, "PUT", "/a b", NULL, 100, &status, NULL, &e1) < 0);
+        assert_non_null(strstr(e1->msg, "invalid HTTP request"));
+        assert_true(http_unix_request(f->sock, "PUT\r\nX:", "/a", NULL, 100, &status, NULL, &e2) <
+                    0);
+        assert_non_null(strstr(e2->msg, "invalid HTTP request"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -157,6 +237,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(refused_request_is_an_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(no_socket_or_no_method, setup, teardown),
                 cmocka_unit_test_setup_teardown(response_body_is_returned, setup, teardown),
+                cmocka_unit_test_setup_teardown(answer_in_pieces_is_read_whole, setup, teardown),
+                cmocka_unit_test_setup_teardown(garbage_answer_is_an_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(silent_server_times_out, setup, teardown),
+                cmocka_unit_test_setup_teardown(request_line_cannot_be_broken, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,19 +291,30 @@ static int lex_ind_string(struct lexer *lx, struct token *tok, struct mv_error *
         return 0;
 }
 
+/* ASCII classes by hand: <ctype.h> would ask the locale for every byte. */
+static bool is_alpha(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
 static bool is_id_start(char c)
 {
-        return isalpha((unsigned char)c) || c == '_';
+        return is_alpha(c) || c == '_';
 }
 
 static bool is_id_char(char c)
 {
-        return isalnum((unsigned char)c) || c == '_' || c == '\'' || c == '-';
+        return is_alpha(c) || is_digit(c) || c == '_' || c == '\'' || c == '-';
 }
 
 static bool is_path_char(char c)
 {
-        return isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-' || c == '+';
+        return is_alpha(c) || is_digit(c) || c == '.' || c == '_' || c == '-' || c == '+';
 }
 
 /* Length of a path token at p (Nix: [a-zA-Z0-9._+-]*(/[a-zA-Z0-9._+-]+)+/?), or 0. */
@@ -339,9 +350,20 @@ static const struct {
         { "or", TOK_KEYWORD },
 };
 
-static const char *const operators[] = {
-        "...", "++", "//", "==", "!=", "<=", ">=", "&&", "||", "->", "+", "*", "/", "<", ">", "!",
-};
+/* Length of the operator at p ("..." first, then the two-character ones), or 0. */
+static size_t operator_length(const char *p)
+{
+        static const char pairs[][3] = { "++", "//", "==", "!=", "<=", ">=", "&&", "||", "->" };
+        if (p[0] == '.' && p[1] == '.' && p[2] == '.')
+                return 3;
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
+                if (p[0] == pairs[i][0] && p[1] == pairs[i][1])
+                        return 2;
+        return p[0] == '+' || p[0] == '*' || p[0] == '/' || p[0] == '<' || p[0] == '>' ||
+                               p[0] == '!'
+                       ? 1
+                       : 0;
+}
 
 static void set_raw(struct token *tok, enum token_type type, struct srcpos pos, const char *p,
                     size_t len)
@@ -362,7 +384,7 @@ static int lex_number(struct lexer *lx, struct token *tok, struct mv_error **err
 {
         struct srcpos pos = here(lx);
         size_t n = strspn(lx->p, "0123456789");
-        bool is_float = lx->p[n] == '.' && isdigit((unsigned char)lx->p[n + 1]);
+        bool is_float = lx->p[n] == '.' && is_digit(lx->p[n + 1]);
 
         if (is_float) {
                 n++;
@@ -418,7 +440,7 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
                 advance(lx, plen);
                 return 0;
         }
-        if (c == '<' && (isalpha((unsigned char)p[1]) || p[1] == '_')) {
+        if (c == '<' && is_id_start(p[1])) {
                 size_t n = 1 + strcspn(p + 1, "> \t\n");
                 if (p[n] == '>') {
                         set_raw(tok, TOK_SEARCHPATH, pos, p, n + 1);
@@ -426,7 +448,7 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
                         return 0;
                 }
         }
-        if (isdigit((unsigned char)c))
+        if (is_digit(c))
                 return lex_number(lx, tok, err);
         if (is_id_start(c)) {
                 size_t n = 1;
@@ -434,7 +456,7 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
                         n++;
                 set_raw(tok, TOK_ID, pos, p, n);
                 for (size_t i = 0; n <= 7 && i < ELEMENTSOF(keywords); i++)
-                        if (strcmp(tok->text, keywords[i].word) == 0)
+                        if (keywords[i].word[0] == c && strcmp(tok->text, keywords[i].word) == 0)
                                 tok->type = keywords[i].type;
                 advance(lx, n);
                 return 0;
@@ -444,13 +466,11 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
                 advance(lx, 2);
                 return 0;
         }
-        for (size_t i = 0; strchr("+*/=!<>&|.-", c) && i < ELEMENTSOF(operators); i++) {
-                size_t n = strlen(operators[i]);
-                if (strncmp(p, operators[i], n) == 0) {
-                        set_raw(tok, n == 3 ? TOK_ELLIPSIS : TOK_OPERATOR, pos, p, n);
-                        advance(lx, n);
-                        return 0;
-                }
+        size_t op = operator_length(p);
+        if (op) {
+                set_raw(tok, op == 3 ? TOK_ELLIPSIS : TOK_OPERATOR, pos, p, op);
+                advance(lx, op);
+                return 0;
         }
 
         static const char singles[] = "{}[]();:=.,?@-";

@@ -213,3 +213,51 @@ def test_crashed_virtiofsd_restarts_the_vm_and_the_share_reads_again(microvm, gu
     finally:
         assert mv(microvm, host, "stop", "g").returncode == 0
     no_processes_left(state)
+
+
+def open_file_limits(pid):
+    with open(f"/proc/{pid}/limits", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return tuple(line.split()[3:5])
+    pytest.fail(f"no open-file limit in /proc/{pid}/limits")
+
+
+def expected_open_files():
+    """microvm.nix's LimitNOFILE=1048576: the hard limit raised too where root may
+    (CAP_SYS_RESOURCE), otherwise the soft limit as far as the hard one allows."""
+    import resource
+    want = 1048576
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    hard_word = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+    if subprocess.run(["prlimit", f"--nofile={want}:{want}", "true"],
+                      capture_output=True).returncode == 0:
+        return (str(want), hard_word if hard_word == "unlimited" or hard > want else str(want))
+    return (str(want) if hard_word == "unlimited" or hard >= want else hard_word, hard_word)
+
+
+def test_hypervisor_and_virtiofsd_get_the_open_file_limit(microvm, guest, tmp_path):
+    """Started from a shell with a soft limit of 256, both get microvm.nix's limit."""
+    import resource
+    share = tmp_path / "share"
+    share.mkdir()
+    host, state = write_host(
+        tmp_path, guest, ["microvm.shares=data:virtiofs", "microvm.hold=forever"],
+        extra=f'''    shares = [ {{ tag = "data"; source = "{share}"; mountPoint = "/d";
+                  proto = "virtiofs"; }} ];''')
+    apply(microvm, host)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    r = subprocess.run([microvm, "--config", str(host), "start", "g"], capture_output=True,
+                       text=True, timeout=120,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
+    assert r.returncode == 0, r.stderr
+    try:
+        wait_for_guest(state)
+        monitor = status(microvm, host)["pid"]
+        assert open_file_limits(monitor)[0] == "256"
+        want = expected_open_files()
+        assert open_file_limits(hypervisor_pid(state)) == want
+        assert open_file_limits(virtiofsd_pid(monitor)) == want
+    finally:
+        assert mv(microvm, host, "stop", "g").returncode == 0
+    no_processes_left(state)

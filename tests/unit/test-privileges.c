@@ -127,6 +127,28 @@ static void memlock_without_cap_sys_resource(void **state)
         run_as_done(&id);
 }
 
+static void nofile_is_raised_as_far_as_allowed(void **state)
+{
+        (void)state;
+        /* Without the capability: the soft limit up to the hard one. */
+        struct rlimit r = service_nofile_decide((struct rlimit){ 1024, 4096 }, false);
+        assert_int_equal(r.rlim_cur, 4096);
+        assert_int_equal(r.rlim_max, 4096);
+        r = service_nofile_decide((struct rlimit){ 1024, 2 * SERVICE_NOFILE }, false);
+        assert_int_equal(r.rlim_cur, SERVICE_NOFILE);
+        assert_int_equal(r.rlim_max, 2 * SERVICE_NOFILE);
+        /* With it: both to SERVICE_NOFILE. */
+        r = service_nofile_decide((struct rlimit){ 1024, 4096 }, true);
+        assert_int_equal(r.rlim_cur, SERVICE_NOFILE);
+        assert_int_equal(r.rlim_max, SERVICE_NOFILE);
+        /* Never lowered. */
+        r = service_nofile_decide((struct rlimit){ 4 * SERVICE_NOFILE, RLIM_INFINITY }, true);
+        assert_int_equal(r.rlim_cur, 4 * SERVICE_NOFILE);
+        assert_true(r.rlim_max == RLIM_INFINITY);
+        r = service_nofile_decide((struct rlimit){ 1024, RLIM_INFINITY }, false);
+        assert_int_equal(r.rlim_cur, SERVICE_NOFILE);
+}
+
 /* The facts of this very process: whatever they are, the decision follows them. */
 static void resolve_reads_this_process(void **state)
 {
@@ -202,6 +224,7 @@ int main(void)
                 cmocka_unit_test(not_root_runs_as_the_caller),
                 cmocka_unit_test(guest_user_leaves_the_switch_to_qemu),
                 cmocka_unit_test(memlock_without_cap_sys_resource),
+                cmocka_unit_test(nofile_is_raised_as_far_as_allowed),
                 cmocka_unit_test(resolve_reads_this_process),
                 cmocka_unit_test(capability_matches_proc_status),
                 cmocka_unit_test(access_is_checked_as_the_identity),

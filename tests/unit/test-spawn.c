@@ -416,6 +416,22 @@ static void memlock_is_raised_before_the_switch(void **state)
         assert_non_null(strstr(out, "unlimited            unlimited            bytes"));
 }
 
+/* A lower open-file limit reaches the child, whatever its own credentials. */
+static void nofile_reaches_the_child(void **state)
+{
+        (void)state;
+        char *argv[] = { "/bin/grep", "^Max open files", "/proc/self/limits", NULL };
+        struct rlimit low = { 100, 200 };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        o.stdin_fd = SPAWN_FD_NULL;
+        o.nofile = &low;
+        _cleanup_free_ char *out = NULL;
+        assert_int_equal(run_capture_opts(o, &out), 0);
+        assert_string_equal(out,
+                            "Max open files            100                  200                  "
+                            "files     \n");
+}
+
 /* A failed step is an error of the spawn, reported through the exec-failure pipe. */
 static void failed_memlock_fails_the_spawn(void **state)
 {
@@ -582,6 +598,7 @@ int main(void)
                 cmocka_unit_test(credentials_switch_user_and_group),
                 cmocka_unit_test(credentials_keep_groups_unless_asked),
                 cmocka_unit_test(memlock_reaches_the_child),
+                cmocka_unit_test(nofile_reaches_the_child),
                 cmocka_unit_test(memlock_is_raised_before_the_switch),
                 cmocka_unit_test(failed_memlock_fails_the_spawn),
                 cmocka_unit_test(failed_switch_fails_the_spawn),

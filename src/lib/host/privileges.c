@@ -34,6 +34,26 @@ static void decide_memlock(const struct run_as_facts *f, struct run_as *out)
                                       (unsigned long long)f->memlock.rlim_max);
 }
 
+struct rlimit service_nofile_decide(struct rlimit current, bool cap_sys_resource)
+{
+        struct rlimit want = current;
+        if (cap_sys_resource && want.rlim_max != RLIM_INFINITY && want.rlim_max < SERVICE_NOFILE)
+                want.rlim_max = SERVICE_NOFILE;
+        if (want.rlim_cur == RLIM_INFINITY || want.rlim_cur >= SERVICE_NOFILE)
+                return want;
+        want.rlim_cur = want.rlim_max == RLIM_INFINITY || want.rlim_max >= SERVICE_NOFILE
+                                ? SERVICE_NOFILE
+                                : want.rlim_max;
+        return want;
+}
+
+struct rlimit service_nofile_limit(void)
+{
+        struct rlimit current = { 0 };
+        getrlimit(RLIMIT_NOFILE, &current);
+        return service_nofile_decide(current, capability_effective(CAP_SYS_RESOURCE));
+}
+
 void run_as_decide(const struct run_as_facts *f, struct run_as *out)
 {
         memset(out, 0, sizeof(*out));

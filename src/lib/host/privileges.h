@@ -18,6 +18,8 @@ struct mv_error;
 
 #define RUN_AS_USER  "microvm"
 #define RUN_AS_GROUP "kvm"
+/* microvm.nix's LimitNOFILE for the hypervisor and virtiofsd units. */
+#define SERVICE_NOFILE 1048576
 
 struct run_as {
         bool switch_ids; /* become uid:gid, with gid as the only supplementary group */
@@ -49,6 +51,18 @@ void run_as_decide(const struct run_as_facts *f, struct run_as *out);
 void run_as_resolve(const char *guest_user, struct run_as *out);
 
 void run_as_done(struct run_as *id);
+
+/*
+ * RLIMIT_NOFILE for the hypervisor and virtiofsd, from the caller's
+ * `current` limit: the soft limit raised to SERVICE_NOFILE (never
+ * lowered), the hard limit too where CAP_SYS_RESOURCE allows, otherwise
+ * the soft limit up to the hard one. Many shares and queues need many
+ * descriptors; systemd gives the units the same.
+ */
+struct rlimit service_nofile_decide(struct rlimit current, bool cap_sys_resource);
+
+/* service_nofile_decide() for this process. */
+struct rlimit service_nofile_limit(void);
 
 /* Whether capability `cap` (CAP_*) is in this process's effective set. */
 bool capability_effective(int cap);

@@ -39,6 +39,7 @@ enum child_stage {
         STAGE_PDEATHSIG,
         STAGE_PASS_FDS,
         STAGE_MEMLOCK,
+        STAGE_NOFILE,
         STAGE_SETGROUPS,
         STAGE_SETGID,
         STAGE_SETUID,
@@ -52,6 +53,7 @@ static const char *const stage_names[] = {
         [STAGE_PDEATHSIG] = "set the parent-death signal",
         [STAGE_PASS_FDS] = "pass descriptors to",
         [STAGE_MEMLOCK] = "set the locked-memory limit",
+        [STAGE_NOFILE] = "set the open-file limit",
         [STAGE_SETGROUPS] = "drop the supplementary groups",
         [STAGE_SETGID] = "switch group",
         [STAGE_SETUID] = "switch user",
@@ -158,6 +160,8 @@ static _Noreturn void child_main(const struct spawn_options *o, char *const *env
         /* Raising a hard limit needs root: before the credentials change. */
         if (o->memlock && setrlimit(RLIMIT_MEMLOCK, o->memlock) < 0)
                 child_fail(pipe_fd, STAGE_MEMLOCK);
+        if (o->nofile && setrlimit(RLIMIT_NOFILE, o->nofile) < 0)
+                child_fail(pipe_fd, STAGE_NOFILE);
         if (o->credentials)
                 child_drop_credentials(o->credentials, pipe_fd);
 

@@ -39,6 +39,7 @@ struct spawn_options {
         size_t n_pass_fds;
         const struct spawn_credentials *credentials; /* NULL: the caller's */
         const struct rlimit *memlock; /* RLIMIT_MEMLOCK, set before the credentials; NULL: keep */
+        const struct rlimit *nofile;  /* RLIMIT_NOFILE, likewise */
 };
 
 #define SPAWN_OPTIONS(args)                                                                        \

@@ -156,6 +156,7 @@ static int start_virtiofsd(const struct value *plan, struct running *run, const 
         if (!n)
                 return 0;
         run->virtiofsd = xcalloc(n, sizeof(*run->virtiofsd));
+        struct rlimit nofile = service_nofile_limit();
         for (size_t i = 0; i < n; i++) {
                 const struct value *v = list->items[i];
                 _cleanup_strv_free_ char **argv = NULL;
@@ -168,6 +169,7 @@ static int start_virtiofsd(const struct value *plan, struct running *run, const 
                 o.cwd = run->vm_dir;
                 o.stdin_fd = SPAWN_FD_NULL;
                 o.pdeath_signal = SIGTERM;
+                o.nofile = &nofile;
                 int r = spawn_process(&o, &run->virtiofsd[i], err);
                 if (r < 0)
                         return mv_error_wrap(err, "virtiofsd for share %s", vget_str(v, "tag"));
@@ -573,6 +575,11 @@ static int start_hypervisor(const struct value *plan, char **argv, struct runnin
                 o.credentials = &creds;
         if (id->set_memlock)
                 o.memlock = &id->memlock;
+        struct rlimit nofile = service_nofile_limit();
+        o.nofile = &nofile;
+        if (nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur < SERVICE_NOFILE)
+                log_info("the open-file limit stays at its hard limit of %llu, not %d",
+                         (unsigned long long)nofile.rlim_cur, SERVICE_NOFILE);
         ownership_log(id);
         _cleanup_free_ char *socket = control_socket(plan, run->vm_dir);
         log_info("starting %s as %s:%s", argv[0], id->user, id->group);

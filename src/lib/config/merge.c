@@ -549,11 +549,22 @@ static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node
         struct value **vals = heap_vals ? heap_vals : stack_vals;
         int r;
 
+        /* Which children the definitions set: most options are left to their defaults. */
+        bool stack_set[128] = { 0 };
+        _cleanup_free_ bool *heap_set = node->n_children > ELEMENTSOF(stack_set)
+                                                ? xcalloc(node->n_children, sizeof(*heap_set))
+                                                : NULL;
+        bool *is_set = heap_set ? heap_set : stack_set;
+
+        value_attrs_reserve(result, node->n_children);
         for (size_t i = 0; i < n; i++) {
                 for (size_t j = 0; j < defs[i]->n_attrs; j++) {
                         const struct attr *a = &defs[i]->attrs[j];
-                        if (schema_node_child(node, a->key))
+                        const struct schema_node *known = schema_node_child(node, a->key);
+                        if (known) {
+                                is_set[known->rank] = true;
                                 continue;
+                        }
                         if (!(root && t->freeform_others))
                                 return unknown_option(node, path, a, err);
                         if (value_attrs_get(result, a->key))
@@ -577,7 +588,7 @@ static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node
                 const struct schema_node *child = node->children[c];
                 size_t nv = 0;
                 struct srcpos pos = { 0 };
-                for (size_t i = 0; i < n; i++) {
+                for (size_t i = 0; is_set[child->rank] && i < n; i++) {
                         struct attr *a = value_attrs_get(defs[i], child->segment);
                         if (a) {
                                 if (!nv)
@@ -612,6 +623,8 @@ static int merge_namespace(struct merge_ctx *ctx, const struct schema_node *node
                 }
                 value_attrs_append_static(result, child->segment, pos, merged);
         }
+        /* Sorted once here, so that lookups bisect and nothing sorts it again. */
+        value_sort_attrs_shallow(result);
         return 0;
 }
 
@@ -620,6 +633,8 @@ static int fill_computed(struct merge_ctx *ctx, const struct schema_node *node,
 {
         for (size_t c = 0; c < node->n_children; c++) {
                 const struct schema_node *child = node->children[c];
+                if (!child->computed_below)
+                        continue;
                 struct attr *a = value_attrs_get(result, child->segment);
                 int r;
                 if (!child->option) {
@@ -638,7 +653,7 @@ static int fill_computed(struct merge_ctx *ctx, const struct schema_node *node,
                         _cleanup_free_ char *ps = opt_path_format(&p);
                         return mv_error_wrap(err, "default of %s", ps);
                 }
-                value_attrs_append_static(result, child->segment, (struct srcpos){ 0 }, v);
+                value_attrs_insert_static(result, child->segment, (struct srcpos){ 0 }, v);
         }
         return 0;
 }

@@ -22,6 +22,28 @@ static struct schema_node *node_child_or_add(struct schema_node *node, const cha
         return c;
 }
 
+static int node_cmp(const void *a, const void *b)
+{
+        return strcmp((*(struct schema_node *const *)a)->segment,
+                      (*(struct schema_node *const *)b)->segment);
+}
+
+/* Children by name too: merged sets are put together in that order, and lookups bisect. */
+static void tree_index(struct schema_node *node)
+{
+        node->by_name = xcalloc(node->n_children ? node->n_children : 1, sizeof(*node->by_name));
+        if (node->n_children)
+                memcpy(node->by_name, node->children, node->n_children * sizeof(*node->by_name));
+        if (node->n_children > 1)
+                qsort(node->by_name, node->n_children, sizeof(*node->by_name), node_cmp);
+        node->computed_below = node->option && node->option->default_fn;
+        for (size_t i = 0; i < node->n_children; i++) {
+                node->by_name[i]->rank = i;
+                tree_index(node->children[i]);
+                node->computed_below |= node->children[i]->computed_below;
+        }
+}
+
 static struct schema_node *tree_build(const struct mv_option *options)
 {
         struct schema_node *root = xcalloc(1, sizeof(*root));
@@ -35,6 +57,7 @@ static struct schema_node *tree_build(const struct mv_option *options)
                 node->option = o;
                 strv_free(segs);
         }
+        tree_index(root);
         return root;
 }
 
@@ -60,9 +83,17 @@ const struct schema_node *schema_tree_for(const struct type *t)
 
 const struct schema_node *schema_node_child(const struct schema_node *node, const char *segment)
 {
-        for (size_t i = 0; i < node->n_children; i++)
-                if (strcmp(node->children[i]->segment, segment) == 0)
-                        return node->children[i];
+        size_t lo = 0, hi = node->n_children;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(node->by_name[mid]->segment, segment);
+                if (c == 0)
+                        return node->by_name[mid];
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return NULL;
 }
 

@@ -1,6 +1,7 @@
 /* Option tables as trees of name segments, built once per submodule type. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config/types.h"
@@ -10,8 +11,12 @@ struct merge_ctx;
 struct schema_node {
         char *segment;
         const struct mv_option *option; /* a leaf; NULL for a namespace */
+        /* In declaration order, which is merge order: some defaults read earlier options. */
         struct schema_node **children;
         size_t n_children;
+        struct schema_node **by_name; /* the same, bytewise by segment: lookups bisect */
+        size_t rank;                  /* this node's position in its parent's by_name */
+        bool computed_below; /* an option here or below has a computed default (default_fn) */
 };
 
 /* The tree of a SUBMODULE type's options. Built on first use, kept for the process. */

@@ -7,8 +7,14 @@
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
-/* Sets larger than this get a hash index: linear search is faster below it. */
-#define INDEX_THRESHOLD 16
+/*
+ * Looking a key up: sorted sets (the merged configuration, built in the
+ * schema's sorted order) are bisected; unsorted ones larger than this
+ * (the parser's, as definitions come) get a hash index on the first
+ * lookup; below it a linear search is fastest.
+ */
+#define INDEX_THRESHOLD  16
+#define BISECT_THRESHOLD 8
 
 static struct arena *current_arena;
 
@@ -118,13 +124,56 @@ static void index_build(struct value *attrs)
 static void attrs_push(struct value *attrs, char *key, struct srcpos key_pos, struct value *v)
 {
         attrs->attrs = grow_array(attrs, attrs->attrs, attrs->n_attrs, sizeof(*attrs->attrs));
+        attrs->sorted = attrs->n_attrs == 0 ||
+                        (attrs->sorted && strcmp(attrs->attrs[attrs->n_attrs - 1].key, key) < 0);
         attrs->attrs[attrs->n_attrs++] =
                 (struct attr){ .key = key, .key_pos = key_pos, .value = v };
         if (attrs->index)
                 strmap_put(attrs->index, attrs->attrs[attrs->n_attrs - 1].key, attrs->n_attrs - 1,
                            NULL);
-        else if (attrs->n_attrs > INDEX_THRESHOLD)
-                index_build(attrs);
+}
+
+void value_attrs_reserve(struct value *attrs, size_t n)
+{
+        if (n <= attrs->cap)
+                return;
+        attrs->attrs = attrs->arena ? arena_grow(attrs->arena, attrs->attrs,
+                                                 attrs->n_attrs * sizeof(*attrs->attrs),
+                                                 n * sizeof(*attrs->attrs))
+                                    : xreallocarray(attrs->attrs, n, sizeof(*attrs->attrs));
+        attrs->cap = n;
+}
+
+/* Position of the first key not below `key` in a sorted set. */
+static size_t bisect(const struct value *attrs, const char *key)
+{
+        size_t lo = 0, hi = attrs->n_attrs;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(attrs->attrs[mid].key, key) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+void value_attrs_insert_static(struct value *attrs, const char *key, struct srcpos key_pos,
+                               struct value *v)
+{
+        size_t at = attrs->sorted ? bisect(attrs, key) : attrs->n_attrs;
+        if (at == attrs->n_attrs || attrs->index) {
+                value_attrs_append_static(attrs, key, key_pos, v);
+                return;
+        }
+        attrs->attrs = grow_array(attrs, attrs->attrs, attrs->n_attrs, sizeof(*attrs->attrs));
+        memmove(&attrs->attrs[at + 1], &attrs->attrs[at],
+                (attrs->n_attrs - at) * sizeof(*attrs->attrs));
+        char *k = attrs->arena ? (char *)key : xstrdup(key);
+        attrs->attrs[at] = (struct attr){ .key = k, .key_pos = key_pos, .value = v };
+        attrs->n_attrs++;
+        /* Still sorted unless the key was already there. */
+        attrs->sorted = strcmp(k, attrs->attrs[at + 1].key) < 0;
 }
 
 void value_attrs_append(struct value *attrs, const char *key, struct srcpos key_pos,
@@ -147,6 +196,14 @@ struct attr *value_attrs_get(const struct value *attrs, const char *key)
 {
         if (!attrs || attrs->type != VALUE_ATTRS)
                 return NULL;
+        if (attrs->sorted && attrs->n_attrs > BISECT_THRESHOLD) {
+                size_t i = bisect(attrs, key);
+                return i < attrs->n_attrs && strcmp(attrs->attrs[i].key, key) == 0
+                               ? &attrs->attrs[i]
+                               : NULL;
+        }
+        if (!attrs->index && attrs->n_attrs > INDEX_THRESHOLD)
+                index_build((struct value *)attrs); /* a cache: the set itself is unchanged */
         if (attrs->index) {
                 size_t i;
                 return strmap_get(attrs->index, key, &i) ? &attrs->attrs[i] : NULL;
@@ -303,6 +360,15 @@ static int attr_cmp(const void *a, const void *b)
         return strcmp(((const struct attr *)a)->key, ((const struct attr *)b)->key);
 }
 
+/* Sorted without duplicate keys: what bisecting needs. */
+static bool attrs_strictly_sorted(const struct value *v)
+{
+        for (size_t i = 1; i < v->n_attrs; i++)
+                if (strcmp(v->attrs[i - 1].key, v->attrs[i].key) >= 0)
+                        return false;
+        return true;
+}
+
 static bool attrs_sorted(const struct value *v)
 {
         for (size_t i = 1; i < v->n_attrs; i++)
@@ -311,14 +377,23 @@ static bool attrs_sorted(const struct value *v)
         return true;
 }
 
+void value_sort_attrs_shallow(struct value *v)
+{
+        if (v->type != VALUE_ATTRS || v->sorted)
+                return;
+        if (v->n_attrs > 1 && !attrs_sorted(v))
+                qsort(v->attrs, v->n_attrs, sizeof(*v->attrs), attr_cmp);
+        v->sorted = attrs_strictly_sorted(v);
+        if (v->sorted)
+                index_drop(v); /* bisecting needs none */
+        else if (v->index)
+                index_build(v);
+}
+
 void value_sort_attrs(struct value *v)
 {
         if (v->type == VALUE_ATTRS) {
-                if (v->n_attrs > 1 && !attrs_sorted(v)) {
-                        qsort(v->attrs, v->n_attrs, sizeof(*v->attrs), attr_cmp);
-                        if (v->index)
-                                index_build(v);
-                }
+                value_sort_attrs_shallow(v);
                 for (size_t i = 0; i < v->n_attrs; i++)
                         value_sort_attrs(v->attrs[i].value);
         } else if (v->type == VALUE_LIST) {

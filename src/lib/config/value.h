@@ -46,6 +46,7 @@ struct value {
         struct srcpos pos;
         int priority;  /* 0: not overridden (PRIORITY_NORMAL) */
         bool implicit; /* an attribute set made by a dotted path (a.b = 1), not written */
+        bool sorted;   /* attrs: keys in strictly ascending bytewise order (lookups bisect) */
         union {
                 bool boolean;
                 int64_t integer;
@@ -61,7 +62,7 @@ struct value {
                 struct {
                         struct attr *attrs;
                         size_t n_attrs;
-                        struct strmap *index; /* key -> position, once the set is large */
+                        struct strmap *index; /* key -> position: a large unsorted set's cache */
                 };
                 struct value *body;
         };
@@ -94,6 +95,13 @@ void value_attrs_append(struct value *attrs, const char *key, struct srcpos key_
 void value_attrs_append_static(struct value *attrs, const char *key, struct srcpos key_pos,
                                struct value *v);
 
+/* Insert key = value where it keeps a sorted set sorted (appends to an unsorted one). */
+void value_attrs_insert_static(struct value *attrs, const char *key, struct srcpos key_pos,
+                               struct value *v);
+
+/* Room for `n` attributes in all, so that filling the set allocates once. */
+void value_attrs_reserve(struct value *attrs, size_t n);
+
 /* The attribute named `key`, or NULL. */
 struct attr *value_attrs_get(const struct value *attrs, const char *key);
 
@@ -120,3 +128,6 @@ int value_priority(const struct value *v);
 
 /* Sort an attribute set's keys bytewise, recursively (as `nix eval --json` orders them). */
 void value_sort_attrs(struct value *v);
+
+/* The same for the set itself, not the values in it. */
+void value_sort_attrs_shallow(struct value *v);

@@ -115,6 +115,29 @@ static void expect_error(const char *dir, const char *main_nix, const char *need
         mv_error_free(&err);
 }
 
+static void lookup_by_dotted_name(void **state)
+{
+        (void)state;
+        char long_key[151];
+        memset(long_key, 'k', 150);
+        long_key[150] = '\0';
+        _cleanup_free_ char *text =
+                xasprintf("{ a.b.c = 1; a.\"x.y\".z = 2; a.\"\".e = 3; a.%s = 4; }", long_key);
+        _cleanup_free_ char *long_path = xasprintf("a.%s", long_key);
+        struct source_set set = { 0 };
+        struct value *v = parse_ok(&set, text);
+        assert_ptr_equal(value_lookup(v, ""), v);
+        assert_int_equal(value_lookup(v, "a.b.c")->integer, 1);
+        assert_ptr_equal(value_lookup(v, "a.b."), value_lookup(v, "a.b"));
+        assert_int_equal(value_lookup(v, "a.\"x.y\".z")->integer, 2);
+        assert_int_equal(value_lookup(v, "a..e")->integer, 3);
+        assert_int_equal(value_lookup(v, long_path)->integer, 4);
+        assert_null(value_lookup(v, "a.b.c.d"));
+        assert_null(value_lookup(v, "a.x"));
+        value_free(v);
+        source_set_free(&set);
+}
+
 static void defaults_fill_everything(void **state)
 {
         struct fixture *f = *state;
@@ -261,6 +284,7 @@ static void brief_renderings(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(lookup_by_dotted_name),
                 cmocka_unit_test_setup_teardown(defaults_fill_everything, setup, teardown),
                 cmocka_unit_test_setup_teardown(definitions_replace_defaults, setup, teardown),
                 cmocka_unit_test_setup_teardown(imports_merge_by_type, setup, teardown),

@@ -699,6 +699,25 @@ const struct value *merge_ctx_root(const struct merge_ctx *ctx, size_t up)
 
 const struct value *value_lookup(const struct value *root, const char *dotted)
 {
+        /* The common case, plain names: walked in place, without splitting into a list. */
+        if (!strchr(dotted, '"')) {
+                const struct value *v = root;
+                char seg[128];
+                for (const char *p = dotted; *p && v;) {
+                        size_t len = strcspn(p, ".");
+                        if (len >= sizeof(seg))
+                                goto split;
+                        memcpy(seg, p, len);
+                        seg[len] = '\0';
+                        struct attr *a = value_attrs_get(v, seg);
+                        v = a ? a->value : NULL;
+                        p += len;
+                        if (*p == '.')
+                                p++;
+                }
+                return v;
+        }
+split:;
         _cleanup_strv_free_ char **segs = NULL;
         size_t n = option_name_split(dotted, &segs);
         const struct value *v = root;

@@ -3,6 +3,7 @@
  * command from the table in cmd/commands.c, and is the one place that
  * prints an error and turns it into an exit status.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,14 @@ static void print_error(const struct mv_error *e)
                 fprintf(stderr, "  hint: %s\n", e->hint);
         if (e->kind == MV_ERROR_USAGE)
                 fputs("Run 'microvm --help' for usage.\n", stderr);
+}
+
+/* Output that never arrived (a full disk, a closed pipe) is a failure, not exit status 0. */
+static int stdout_flushed(struct mv_error **err)
+{
+        if (fflush(stdout) != 0 || ferror(stdout))
+                return mv_error_set(err, errno ? errno : EIO, "writing to standard output");
+        return 0;
 }
 
 int main(int argc, char **argv)
@@ -116,6 +125,10 @@ int main(int argc, char **argv)
                         mv_error_fail(&err, "%s failed", cmd->name);
                 print_error(err);
                 return mv_error_exit_status(err);
+        }
+        if (stdout_flushed(&err) < 0) {
+                print_error(err);
+                return 1;
         }
         return 0;
 }

@@ -1,4 +1,5 @@
 /* check and eval: read the host configuration and report on it. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,14 +73,15 @@ int cmd_eval(const struct cli_context *ctx, int argc, char **argv, struct mv_err
                 return r;
         }
 
-        struct strbuf out = { 0 };
-        if (f.json)
-                json_write_value(&out, v, true);
-        else
+        if (f.json) {
+                r = json_write_value_to(stdout, v, true);
+        } else {
+                struct strbuf out = { 0 };
                 nix_write_value(&out, v, 0);
-        strbuf_putc(&out, '\n');
-        fwrite(out.data, 1, out.len, stdout);
-        strbuf_free(&out);
+                strbuf_putc(&out, '\n');
+                fwrite(out.data, 1, out.len, stdout);
+                strbuf_free(&out);
+        }
         host_config_free(&cfg);
-        return 0;
+        return r < 0 ? mv_error_set(err, errno, "eval: writing the result") : 0;
 }

@@ -81,3 +81,17 @@ def test_microvm_nix_flags(microvm, tmp_path):
     for flag in (["-c", "x"], ["-u", "x"], ["-s", "x"], ["-f", "x"], ["-R"]):
         r = run(microvm, *flag)
         assert r.returncode == 2 and "not available in this version" in r.stderr
+
+
+def test_output_that_cannot_be_written_is_a_failure(microvm, tmp_path):
+    """A full disk (/dev/full) under eval's streamed JSON and under an ordinary command."""
+    host = tmp_path / "host.nix"
+    host.write_text("{ microvm.vms.a.config.microvm.hypervisor = \"qemu\"; }\n")
+    for args, message in ((["eval", "--json"], "eval: writing the result"),
+                          (["check"], "writing to standard output"),
+                          (["options"], "writing to standard output")):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([microvm, "--config", str(host), *args], stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=30)
+        assert r.returncode == 1, (args, r.stderr)
+        assert message in r.stderr and "No space left on device" in r.stderr, r.stderr

@@ -51,7 +51,19 @@ static void newline(struct strbuf *out, bool pretty, int depth)
         }
 }
 
-static void write_value(struct strbuf *out, const struct value *v, bool pretty, int depth)
+/* Past this much, a streamed document goes out at the next element. */
+#define FLUSH_AT (64 * 1024)
+
+static void maybe_flush(struct strbuf *out, FILE *to)
+{
+        if (to && out->len >= FLUSH_AT) {
+                fwrite(out->data, 1, out->len, to);
+                out->len = 0;
+                out->data[0] = '\0';
+        }
+}
+
+static void write_value(struct strbuf *out, const struct value *v, bool pretty, int depth, FILE *to)
 {
         switch (v->type) {
         case VALUE_NULL:
@@ -84,7 +96,8 @@ static void write_value(struct strbuf *out, const struct value *v, bool pretty, 
                         if (i)
                                 strbuf_putc(out, ',');
                         newline(out, pretty, depth + 1);
-                        write_value(out, v->items[i], pretty, depth + 1);
+                        write_value(out, v->items[i], pretty, depth + 1, to);
+                        maybe_flush(out, to);
                 }
                 newline(out, pretty, depth);
                 strbuf_putc(out, ']');
@@ -101,7 +114,8 @@ static void write_value(struct strbuf *out, const struct value *v, bool pretty, 
                         newline(out, pretty, depth + 1);
                         json_write_string(out, v->attrs[i].key, strlen(v->attrs[i].key));
                         strbuf_puts(out, pretty ? ": " : ":");
-                        write_value(out, v->attrs[i].value, pretty, depth + 1);
+                        write_value(out, v->attrs[i].value, pretty, depth + 1, to);
+                        maybe_flush(out, to);
                 }
                 newline(out, pretty, depth);
                 strbuf_putc(out, '}');
@@ -111,5 +125,15 @@ static void write_value(struct strbuf *out, const struct value *v, bool pretty, 
 
 void json_write_value(struct strbuf *out, const struct value *v, bool pretty)
 {
-        write_value(out, v, pretty, 0);
+        write_value(out, v, pretty, 0, NULL);
+}
+
+int json_write_value_to(FILE *to, const struct value *v, bool pretty)
+{
+        struct strbuf out = { 0 };
+        write_value(&out, v, pretty, 0, to);
+        strbuf_putc(&out, '\n');
+        fwrite(out.data, 1, out.len, to);
+        strbuf_free(&out);
+        return fflush(to) == 0 && !ferror(to) ? 0 : -1;
 }

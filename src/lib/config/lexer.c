@@ -88,11 +88,25 @@ static void advance(struct lexer *lx, size_t n)
         }
 }
 
+/* Past `n` bytes that hold no newline (every token but strings): no per-byte scan. */
+static void advance_in_line(struct lexer *lx, size_t n)
+{
+        lx->p += n;
+        lx->col += (int)n;
+}
+
 static int skip_space_and_comments(struct lexer *lx, struct mv_error **err)
 {
         for (;;) {
-                if (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' || *lx->p == '\r') {
-                        advance(lx, 1);
+                /* Indentation is most of a configuration's bytes: a tight loop. */
+                while (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\r') {
+                        lx->p++;
+                        lx->col++;
+                }
+                if (*lx->p == '\n') {
+                        lx->p++;
+                        lx->line++;
+                        lx->col = 1;
                 } else if (*lx->p == '#') {
                         while (*lx->p && *lx->p != '\n')
                                 advance(lx, 1);
@@ -353,16 +367,30 @@ static const struct {
 /* Length of the operator at p ("..." first, then the two-character ones), or 0. */
 static size_t operator_length(const char *p)
 {
-        static const char pairs[][3] = { "++", "//", "==", "!=", "<=", ">=", "&&", "||", "->" };
-        if (p[0] == '.' && p[1] == '.' && p[2] == '.')
-                return 3;
-        for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
-                if (p[0] == pairs[i][0] && p[1] == pairs[i][1])
-                        return 2;
-        return p[0] == '+' || p[0] == '*' || p[0] == '/' || p[0] == '<' || p[0] == '>' ||
-                               p[0] == '!'
-                       ? 1
-                       : 0;
+        switch (p[0]) {
+        case '.':
+                return p[1] == '.' && p[2] == '.' ? 3 : 0;
+        case '+':
+                return p[1] == '+' ? 2 : 1;
+        case '/':
+                return p[1] == '/' ? 2 : 1;
+        case '=':
+                return p[1] == '=' ? 2 : 0;
+        case '!':
+        case '<':
+        case '>':
+                return p[1] == '=' ? 2 : 1;
+        case '&':
+                return p[1] == '&' ? 2 : 0;
+        case '|':
+                return p[1] == '|' ? 2 : 0;
+        case '-':
+                return p[1] == '>' ? 2 : 0;
+        case '*':
+                return 1;
+        default:
+                return 0;
+        }
 }
 
 static void set_raw(struct token *tok, enum token_type type, struct srcpos pos, const char *p,
@@ -405,7 +433,7 @@ static int lex_number(struct lexer *lx, struct token *tok, struct mv_error **err
                 if (errno == ERANGE)
                         return srcpos_error(err, pos, "integer %s is out of range", tok->text);
         }
-        advance(lx, n);
+        advance_in_line(lx, n);
         return 0;
 }
 
@@ -437,14 +465,14 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
         size_t plen = (p[run] == '/' || (c == '~' && p[1] == '/')) ? path_length(p) : 0;
         if (plen) {
                 set_raw(tok, TOK_PATH, pos, p, plen);
-                advance(lx, plen);
+                advance_in_line(lx, plen);
                 return 0;
         }
         if (c == '<' && is_id_start(p[1])) {
                 size_t n = 1 + strcspn(p + 1, "> \t\n");
                 if (p[n] == '>') {
                         set_raw(tok, TOK_SEARCHPATH, pos, p, n + 1);
-                        advance(lx, n + 1);
+                        advance_in_line(lx, n + 1);
                         return 0;
                 }
         }
@@ -458,18 +486,18 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
                 for (size_t i = 0; n <= 7 && i < ELEMENTSOF(keywords); i++)
                         if (keywords[i].word[0] == c && strcmp(tok->text, keywords[i].word) == 0)
                                 tok->type = keywords[i].type;
-                advance(lx, n);
+                advance_in_line(lx, n);
                 return 0;
         }
         if (c == '$' && p[1] == '{') {
                 set_raw(tok, TOK_INTERP, pos, p, 2);
-                advance(lx, 2);
+                advance_in_line(lx, 2);
                 return 0;
         }
         size_t op = operator_length(p);
         if (op) {
                 set_raw(tok, op == 3 ? TOK_ELLIPSIS : TOK_OPERATOR, pos, p, op);
-                advance(lx, op);
+                advance_in_line(lx, op);
                 return 0;
         }
 
@@ -482,7 +510,7 @@ int lexer_next(struct lexer *lx, struct token *tok, struct mv_error **err)
         const char *s = strchr(singles, c);
         if (s) {
                 set_raw(tok, single_types[s - singles], pos, p, 1);
-                advance(lx, 1);
+                advance_in_line(lx, 1);
                 return 0;
         }
         if (isprint((unsigned char)c))

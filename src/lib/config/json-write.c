@@ -3,13 +3,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Bytes a JSON string carries as they are: not '"', '\\', control characters or DEL. */
+static const bool plain[256] = {
+        [0x20 ... 0x21] = true,
+        [0x23 ... 0x5b] = true,
+        [0x5d ... 0x7e] = true,
+        [0x80 ... 0xff] = true,
+};
+
 void json_write_string(struct strbuf *out, const char *s, size_t n)
 {
         strbuf_putc(out, '"');
         size_t run = 0; /* characters that need no escaping go out in one piece */
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
-                if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+                if (plain[c])
                         continue;
                 strbuf_putn(out, s + run, i - run);
                 run = i + 1;

@@ -261,3 +261,34 @@ def test_hypervisor_and_virtiofsd_get_the_open_file_limit(microvm, guest, tmp_pa
     finally:
         assert mv(microvm, host, "stop", "g").returncode == 0
     no_processes_left(state)
+
+
+def test_same_named_vms_of_two_state_directories_run_side_by_side(microvm, guest, tmp_path):
+    """Both have VM g with share data: Debian's virtiofsd locks a pid file named after its
+    socket path, so a relative socket name made the second start fail."""
+    hosts = []
+    for side in ("one", "two"):
+        d = tmp_path / side
+        d.mkdir()
+        share = d / "share"
+        share.mkdir()
+        (share / "marker").write_text(f"{side}\n")
+        hosts.append(write_host(
+            d, guest, ["microvm.shares=data:virtiofs", "microvm.hold=forever"],
+            extra=f'''    shares = [ {{ tag = "data"; source = "{share}"; mountPoint = "/d";
+                  proto = "virtiofs"; }} ];'''))
+    started = []
+    try:
+        for host, state in hosts:
+            apply(microvm, host)
+            r = mv(microvm, host, "start", "g")
+            assert r.returncode == 0, r.stderr
+            started.append(host)
+        for (host, state), side in zip(hosts, ("one", "two")):
+            wait_for_guest(state, f"SHARE data {side}")
+            wait_for_guest(state)
+    finally:
+        for host in started:
+            assert mv(microvm, host, "stop", "g").returncode == 0
+    for host, state in hosts:
+        no_processes_left(state)

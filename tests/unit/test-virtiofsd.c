@@ -89,12 +89,33 @@ static void c_flags_translated(void **state)
                 virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", false, &argv, NULL), 0);
         _cleanup_free_ char *line = strv_join(argv, "|");
         _cleanup_free_ char *want = xasprintf(
-                "/q/virtiofsd|--socket-path=w-virtiofs-t.sock|--socket-group=root|-o|source=/srv|"
+                "/q/virtiofsd|--socket-path=/st/w/w-virtiofs-t.sock|--socket-group=root|-o|"
+                "source=/srv|"
                 "--thread-pool-size=%ld|-o|cache=none|--g",
                 sysconf(_SC_NPROCESSORS_ONLN));
         assert_string_equal(line, want);
         strv_free(argv);
         share_case_done(&c);
+}
+
+/* The C virtiofsd's pid file is named after the socket path: absolute where it fits. */
+static void c_socket_path_is_absolute_where_it_fits(void **state)
+{
+        (void)state;
+        struct virtiofsd c = { .path = (char *)"/q/virtiofsd", .flavour = VIRTIOFSD_C };
+        struct virtiofsd rust = { .path = (char *)"/bin/virtiofsd", .flavour = VIRTIOFSD_RUST };
+        _cleanup_free_ char *a = virtiofsd_socket_path(&c, "w-virtiofs-t.sock", "/st/w");
+        _cleanup_free_ char *b = virtiofsd_socket_path(&rust, "w-virtiofs-t.sock", "/st/w");
+        _cleanup_free_ char *d = virtiofsd_socket_path(&c, "/run/x.sock", "/st/w");
+        assert_string_equal(a, "/st/w/w-virtiofs-t.sock");
+        assert_string_equal(b, "w-virtiofs-t.sock");
+        assert_string_equal(d, "/run/x.sock");
+        char deep[200];
+        memset(deep, 'd', sizeof(deep) - 1);
+        deep[0] = '/';
+        deep[sizeof(deep) - 1] = '\0';
+        _cleanup_free_ char *e = virtiofsd_socket_path(&c, "w-virtiofs-t.sock", deep);
+        assert_string_equal(e, "w-virtiofs-t.sock"); /* too long for sun_path: as given */
 }
 
 static void c_flavour_refuses_what_it_cannot_do(void **state)
@@ -158,6 +179,7 @@ int main(void)
                 cmocka_unit_test(finds_the_installed_one),
                 cmocka_unit_test(rust_flags_as_microvm_nix),
                 cmocka_unit_test(c_flags_translated),
+                cmocka_unit_test(c_socket_path_is_absolute_where_it_fits),
                 cmocka_unit_test(c_flavour_refuses_what_it_cannot_do),
                 cmocka_unit_test(missing_group_is_left_out),
                 cmocka_unit_test(relative_source),

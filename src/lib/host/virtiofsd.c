@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config/merge.h"
@@ -110,6 +111,17 @@ static int unsupported(const char *vm, const char *tag, const char *what, struct
                                   "microvm.virtiofsd.package at it, or change the share");
 }
 
+char *virtiofsd_socket_path(const struct virtiofsd *v, const char *socket, const char *workdir)
+{
+        if (v->flavour == VIRTIOFSD_RUST || socket[0] == '/' || !workdir)
+                return xstrdup(socket);
+        char *abs = xasprintf("%s/%s", workdir, socket);
+        if (strlen(abs) < sizeof(((struct sockaddr_un *)0)->sun_path))
+                return abs;
+        free(abs);
+        return xstrdup(socket);
+}
+
 int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s, const char *vm,
                    const char *hypervisor, const struct value *share, const char *workdir,
                    bool root, char ***argv, struct mv_error **err)
@@ -135,7 +147,8 @@ int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s
         }
 
         strv_push(&a, v->path);
-        strv_pushf(&a, "--socket-path=%s", vget_str(share, "socket"));
+        _cleanup_free_ char *socket = virtiofsd_socket_path(v, vget_str(share, "socket"), workdir);
+        strv_pushf(&a, "--socket-path=%s", socket);
         if (s->group)
                 strv_pushf(&a, "--socket-group=%s", s->group);
         if (rust) {

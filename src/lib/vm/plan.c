@@ -191,7 +191,9 @@ static struct value *virtiofsd_plan(const struct value *spec, const struct value
                         break;
                 struct value *p = value_new(VALUE_ATTRS, nowhere);
                 put(p, "tag", str(vget_str(s, "tag")));
-                put(p, "socket", str(vget_str(s, "socket")));
+                _cleanup_free_ char *socket =
+                        virtiofsd_socket_path(&vfs, vget_str(s, "socket"), vm_dir);
+                put(p, "socket", str(socket));
                 put(p, "flavour", str(vfs.flavour == VIRTIOFSD_RUST ? "rust" : "c"));
                 put(p, "socketGroup",
                     settings.group ? str(settings.group) : value_new(VALUE_NULL, nowhere));

@@ -3,7 +3,9 @@ import os
 import subprocess
 import time
 
-from test_monitor import mv, wait_for_guest
+import signal
+
+from test_monitor import hypervisor_pid, mv, wait_for_guest
 from test_run import apply, no_processes_left, write_host  # noqa: F401
 
 
@@ -71,3 +73,28 @@ def test_console_of_a_stopped_vm_says_so(microvm, guest, tmp_path):
     r = mv(microvm, host, "logs", "g")
     assert r.returncode == 1 and "microvm start" in r.stderr, r.stderr
     assert mv(microvm, host, "logs", "-x", "g").returncode == 2
+
+
+def test_attached_console_is_told_of_a_restart(microvm, guest, tmp_path):
+    """The monitor's own messages reach attached consoles, not only console.log."""
+    host, state = write_host(tmp_path, guest, ["microvm.hold=echo"],
+                             host_extra="  microvm.host.restartDelay = 0;")
+    apply(microvm, host)
+    assert mv(microvm, host, "start", "g").returncode == 0
+    try:
+        wait_for_guest(state, "ECHO-READY")
+        con = subprocess.Popen([microvm, "--config", str(host), "console", "g"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            con.stdin.write(b"attached\n")
+            con.stdin.flush()
+            read_until(con.stdout, "ECHO attached")
+            os.kill(hypervisor_pid(state), signal.SIGKILL)
+            out = read_until(con.stdout, "ECHO-READY", timeout=120)
+            assert "microvm: vm g ended (status 137); restarting in 0 s\r\n" in out, out
+        finally:
+            con.kill()
+            con.wait()
+    finally:
+        assert mv(microvm, host, "stop", "g").returncode == 0
+    no_processes_left(state)

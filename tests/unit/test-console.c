@@ -112,6 +112,20 @@ static void clients_see_output_and_type_input(void **state)
         close(b);
 }
 
+static void monitor_messages_reach_clients_not_the_log(void **state)
+{
+        struct fixture *f = *state;
+        int a = attach(f->sock);
+        pump(&f->c); /* accept */
+        const char *text = "microvm: vm g ended\nrestarting\r\n";
+        console_tell_clients(&f->c, text, strlen(text));
+        char got[64] = { 0 };
+        assert_int_equal(read(a, got, sizeof(got)), strlen(text) + 1);
+        assert_string_equal(got, "microvm: vm g ended\r\nrestarting\r\n");
+        assert_int_equal(size_of(f->log), 0);
+        close(a);
+}
+
 static void too_many_clients_are_told_so(void **state)
 {
         struct fixture *f = *state;
@@ -132,6 +146,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(output_is_logged_and_rotated_at_the_cap, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(clients_see_output_and_type_input, setup, teardown),
+                cmocka_unit_test_setup_teardown(monitor_messages_reach_clients_not_the_log, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(too_many_clients_are_told_so, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

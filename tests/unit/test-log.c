@@ -40,6 +40,31 @@ static void warning_format(void **state)
         assert_string_equal(out, "microvm: warning: tap vm-web already exists\n");
 }
 
+static void collect(void *ctx, const char *line, size_t len)
+{
+        strncat(ctx, line, len);
+}
+
+static void tee_gets_each_line_without_colour(void **state)
+{
+        (void)state;
+        char seen[256] = "";
+        log_set_level(LOG_LEVEL_NOTICE);
+        log_set_tee(collect, seen);
+        _cleanup_free_ char *out = capture(emit_all_levels);
+        log_set_tee(NULL, NULL);
+        assert_string_equal(seen, "microvm: error: e\nmicrovm: warning: w\nmicrovm: n\n");
+        assert_string_equal(out, seen); /* the stream got the same lines */
+        /* Filtered messages reach neither. */
+        seen[0] = '\0';
+        log_set_level(LOG_LEVEL_ERROR);
+        log_set_tee(collect, seen);
+        log_warning("quiet");
+        log_set_tee(NULL, NULL);
+        log_set_level(LOG_LEVEL_NOTICE);
+        assert_string_equal(seen, "");
+}
+
 static void level_filters(void **state)
 {
         (void)state;
@@ -103,6 +128,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(warning_format),
                 cmocka_unit_test(level_filters),
+                cmocka_unit_test(tee_gets_each_line_without_colour),
                 cmocka_unit_test(level_names_round_trip),
                 cmocka_unit_test(color_decision),
         };

@@ -141,6 +141,26 @@ static void guest_output(struct console *c)
         }
 }
 
+void console_tell_clients(struct console *c, const char *text, size_t len)
+{
+        char buf[2048];
+        size_t n = 0;
+        for (size_t k = 0; k < len && n + 2 <= sizeof(buf); k++) {
+                if (text[k] == '\n' && (k == 0 || text[k - 1] != '\r'))
+                        buf[n++] = '\r';
+                buf[n++] = text[k];
+        }
+        for (size_t i = 0; i < CONSOLE_MAX_CLIENTS; i++)
+                if (c->clients[i] >= 0 &&
+                    send(c->clients[i], buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
+                        drop_client(c, i);
+}
+
+void console_log_tee(void *ctx, const char *line, size_t len)
+{
+        console_tell_clients(ctx, line, len);
+}
+
 static void client_input(struct console *c, size_t i)
 {
         char buf[1024];

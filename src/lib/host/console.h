@@ -42,6 +42,16 @@ size_t console_pollfds(const struct console *c, struct pollfd *fds);
 /* Move what poll() reported: guest output to the log and the clients, input to the guest. */
 void console_process(struct console *c, const struct pollfd *fds, size_t n);
 
+/*
+ * Show `text` (lines ending in \n) to the attached clients only, with
+ * \r\n line ends as a terminal in raw mode needs: the monitor's own
+ * messages, which its stderr already puts in the log.
+ */
+void console_tell_clients(struct console *c, const char *text, size_t len);
+
+/* console_tell_clients() in the shape log_set_tee() takes; `ctx` is the console. */
+void console_log_tee(void *ctx, const char *line, size_t len);
+
 void console_close(struct console *c);
 
 /* The key that detaches `microvm console`: Ctrl-], as telnet and virsh use. */

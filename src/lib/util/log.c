@@ -11,6 +11,14 @@
 static enum log_level max_level = LOG_LEVEL_NOTICE;
 static FILE *log_stream;
 static int stream_color = -1; /* -1: not decided yet */
+static void (*tee_fn)(void *ctx, const char *line, size_t len);
+static void *tee_ctx;
+
+void log_set_tee(void (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+        tee_fn = fn;
+        tee_ctx = ctx;
+}
 
 static const char *const level_names[] = {
         [LOG_LEVEL_ERROR] = "error", [LOG_LEVEL_WARNING] = "warning", [LOG_LEVEL_NOTICE] = "notice",
@@ -83,6 +91,21 @@ void log_emit(enum log_level level, const char *fmt, ...)
 
         bool color = stream_color && *level_colors[level];
         va_list ap;
+
+        if (tee_fn) {
+                char line[1024];
+                int head = snprintf(line, sizeof(line), "microvm: %s%s",
+                                    level != LOG_LEVEL_NOTICE ? level_names[level] : "",
+                                    level != LOG_LEVEL_NOTICE ? ": " : "");
+                va_start(ap, fmt);
+                int body = vsnprintf(line + head, sizeof(line) - (size_t)head - 1, fmt, ap);
+                va_end(ap);
+                size_t len = (size_t)head + (body < 0 ? 0 : (size_t)body);
+                if (len > sizeof(line) - 2)
+                        len = sizeof(line) - 2; /* cut, but still a line */
+                line[len++] = '\n';
+                tee_fn(tee_ctx, line, len);
+        }
 
         /* Notices are plain sentences; everything else says what it is. */
         fputs("microvm: ", f);

@@ -25,6 +25,13 @@ int log_level_from_string(const char *s);
 /* Write log lines to `f` (default stderr); colour is decided again for the new stream. */
 void log_set_stream(FILE *f);
 
+/*
+ * Also hand each message, as one line without colour ("microvm: ...\n"),
+ * to `fn`: a monitor shows its own messages on the attached consoles.
+ * NULL stops it.
+ */
+void log_set_tee(void (*fn)(void *ctx, const char *line, size_t len), void *ctx);
+
 /* Whether `f` should get colour: a terminal, NO_COLOR unset, TERM not "dumb". */
 bool log_use_color(FILE *f);
 

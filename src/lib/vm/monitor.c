@@ -175,6 +175,8 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
         /* A fork of whichever command started it: say what it is in ps and top. */
         prctl(PR_SET_NAME, "microvm-monitor");
         log_set_stream(stderr);
+        /* What the monitor says (restarts, failures) shows on attached consoles too. */
+        log_set_tee(console_log_tee, &console);
 
         /* Stop signals wait in a signalfd between runs; during a run, vm_run reads them. */
         sigset_t mask;
@@ -220,6 +222,7 @@ static _Noreturn void monitor_main(const struct value *host, const char *name,
                 rs.restarts++;
                 record_restarts(vm_dir, &rs);
         }
+        log_set_tee(NULL, NULL);
         console_close(&console);
         vm_pidfile_remove_own(vm_dir, getpid());
         _exit(status);

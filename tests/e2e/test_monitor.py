@@ -215,12 +215,17 @@ def test_crashed_virtiofsd_restarts_the_vm_and_the_share_reads_again(microvm, gu
     no_processes_left(state)
 
 
-def open_file_limits(pid):
+def proc_limits(pid, name):
+    """(soft, hard) of the limit called `name` ("Max open files") in /proc/PID/limits."""
     with open(f"/proc/{pid}/limits", encoding="utf-8") as f:
         for line in f:
-            if line.startswith("Max open files"):
-                return tuple(line.split()[3:5])
-    pytest.fail(f"no open-file limit in /proc/{pid}/limits")
+            if line.startswith(name + " "):
+                return tuple(line[len(name):].split()[:2])
+    pytest.fail(f"no {name!r} in /proc/{pid}/limits")
+
+
+def open_file_limits(pid):
+    return proc_limits(pid, "Max open files")
 
 
 def expected_open_files():

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from test_monitor import console, hypervisor_pid, mv, status, wait_for_guest
+from test_monitor import console, hypervisor_pid, mv, proc_limits, status, wait_for_guest
 from test_run import apply, no_processes_left, write_host  # noqa: F401
 
 
@@ -55,11 +55,7 @@ def proc_status(pid):
 
 
 def memlock_limits(pid):
-    with open(f"/proc/{pid}/limits", encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("Max locked memory"):
-                return tuple(line.split()[3:5])
-    pytest.fail(f"no locked-memory limit in /proc/{pid}/limits")
+    return proc_limits(pid, "Max locked memory")
 
 
 def expected_memlock():

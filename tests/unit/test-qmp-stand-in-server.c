@@ -25,17 +25,10 @@ enum mode {
 /* Reads lines, answers as `mode` says; writes what it got to `log`. */
 static pid_t serve(const char *path, enum mode mode, const char *log)
 {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        assert_int_equal(listen(fd, 1), 0);
-        pid_t pid = fork();
-        if (pid != 0) {
-                close(fd);
+        int c;
+        pid_t pid = fork_server(path, &c);
+        if (pid != 0)
                 return pid;
-        }
-        int c = accept(fd, NULL, NULL);
         FILE *in = fdopen(c, "r+"), *out = fopen(log, "w");
         fputs("{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n", in);
         fflush(in);

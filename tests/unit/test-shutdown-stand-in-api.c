@@ -19,18 +19,10 @@
 
 static pid_t serve_once(const char *path, int status, const char *log)
 {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-        unlink(path);
-        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        assert_int_equal(listen(fd, 1), 0);
-        pid_t pid = fork();
-        if (pid != 0) {
-                close(fd);
+        int c;
+        pid_t pid = fork_server(path, &c);
+        if (pid != 0)
                 return pid;
-        }
-        int c = accept(fd, NULL, NULL);
         char req[8192];
         size_t n = 0;
         ssize_t got;
@@ -58,18 +50,10 @@ static pid_t serve_once(const char *path, int status, const char *log)
 /* Accepts one connection and answers with `raw` (NULL: never answers, holds it open). */
 static pid_t serve_raw(const char *path, const char *raw)
 {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-        unlink(path);
-        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        assert_int_equal(listen(fd, 1), 0);
-        pid_t pid = fork();
-        if (pid != 0) {
-                close(fd);
+        int c;
+        pid_t pid = fork_server(path, &c);
+        if (pid != 0)
                 return pid;
-        }
-        int c = accept(fd, NULL, NULL);
         if (!raw)
                 for (;;)
                         pause();

@@ -51,9 +51,21 @@ static void reports_errno(void **state)
         assert_int_equal(write_all(-1, "x", 1), -EBADF);
 }
 
+/* Runs first, while SIGPIPE still has its default action: a signal would end the test. */
+static void send_to_a_gone_peer_is_epipe_not_a_signal(void **state)
+{
+        (void)state;
+        int sv[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        close(sv[1]);
+        assert_int_equal(send_all(sv[0], "x", 1), -EPIPE);
+        close(sv[0]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(send_to_a_gone_peer_is_epipe_not_a_signal),
                 cmocka_unit_test(writes_everything_through_short_writes),
                 cmocka_unit_test(reports_errno),
         };

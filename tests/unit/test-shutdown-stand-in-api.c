@@ -201,6 +201,35 @@ static void silent_server_times_out(void **state)
         waitpid(pid, NULL, 0);
 }
 
+/* Accepts, then hangs up without reading: the request is too big to be buffered whole. */
+static pid_t hang_up(const char *path)
+{
+        int c;
+        pid_t pid = fork_server(path, &c);
+        if (pid != 0)
+                return pid;
+        close(c);
+        _exit(0);
+}
+
+static void peer_hanging_up_is_an_error_not_sigpipe(void **state)
+{
+        struct fixture *f = *state;
+        size_t n = 4 * 1024 * 1024;
+        char *body = malloc(n + 1);
+        memset(body, 'x', n);
+        body[n] = '\0';
+        pid_t pid = hang_up(f->sock);
+        int status = 0;
+        _cleanup_error_ struct mv_error *err = NULL;
+        /* With the default SIGPIPE action a write to the closed socket would end this test. */
+        assert_true(http_unix_request(f->sock, "PUT", "/actions", body, 5000, &status, NULL, &err) <
+                    0);
+        assert_non_null(strstr(err->msg, "sending the request"));
+        waitpid(pid, NULL, 0);
+        free(body);
+}
+
 static void request_line_cannot_be_broken(void **state)
 {
         struct fixture *f = *state;
@@ -224,6 +253,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(answer_in_pieces_is_read_whole, setup, teardown),
                 cmocka_unit_test_setup_teardown(garbage_answer_is_an_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(silent_server_times_out, setup, teardown),
+                cmocka_unit_test_setup_teardown(peer_hanging_up_is_an_error_not_sigpipe, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(request_line_cannot_be_broken, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "host/http-response.h"
@@ -36,7 +37,7 @@ static int send_request(int fd, const char *text, size_t len, int64_t deadline,
 {
         size_t done = 0;
         while (done < len) {
-                ssize_t n = write(fd, text + done, len - done);
+                ssize_t n = send(fd, text + done, len - done, MSG_NOSIGNAL);
                 if (n > 0) {
                         done += (size_t)n;
                         continue;

@@ -60,7 +60,7 @@ static int read_line(int fd, struct strbuf *line, int timeout_ms, struct mv_erro
 
 static int write_qmp(int fd, const char *s, struct mv_error **err)
 {
-        int r = write_all(fd, s, strlen(s));
+        int r = send_all(fd, s, strlen(s));
         return r < 0 ? mv_error_set(err, -r, "write to QMP socket") : 0;
 }
 

@@ -5,3 +5,10 @@
 
 /* Write all `len` bytes, resuming after signals and short writes. 0, or -errno. */
 int write_all(int fd, const void *data, size_t len);
+
+/*
+ * The same on a connected socket, without SIGPIPE: a peer that has gone
+ * (qemu exiting during a shutdown request) is -EPIPE to handle, not a
+ * signal that ends this process.
+ */
+int send_all(int fd, const void *data, size_t len);

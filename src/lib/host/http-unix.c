@@ -140,7 +140,7 @@ int http_unix_request(const char *socket_path, const char *method, const char *p
                 return r;
 
         struct strbuf in = { 0 };
-        struct http_response answer;
+        struct http_response answer = { 0 };
         r = read_response(fd, deadline, socket_path, timeout_ms, &in, &answer, err);
         if (r >= 0) {
                 *status = answer.status;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/accounts.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/xalloc.h"
@@ -103,27 +104,22 @@ void run_as_resolve(const char *guest_user, struct run_as *out)
                 .guest_user = guest_user,
                 .cap_sys_resource = capability_effective(CAP_SYS_RESOURCE),
         };
-        /* getpw* and getgr* return static buffers: copy each before the next call. */
-        struct passwd *pw = getpwuid(f.euid);
-        _cleanup_free_ char *caller_user = pw ? xstrdup(pw->pw_name) : NULL;
-        struct group *gr = getgrgid(f.egid);
-        _cleanup_free_ char *caller_group = gr ? xstrdup(gr->gr_name) : NULL;
-        f.caller_user = caller_user;
-        f.caller_group = caller_group;
+        struct account a;
+        if (account_user_by_id(f.euid, &a))
+                f.caller_user = a.name;
+        if (account_group_by_id(f.egid, &a))
+                f.caller_group = a.name;
 
         struct passwd user = { 0 };
         struct group group = { 0 };
-        _cleanup_free_ char *user_name = NULL, *group_name = NULL;
-        if ((pw = getpwnam(RUN_AS_USER))) {
-                user_name = xstrdup(pw->pw_name);
-                user = (struct passwd){ .pw_name = user_name,
-                                        .pw_uid = pw->pw_uid,
-                                        .pw_gid = pw->pw_gid };
+        if (account_user_by_name(RUN_AS_USER, &a)) {
+                user = (struct passwd){ .pw_name = (char *)a.name,
+                                        .pw_uid = a.id,
+                                        .pw_gid = a.gid };
                 f.user = &user;
         }
-        if ((gr = getgrnam(RUN_AS_GROUP))) {
-                group_name = xstrdup(gr->gr_name);
-                group = (struct group){ .gr_name = group_name, .gr_gid = gr->gr_gid };
+        if (account_group_by_name(RUN_AS_GROUP, &a)) {
+                group = (struct group){ .gr_name = (char *)a.name, .gr_gid = a.id };
                 f.group = &group;
         }
         getrlimit(RLIMIT_MEMLOCK, &f.memlock);

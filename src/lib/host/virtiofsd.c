@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -10,6 +9,7 @@
 
 #include "config/merge.h"
 #include "config/value-get.h"
+#include "util/accounts.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/spawn.h"
@@ -71,7 +71,8 @@ void virtiofsd_settings(const struct value *host_virtiofsd, const struct value *
         memset(out, 0, sizeof(*out));
         out->group = vget_str(g, "group");
         /* virtiofsd refuses to start with a group that does not exist (no kvm group here). */
-        if (out->group && !getgrnam(out->group))
+        struct account known;
+        if (out->group && !account_group_by_name(out->group, &known))
                 out->group = NULL;
         out->inode_file_handles = vget_str(g, "inodeFileHandles");
         if (!out->inode_file_handles)

@@ -2,9 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <net/if.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 #include "config/value-get.h"
 #include "host/macvtap.h"
 #include "host/tap.h"
+#include "util/accounts.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -48,10 +47,10 @@ static int run_tap_script(const char *script, const char *id, struct mv_error **
 /* microvm.nix's units hand interfaces to the VM's user and the kvm group; only root can. */
 static void owner_ids(const char *user, uid_t *uid, gid_t *gid)
 {
-        struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
-        struct group *gr = geteuid() == 0 ? getgrnam("kvm") : NULL;
-        *uid = pw ? pw->pw_uid : (uid_t)-1;
-        *gid = gr ? gr->gr_gid : (gid_t)-1;
+        struct account u, g;
+        bool root = geteuid() == 0;
+        *uid = root && account_user_by_name(user, &u) ? u.id : (uid_t)-1;
+        *gid = root && account_group_by_name("kvm", &g) ? g.id : (gid_t)-1;
 }
 
 static void record(struct vm_interfaces *ifs, const char *id, bool macvtap, bool mq)

@@ -3,8 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -12,6 +10,7 @@
 #include <unistd.h>
 
 #include "host/privileges.h"
+#include "util/accounts.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -30,12 +29,12 @@ static void own_by_microvm(const char *path)
         static uid_t uid;
         static gid_t gid;
         if (known < 0) {
-                struct passwd *pw = geteuid() == 0 ? getpwnam(RUN_AS_USER) : NULL;
-                struct group *gr = geteuid() == 0 ? getgrnam(RUN_AS_GROUP) : NULL;
-                known = pw && gr;
+                struct account user, group;
+                known = geteuid() == 0 && account_user_by_name(RUN_AS_USER, &user) &&
+                        account_group_by_name(RUN_AS_GROUP, &group);
                 if (known) {
-                        uid = pw->pw_uid;
-                        gid = gr->gr_gid;
+                        uid = user.id;
+                        gid = group.id;
                 }
         }
         if (known && lchown(path, uid, gid) < 0)

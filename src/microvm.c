@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "host/privileges.h"
+#include "util/accounts.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -92,6 +94,8 @@ int main(int argc, char **argv)
                 }
         }
         log_set_level((enum log_level)level);
+        /* Whoever looks up an account first asks for these too, in the same child. */
+        accounts_expect(RUN_AS_USER, RUN_AS_GROUP);
 
         if (nix_action) {
                 mv_error_usage(&err, "%s is not available in this version of microvm", nix_action);

@@ -34,6 +34,14 @@ struct entry {
 };
 
 static struct entry *cache;
+/* Names asked with any first lookup, so that one child answers what a command needs. */
+static const char *expected_user, *expected_group;
+
+void accounts_expect(const char *user, const char *group)
+{
+        expected_user = user;
+        expected_group = group;
+}
 
 static void look_up(enum kind kind, const char *name, unsigned id, struct answer *a)
 {
@@ -76,49 +84,93 @@ static bool read_whole(int fd, void *buf, size_t len)
         return true;
 }
 
-static void look_up_in_child(enum kind kind, const char *name, unsigned id, struct answer *a)
+struct key {
+        enum kind kind;
+        const char *name;
+        unsigned id;
+};
+
+static struct entry *find(const struct key *k)
 {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0) {
-                look_up(kind, name, id, a); /* out of descriptors: here, then */
-                return;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                close(p[0]);
-                close(p[1]);
-                look_up(kind, name, id, a);
-                return;
-        }
+        for (struct entry *e = cache; e; e = e->next)
+                if (e->kind == k->kind &&
+                    (k->name ? e->key_name && strcmp(e->key_name, k->name) == 0
+                             : !e->key_name && e->key_id == k->id))
+                        return e;
+        return NULL;
+}
+
+/* Answer `keys` in a child, in order, into `answers`; here if there can be no child. */
+static void look_up_in_child(const struct key *keys, size_t n, struct answer *answers)
+{
+        int p[2] = { -1, -1 };
+        bool piped = pipe2(p, O_CLOEXEC) == 0;
+        pid_t pid = piped ? fork() : -1;
         if (pid == 0) {
                 close(p[0]);
-                struct answer mine;
-                look_up(kind, name, id, &mine);
-                _exit(write(p[1], &mine, sizeof(mine)) == (ssize_t)sizeof(mine) ? 0 : 1);
+                for (size_t i = 0; i < n; i++) {
+                        struct answer mine;
+                        look_up(keys[i].kind, keys[i].name, keys[i].id, &mine);
+                        if (write(p[1], &mine, sizeof(mine)) != (ssize_t)sizeof(mine))
+                                _exit(1);
+                }
+                _exit(0);
         }
-        close(p[1]);
-        bool ok = read_whole(p[0], a, sizeof(*a));
-        close(p[0]);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        if (!ok)
-                look_up(kind, name, id, a); /* the child died: ask here */
+        bool ok = false;
+        if (pid > 0) {
+                close(p[1]);
+                ok = read_whole(p[0], answers, n * sizeof(*answers));
+                close(p[0]);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        } else if (piped) {
+                close(p[0]);
+                close(p[1]);
+        }
+        for (size_t i = 0; !ok && i < n; i++)
+                look_up(keys[i].kind, keys[i].name, keys[i].id, &answers[i]);
+}
+
+static struct entry *remember(const struct key *k, const struct answer *a)
+{
+        struct entry *e = xcalloc(1, sizeof(*e));
+        e->kind = k->kind;
+        e->key_name = k->name ? xstrdup(k->name) : NULL;
+        e->key_id = k->id;
+        e->answer = *a;
+        e->next = cache;
+        cache = e;
+        return e;
 }
 
 static bool lookup(enum kind kind, const char *name, unsigned id, struct account *out)
 {
-        struct entry *e = cache;
-        while (e && !(e->kind == kind && (name ? e->key_name && strcmp(e->key_name, name) == 0
-                                               : !e->key_name && e->key_id == id)))
-                e = e->next;
+        struct key want = { kind, name, id };
+        struct entry *e = find(&want);
         if (!e) {
-                e = xcalloc(1, sizeof(*e));
-                e->kind = kind;
-                e->key_name = name ? xstrdup(name) : NULL;
-                e->key_id = id;
-                look_up_in_child(kind, name, id, &e->answer);
-                e->next = cache;
-                cache = e;
+                /* One child for what a command asks anyway: the caller and the expected names. */
+                struct key keys[5] = { want };
+                size_t n = 1;
+                const struct key usual[] = {
+                        { USER_BY_ID, NULL, geteuid() },
+                        { GROUP_BY_ID, NULL, getegid() },
+                        { USER_BY_NAME, expected_user, 0 },
+                        { GROUP_BY_NAME, expected_group, 0 },
+                };
+                for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++) {
+                        const struct key *u = &usual[i];
+                        if ((u->kind == USER_BY_NAME || u->kind == GROUP_BY_NAME) && !u->name)
+                                continue;
+                        bool same = u->kind == kind && (name ? u->name && strcmp(u->name, name) == 0
+                                                             : !u->name && u->id == id);
+                        if (!same && !find(u))
+                                keys[n++] = *u;
+                }
+                struct answer answers[5];
+                look_up_in_child(keys, n, answers);
+                for (size_t i = n; i-- > 1;)
+                        remember(&keys[i], &answers[i]);
+                e = remember(&keys[0], &answers[0]);
         }
         if (!e->answer.found)
                 return false;

@@ -17,6 +17,12 @@ struct account {
         unsigned gid;     /* a user's primary group */
 };
 
+/*
+ * Names the command will look up: the first lookup asks for them (and for
+ * the caller's user and group) in the same child.
+ */
+void accounts_expect(const char *user, const char *group);
+
 /* Each fills `out` and returns true when the account exists. */
 bool account_user_by_name(const char *name, struct account *out);
 bool account_user_by_id(uid_t uid, struct account *out);

@@ -1,8 +1,6 @@
 /* doctor's checks of the host itself: KVM, device nodes, accounts, the state directory, limits. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 #include "host/doctor.h"
 #include "host/kvm-probe.h"
 #include "hypervisor/hypervisor.h"
+#include "util/accounts.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -148,9 +147,9 @@ void doctor_check_device(struct doctor_report *r, const char *check, const char 
 
 void doctor_check_accounts(struct doctor_report *r, const char *user, const char *group)
 {
-        struct group *gr = getgrnam(group);
-        bool have_group = gr != NULL;
-        gid_t gid = gr ? gr->gr_gid : (gid_t)-1;
+        struct account gr, pw;
+        bool have_group = account_group_by_name(group, &gr);
+        gid_t gid = have_group ? gr.id : (gid_t)-1;
         if (have_group)
                 doctor_add(r, "group", DOCTOR_OK,
                            xasprintf("group %s exists (gid %u)", group, (unsigned)gid), NULL);
@@ -161,8 +160,7 @@ void doctor_check_accounts(struct doctor_report *r, const char *user, const char
                                      group),
                            xasprintf("groupadd --system %s", group));
 
-        struct passwd *pw = getpwnam(user);
-        if (!pw)
+        if (!account_user_by_name(user, &pw))
                 doctor_add(r, "user", DOCTOR_WARNING,
                            xasprintf("no user %s: microvm.nix runs the VMs as %s; taps and the "
                                      "state directory are given to it once it exists",
@@ -170,26 +168,26 @@ void doctor_check_accounts(struct doctor_report *r, const char *user, const char
                            xasprintf("useradd --system --gid %s --no-create-home --shell "
                                      "/usr/sbin/nologin %s",
                                      group, user));
-        else if (have_group && pw->pw_gid != gid)
+        else if (have_group && pw.gid != gid)
                 doctor_add(r, "user", DOCTOR_WARNING,
                            xasprintf("user %s exists (uid %u), but its group is not %s", user,
-                                     (unsigned)pw->pw_uid, group),
+                                     pw.id, group),
                            xasprintf("usermod -g %s %s", group, user));
         else
-                doctor_add(r, "user", DOCTOR_OK,
-                           xasprintf("user %s exists (uid %u)", user, (unsigned)pw->pw_uid), NULL);
+                doctor_add(r, "user", DOCTOR_OK, xasprintf("user %s exists (uid %u)", user, pw.id),
+                           NULL);
 }
 
 static char *user_name(uid_t uid)
 {
-        struct passwd *pw = getpwuid(uid);
-        return pw ? xstrdup(pw->pw_name) : xasprintf("%u", (unsigned)uid);
+        struct account a;
+        return account_user_by_id(uid, &a) ? xstrdup(a.name) : xasprintf("%u", (unsigned)uid);
 }
 
 static char *group_name(gid_t gid)
 {
-        struct group *gr = getgrgid(gid);
-        return gr ? xstrdup(gr->gr_name) : xasprintf("%u", (unsigned)gid);
+        struct account a;
+        return account_group_by_id(gid, &a) ? xstrdup(a.name) : xasprintf("%u", (unsigned)gid);
 }
 
 void doctor_check_state_dir(struct doctor_report *r, const char *path, const char *user,
@@ -222,10 +220,9 @@ void doctor_check_state_dir(struct doctor_report *r, const char *path, const cha
                            xasprintf("chmod o-w %s", path));
                 return;
         }
-        struct passwd *pw = getpwnam(user);
-        uid_t uid = pw ? pw->pw_uid : (uid_t)-1;
-        struct group *gr = getgrnam(group);
-        if (pw && gr && (st.st_uid != uid || st.st_gid != gr->gr_gid)) {
+        struct account pw, gr;
+        if (account_user_by_name(user, &pw) && account_group_by_name(group, &gr) &&
+            (st.st_uid != pw.id || st.st_gid != gr.id)) {
                 doctor_add(r, check, DOCTOR_WARNING,
                            xasprintf("%s belongs to %s:%s (mode %04o); microvm.nix gives it to "
                                      "%s:%s",

@@ -4,7 +4,8 @@
  * loads its modules (libnss_systemd and what it links: libcap, libm) into
  * the process that asks, and a VM's monitor, forked from the command that
  * started it, would carry them all its life: 0.8 MiB of its 2.9 MiB RSS.
- * Answers are cached for the life of the process.
+ * Answers are cached for the life of the process: a monitor keeps the
+ * identities its VM started with.
  */
 #pragma once
 

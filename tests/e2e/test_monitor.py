@@ -110,19 +110,24 @@ def hypervisor_pid(state):
     pytest.fail("no qemu runs in the VM's directory")
 
 
+def kill_hypervisor_and_wait_for_the_reboot(state):
+    """SIGKILL the VM's qemu, wait for the guest's second boot; returns the killed pid."""
+    first = hypervisor_pid(state)
+    os.kill(first, signal.SIGKILL)
+    end = time.monotonic() + 60
+    while console(state).splitlines().count("GUEST-UP") < 2:
+        assert time.monotonic() < end, console(state)[-2000:]
+        time.sleep(0.2)
+    return first
+
+
 def test_killed_hypervisor_is_restarted_after_the_delay(microvm, guest, tmp_path):
     host, state = write_host(tmp_path, guest, ["microvm.hold=forever"])
     apply(microvm, host)
     assert mv(microvm, host, "start", "g").returncode == 0
     wait_for_guest(state)
-    first = hypervisor_pid(state)
     monitor = status(microvm, host)["pid"]
-    os.kill(first, signal.SIGKILL)
-
-    end = time.monotonic() + 60
-    while console(state).splitlines().count("GUEST-UP") < 2:
-        assert time.monotonic() < end, console(state)[-2000:]
-        time.sleep(0.2)
+    first = kill_hypervisor_and_wait_for_the_reboot(state)
     st = status(microvm, host)
     assert st["state"] == "running" and st["pid"] == monitor and st["booted"], st
     assert st["restarts"] == 1 and st["lastExit"] == 128 + signal.SIGKILL, st
@@ -143,12 +148,7 @@ def test_zero_restart_delay_restarts_at_once(microvm, guest, tmp_path):
     apply(microvm, host)
     assert mv(microvm, host, "start", "g").returncode == 0
     wait_for_guest(state)
-    first = hypervisor_pid(state)
-    os.kill(first, signal.SIGKILL)
-    end = time.monotonic() + 60
-    while console(state).splitlines().count("GUEST-UP") < 2:
-        assert time.monotonic() < end, console(state)[-2000:]
-        time.sleep(0.2)
+    kill_hypervisor_and_wait_for_the_reboot(state)
     st = status(microvm, host)
     assert st["restarts"] == 1 and st["restartDelay"] == 0, st
     assert "restarting in 0 s" in console(state)

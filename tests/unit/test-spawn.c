@@ -243,12 +243,12 @@ static void ignored_signals_are_reset(void **state)
 }
 
 /*
- * A helper with a parent-death signal dies with the process that started
- * it. An intermediate process spawns `sleep` and exits; the sleep must go.
+ * An intermediate process spawns `sleep` with SIGKILL as its parent-death
+ * signal (and `creds`, if any) and exits without reaping it: the orphaned
+ * sleep must die.
  */
-static void pdeath_signal_kills_orphan(void **state)
+static void assert_orphan_dies(const struct spawn_credentials *creds)
 {
-        (void)state;
         int p[2];
         assert_int_equal(pipe(p), 0);
 
@@ -259,6 +259,7 @@ static void pdeath_signal_kills_orphan(void **state)
                 struct spawn_options o = SPAWN_OPTIONS(argv);
                 struct pidref child = PIDREF_NULL;
                 o.pdeath_signal = SIGKILL;
+                o.credentials = creds;
                 if (spawn_process(&o, &child, NULL) < 0)
                         _exit(1);
                 (void)!write(p[1], &child.pid, sizeof(child.pid));
@@ -280,6 +281,13 @@ static void pdeath_signal_kills_orphan(void **state)
         /* Bounded wait for a hang, not a speed check: the kill is immediate. */
         assert_int_equal(poll(&pfd, 1, 20000), 1);
         close(fd);
+}
+
+/* A helper with a parent-death signal dies with the process that started it. */
+static void pdeath_signal_kills_orphan(void **state)
+{
+        (void)state;
+        assert_orphan_dies(NULL);
 }
 
 static void collect_gathers_stdout_and_stderr(void **state)
@@ -315,16 +323,22 @@ static void collect_timeout_kills_the_program(void **state)
 #define TEST_UID 4242
 #define TEST_GID 4243
 
-/* The lines of /proc/self/status (the child's own) that start with `key`. */
-static char *child_status_line(const struct spawn_options *base, const char *key)
+/* The lines of `file` that match `pattern` (grep -E), as the child run with `base` reads it. */
+static char *child_grep(const struct spawn_options *base, const char *pattern, const char *file)
 {
-        char *argv[] = { "/bin/grep", "-E", (char *)key, "/proc/self/status", NULL };
+        char *argv[] = { "/bin/grep", "-E", (char *)pattern, (char *)file, NULL };
         struct spawn_options o = *base;
         o.argv = argv;
         o.stdin_fd = SPAWN_FD_NULL;
         char *out = NULL;
         assert_int_equal(run_capture_opts(o, &out), 0);
         return out;
+}
+
+/* The lines of /proc/self/status (the child's own) that start with `key`. */
+static char *child_status_line(const struct spawn_options *base, const char *key)
+{
+        return child_grep(base, key, "/proc/self/status");
 }
 
 static void credentials_switch_user_and_group(void **state)
@@ -373,13 +387,7 @@ static void credentials_keep_groups_unless_asked(void **state)
 /* The child's RLIMIT_MEMLOCK as /proc/self/limits shows it. */
 static char *child_memlock(const struct spawn_options *base)
 {
-        char *argv[] = { "/bin/grep", "^Max locked memory", "/proc/self/limits", NULL };
-        struct spawn_options o = *base;
-        o.argv = argv;
-        o.stdin_fd = SPAWN_FD_NULL;
-        char *out = NULL;
-        assert_int_equal(run_capture_opts(o, &out), 0);
-        return out;
+        return child_grep(base, "^Max locked memory", "/proc/self/limits");
 }
 
 /* Any process may lower its limits: the value reaches the child. */
@@ -420,13 +428,11 @@ static void memlock_is_raised_before_the_switch(void **state)
 static void nofile_reaches_the_child(void **state)
 {
         (void)state;
-        char *argv[] = { "/bin/grep", "^Max open files", "/proc/self/limits", NULL };
+        char *argv[] = { NULL };
         struct rlimit low = { 100, 200 };
         struct spawn_options o = SPAWN_OPTIONS(argv);
-        o.stdin_fd = SPAWN_FD_NULL;
         o.nofile = &low;
-        _cleanup_free_ char *out = NULL;
-        assert_int_equal(run_capture_opts(o, &out), 0);
+        _cleanup_free_ char *out = child_grep(&o, "^Max open files", "/proc/self/limits");
         assert_string_equal(out,
                             "Max open files            100                  200                  "
                             "files     \n");
@@ -495,40 +501,8 @@ static void pdeath_signal_survives_the_switch(void **state)
         (void)state;
         if (geteuid() != 0)
                 skip();
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-
-        pid_t mid = fork();
-        assert_true(mid >= 0);
-        if (mid == 0) {
-                char *argv[] = { "/bin/sleep", "60", NULL };
-                struct spawn_credentials c = { .uid = TEST_UID,
-                                               .gid = TEST_GID,
-                                               .drop_groups = true };
-                struct spawn_options o = SPAWN_OPTIONS(argv);
-                struct pidref child = PIDREF_NULL;
-                o.pdeath_signal = SIGKILL;
-                o.credentials = &c;
-                if (spawn_process(&o, &child, NULL) < 0)
-                        _exit(1);
-                (void)!write(p[1], &child.pid, sizeof(child.pid));
-                _exit(0);
-        }
-        close(p[1]);
-        pid_t orphan = 0;
-        assert_int_equal(read(p[0], &orphan, sizeof(orphan)), sizeof(orphan));
-        close(p[0]);
-
-        int fd = (int)syscall(SYS_pidfd_open, orphan, 0);
-        waitpid(mid, NULL, 0);
-        if (fd < 0) {
-                assert_int_equal(errno, ESRCH);
-                return;
-        }
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        /* Bounded wait for a hang, not a speed check: the kill is immediate. */
-        assert_int_equal(poll(&pfd, 1, 20000), 1);
-        close(fd);
+        struct spawn_credentials c = { .uid = TEST_UID, .gid = TEST_GID, .drop_groups = true };
+        assert_orphan_dies(&c);
 }
 
 static void find_program_searches_path(void **state)

@@ -13,6 +13,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/io.h"
 #include "util/xalloc.h"
 
@@ -78,10 +79,12 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 r = mv_error_set(err, errno, "fsync %s", tmp);
                 goto fail;
         }
+        fault_point("state", "file written, not yet renamed");
         if (rename(tmp, path) < 0) {
                 r = mv_error_set(err, errno, "rename %s to %s", tmp, path);
                 goto fail;
         }
+        fault_point("state", "file renamed");
         return fsync_parent(path, err);
 
 fail:
@@ -101,6 +104,7 @@ int symlink_atomic(const char *target, const char *linkpath, struct mv_error **e
                 if (errno != EEXIST || attempt >= 16)
                         return mv_error_set(err, errno, "create symlink %s", tmp);
         }
+        fault_point("state", "link made, not yet renamed");
         if (rename(tmp, linkpath) < 0) {
                 int r = mv_error_set(err, errno, "rename %s to %s", tmp, linkpath);
                 unlink(tmp);

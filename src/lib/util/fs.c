@@ -10,6 +10,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/xalloc.h"
 
 int mkdir_p(const char *path, mode_t mode, struct mv_error **err)
@@ -56,6 +57,7 @@ int fsync_dir(const char *path, struct mv_error **err)
 
 static int remove_at(int parent, const char *name)
 {
+        fault_point("state", "remove an entry of a tree");
         if (unlinkat(parent, name, 0) == 0)
                 return 0;
         if (errno != EISDIR && errno != EPERM)

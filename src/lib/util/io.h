@@ -12,3 +12,8 @@ int write_all(int fd, const void *data, size_t len);
  * signal that ends this process.
  */
 int send_all(int fd, const void *data, size_t len);
+
+struct mv_error;
+
+/* Read `fd` to its end into a NUL-terminated buffer (malloc'd); more than `max` bytes is E2BIG. */
+int read_fd_full(int fd, char **contents, size_t max, struct mv_error **err);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -155,8 +156,10 @@ static _Noreturn void child_main(const struct spawn_options *o, char *const *env
 
         if (child_setup_stdio(o, devnull) < 0)
                 child_fail(pipe_fd, STAGE_STDIO);
-        if (o->cwd && chdir(o->cwd) < 0)
+        if (o->cwd_fd >= 0 ? fchdir(o->cwd_fd) < 0 : o->cwd && chdir(o->cwd) < 0)
                 child_fail(pipe_fd, STAGE_CWD);
+        if (o->umask >= 0)
+                umask((mode_t)o->umask);
         /* Raising a hard limit needs root: before the credentials change. */
         if (o->memlock && setrlimit(RLIMIT_MEMLOCK, o->memlock) < 0)
                 child_fail(pipe_fd, STAGE_MEMLOCK);
@@ -332,6 +335,71 @@ int spawn_collect_timeout(char *const *argv, int timeout_ms, int *exit_status, c
         if (r >= 0 && exit_status)
                 *exit_status = wait_status_to_exit_code(status);
         return r;
+}
+
+static int wait_blocking(struct child_waiter *w, struct pidref *child, int timeout_ms,
+                         int *exit_status, struct mv_error **err)
+{
+        (void)w;
+        const char *name = "the program";
+        if (timeout_ms >= 0 && child->fd >= 0) {
+                struct pollfd pfd = { .fd = child->fd, .events = POLLIN };
+                int64_t end = monotonic_ms() + timeout_ms;
+                int n;
+                do {
+                        int64_t left = end - monotonic_ms();
+                        n = poll(&pfd, 1, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
+                } while (n < 0 && errno == EINTR);
+                if (n == 0) {
+                        pidref_kill_and_reap(child);
+                        return mv_error_set(err, ETIMEDOUT, "%s did not finish within %d s", name,
+                                            timeout_ms / 1000);
+                }
+        }
+        int status;
+        int r = pidref_wait(child, &status, err);
+        if (r >= 0 && exit_status)
+                *exit_status = wait_status_to_exit_code(status);
+        return r;
+}
+
+struct child_waiter child_waiter_blocking = { .wait = wait_blocking };
+
+#define RUN_OUTPUT_MAX (64 * 1024)
+
+/* The last RUN_OUTPUT_MAX bytes of what the child wrote to the memory file. */
+static char *read_output(int fd)
+{
+        struct stat st;
+        off_t size = fstat(fd, &st) == 0 ? st.st_size : 0;
+        off_t from = size > RUN_OUTPUT_MAX ? size - RUN_OUTPUT_MAX : 0;
+        char *buf = xmalloc((size_t)(size - from) + 1);
+        ssize_t n = pread(fd, buf, (size_t)(size - from), from);
+        buf[n > 0 ? n : 0] = '\0';
+        return buf;
+}
+
+int spawn_run(const struct spawn_options *o, struct child_waiter *w, int timeout_ms,
+              int *exit_status, char **output, struct mv_error **err)
+{
+        struct spawn_options opts = *o;
+        _cleanup_close_ int out = -1;
+        if (output) {
+                out = memfd_create("output", MFD_CLOEXEC);
+                if (out < 0)
+                        return mv_error_set(err, errno, "memfd_create");
+                opts.stdout_fd = opts.stderr_fd = out;
+        }
+        struct pidref child = PIDREF_NULL;
+        int r = spawn_process(&opts, &child, err);
+        if (r < 0)
+                return r;
+        r = (w ? w : &child_waiter_blocking)->wait(w, &child, timeout_ms, exit_status, err);
+        if (r < 0)
+                return mv_error_wrap(err, "%s", o->argv[0]);
+        if (output)
+                *output = read_output(out);
+        return 0;
 }
 
 int spawn_collect(char *const *argv, int *exit_status, char **output, struct mv_error **err)

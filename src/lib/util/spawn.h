@@ -34,8 +34,10 @@ struct spawn_options {
         int stdin_fd, stdout_fd, stderr_fd; /* a descriptor, SPAWN_FD_NULL or SPAWN_FD_INHERIT */
         int pdeath_signal;                  /* sent to the child if we die first; 0: none */
         const char *cwd;                    /* NULL: the caller's */
-        bool new_session;                   /* setsid(): no controlling terminal */
-        const int *pass_fds;                /* become the child's descriptors 3, 4, ... */
+        int cwd_fd;          /* >= 0: fchdir() there instead (no path to swap underneath) */
+        int umask;           /* >= 0: the child's umask (files it creates); -1: the caller's */
+        bool new_session;    /* setsid(): no controlling terminal */
+        const int *pass_fds; /* become the child's descriptors 3, 4, ... */
         size_t n_pass_fds;
         const struct spawn_credentials *credentials; /* NULL: the caller's */
         const struct rlimit *memlock; /* RLIMIT_MEMLOCK, set before the credentials; NULL: keep */
@@ -48,6 +50,8 @@ struct spawn_options {
                 .stdin_fd = SPAWN_FD_INHERIT,                                                      \
                 .stdout_fd = SPAWN_FD_INHERIT,                                                     \
                 .stderr_fd = SPAWN_FD_INHERIT,                                                     \
+                .cwd_fd = -1,                                                                      \
+                .umask = -1,                                                                       \
         })
 
 /*
@@ -69,6 +73,27 @@ int spawn_collect(char *const *argv, int *exit_status, char **output, struct mv_
 /* spawn_collect, but a program still running after `timeout_ms` (-1: none) is killed: ETIMEDOUT. */
 int spawn_collect_timeout(char *const *argv, int timeout_ms, int *exit_status, char **output,
                           struct mv_error **err);
+
+/*
+ * How a caller waits for a child it started. The blocking one waits in
+ * place; a monitor's event loop keeps serving its VM meanwhile and can
+ * cancel the wait (monitor/loop.h). On a timeout or a cancel the child is
+ * killed and reaped, and the error says which (ETIMEDOUT, ECANCELED).
+ */
+struct child_waiter {
+        int (*wait)(struct child_waiter *w, struct pidref *child, int timeout_ms, int *exit_status,
+                    struct mv_error **err);
+};
+
+extern struct child_waiter child_waiter_blocking;
+
+/*
+ * Run `o` to completion through waiter `w` (NULL: blocking), for at most
+ * `timeout_ms` (-1: no limit). With `output`, the child's stdout and stderr
+ * go to a memory file, whose last 64 KiB `*output` gets (malloc'd).
+ */
+int spawn_run(const struct spawn_options *o, struct child_waiter *w, int timeout_ms,
+              int *exit_status, char **output, struct mv_error **err);
 
 /* Resolve `name` through $PATH (or take it as a path if it has a '/'); result is malloc'd. */
 int find_program(const char *name, char **path, struct mv_error **err);

@@ -74,3 +74,11 @@ char *xasprintf(const char *fmt, ...)
                 oom();
         return p;
 }
+
+void *xmemdup(const void *p, size_t n)
+{
+        void *copy = xmalloc(n ? n : 1);
+        if (n)
+                memcpy(copy, p, n);
+        return copy;
+}

@@ -15,11 +15,12 @@
 #include "cmd/parallel.h"
 #include "config/host-config.h"
 #include "config/value-get.h"
+#include "monitor/monitor.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
-#include "vm/monitor.h"
+#include "vm/records.h"
 #include "vm/runner.h"
 #include "vm/statedir.h"
 #include "vm/status.h"
@@ -35,7 +36,10 @@ static int install_vm(const char *state, const struct value *root, const char *n
         int r = runner_install(state, root, name, &runner, &created, err);
         if (r < 0)
                 return r;
-        r = statedir_link_vm(state, name, runner, true, &moved, err);
+        r = records_set_runner(state, name, "current", runner, &moved, err);
+        /* toplevel marks a declarative VM, which imperative updates must leave alone. */
+        if (r >= 0)
+                r = records_set_runner(state, name, "toplevel", runner, NULL, err);
         if (r < 0)
                 return mv_error_wrap(err, "vm %s", name);
         if (moved)
@@ -90,7 +94,11 @@ static size_t stop_changed(const struct value *root, char ***restart)
                 fflush(stdout);
                 struct mv_error *e = NULL;
                 bool was;
-                if (vm_stop(root, name, STOP_TIMEOUT_S, &was, &e) < 0) {
+                struct host_settings hs;
+                host_settings_from_config(root, &hs);
+                int r = vm_stop(&hs, name, STOP_TIMEOUT_S, &was, &e);
+                host_settings_done(&hs);
+                if (r < 0) {
                         log_error("%s", e->msg);
                         mv_error_free(&e);
                         failed++;
@@ -170,7 +178,7 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         }
         if (r >= 0)
                 r = collect_garbage(state, err);
-        /* Monitors are forked from here and never exec: they must not inherit the lock. */
+        /* The state directory is consistent again: starting VMs needs no lock of it. */
         if (lock >= 0)
                 close(lock);
 

@@ -1,7 +1,7 @@
 /*
  * console: attach the terminal to a background VM's serial console
- * (STATE/NAME/console.sock, served by its monitor); Ctrl-] detaches.
- * logs: print STATE/NAME/console.log, and with -f follow it.
+ * (STATE/.host/NAME/console.sock, served by its monitor); Ctrl-] detaches.
+ * logs: print STATE/.host/NAME/console.log, and with -f follow it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +23,10 @@
 #include "util/io.h"
 #include "util/unix-socket.h"
 #include "util/xalloc.h"
+#include "vm/records.h"
 #include "vm/status.h"
 
-/* STATE/NAME of an installed VM, or an error saying it is not. */
+/* The records of an installed VM (STATE/.host/NAME), or an error saying it is not. */
 static int vm_dir_of(const struct cli_context *ctx, const char *name, char **dir, bool *running,
                      struct mv_error **err)
 {
@@ -39,7 +40,7 @@ static int vm_dir_of(const struct cli_context *ctx, const char *name, char **dir
         bool installed = st.current != NULL;
         *running = st.state == VM_RUNNING;
         vm_status_done(&st);
-        *dir = xasprintf("%s/%s", state, name);
+        *dir = records_path(state, name, NULL);
         if (!installed) {
                 mv_error_fail(err, "vm %s is not installed in %s", name, state);
                 mv_error_hint(err, "run 'microvm apply' first");
@@ -87,6 +88,29 @@ static void relay(int sock, bool tty)
         }
 }
 
+/* The monitor's first line: attached, or refused because enough consoles are. */
+static int console_handshake(int sock, const char *name, struct mv_error **err)
+{
+        char line[64];
+        size_t n = 0;
+        while (n < sizeof(line) - 1) {
+                struct pollfd p = { .fd = sock, .events = POLLIN };
+                if (poll(&p, 1, 10000) <= 0 || read(sock, line + n, 1) != 1)
+                        break;
+                if (line[n++] == '\n')
+                        break;
+        }
+        line[n] = '\0';
+        if (strcmp(line, CONSOLE_HELLO) == 0)
+                return 0;
+        if (strcmp(line, CONSOLE_FULL) == 0) {
+                mv_error_fail(err, "vm %s: %d consoles are attached already", name,
+                              CONSOLE_MAX_CLIENTS);
+                return mv_error_hint(err, "detach one of them (Ctrl-]) and attach again");
+        }
+        return mv_error_fail(err, "vm %s: its monitor did not answer on the console socket", name);
+}
+
 int cmd_console(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
         if (argc != 2 || argv[1][0] == '-')
@@ -110,6 +134,9 @@ int cmd_console(const struct cli_context *ctx, int argc, char **argv, struct mv_
                 return mv_error_hint(err, "a VM run in the foreground ('microvm run') has its "
                                           "console on that terminal");
         }
+        r = console_handshake(sock, argv[1], err);
+        if (r < 0)
+                return r;
         bool tty = isatty(STDIN_FILENO);
         struct termios saved, raw;
         if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {

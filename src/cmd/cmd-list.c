@@ -14,7 +14,7 @@
 #include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
-#include "vm/statedir.h"
+#include "vm/records.h"
 #include "vm/status.h"
 
 /* The hash part of a runner name is long; people need the first characters. */
@@ -90,8 +90,8 @@ int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         _cleanup_free_ char *state = xstrdup(vget_str(cfg.root, "microvm.stateDir"));
         host_config_free(&cfg);
 
-        /* The VMs are what the state directory holds, imperative ones included. */
-        _cleanup_strv_free_ char **names = statedir_vm_names(state);
+        /* The VMs are those microvm has records of, imperative ones included. */
+        _cleanup_strv_free_ char **names = records_vm_names(state);
         size_t n = strv_length(names);
 
         bool color = log_use_color(stdout);

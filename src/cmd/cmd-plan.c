@@ -7,17 +7,17 @@
 #include "config/host-config.h"
 #include "config/json-write.h"
 #include "config/merge.h"
-#include "config/value-get.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "vm/plan.h"
+#include "vm/settings.h"
 
 /* An argv for people to read: words with blanks or quotes are quoted. */
-static void print_argv(const struct value *argv)
+static void print_argv(char *const *argv)
 {
-        for (size_t i = 0; argv && i < argv->n_items; i++) {
-                const char *w = argv->items[i]->str;
+        for (size_t i = 0; argv && argv[i]; i++) {
+                const char *w = argv[i];
                 bool quote = !*w || strpbrk(w, " \t\n'\"\\$`;&|<>()*?[]#~") != NULL;
                 printf("%s", i ? " " : "    ");
                 if (!quote) {
@@ -32,87 +32,71 @@ static void print_argv(const struct value *argv)
         putchar('\n');
 }
 
-static void print_run_as(const struct value *p)
+static void print_run_as(const struct vm_plan *p)
 {
-        const struct value *a = vget_attrs(p, "runAs");
-        const struct value *memlock = value_lookup(a, "memlock");
-        printf("  %s runs as %s:%s", vget_str(p, "hypervisor"), vget_str(a, "user"),
-               vget_str(a, "group"));
-        if (vget_bool(a, "switch", false))
-                printf(" (uid %lld, gid %lld, no other groups)", (long long)vget_int(a, "uid", -1),
-                       (long long)vget_int(a, "gid", -1));
+        const struct run_as *a = &p->run_as;
+        printf("  %s runs as %s:%s", p->hypervisor->name, a->user, a->group);
+        if (a->switch_ids)
+                printf(" (uid %u, gid %u, no other groups)", (unsigned)a->uid, (unsigned)a->gid);
         else
-                printf(" (%s)", vget_str(a, "reason"));
-        if (memlock && memlock->type == VALUE_STRING)
-                printf(", locked memory %s", memlock->str);
-        else if (memlock && memlock->type == VALUE_INT)
-                printf(", locked memory %lld bytes", (long long)memlock->integer);
+                printf(" (%s)", a->reason);
+        if (a->set_memlock && a->memlock.rlim_max == RLIM_INFINITY)
+                printf(", locked memory infinity");
+        else if (a->set_memlock)
+                printf(", locked memory %llu bytes", (unsigned long long)a->memlock.rlim_max);
         printf("\n");
 }
 
-static void print_plan(const struct value *p)
+static void print_interface(const struct plan_interface *it)
 {
-        printf("vm %s: %s, runner %s\n", vget_str(p, "vm"), vget_str(p, "hypervisor"),
-               vget_str(p, "runner"));
-        printf("  working directory %s\n", vget_str(p, "workingDirectory"));
+        const char *type = it->macvtap ? "macvtap" : "tap";
+        if (!it->create)
+                printf("  %s %s: expected to exist (the tap unit is disabled)\n", type, it->id);
+        else if (!it->macvtap)
+                printf("  tap %s: create (vnet_hdr%s), owner %s, then tapScript with id=%s\n",
+                       it->id, it->multi_queue ? " multi_queue" : "", it->owner, it->id);
+        else
+                printf("  macvtap %s: create on %s, mode %s, mac %s, /dev/tapN owner %s\n", it->id,
+                       it->link, it->mode, it->mac, it->owner);
+        if (!it->n_fds)
+                return;
+        printf("    open its /dev/tapN as the hypervisor's descriptor%s", it->n_fds > 1 ? "s" : "");
+        for (size_t f = 0; f < it->n_fds; f++)
+                printf("%s%d", f ? ", " : " ", it->fds[f]);
+        putchar('\n');
+}
 
-        const struct value *vols = vget_list(p, "volumes");
-        for (size_t i = 0; vols && i < vols->n_items; i++) {
-                const struct value *v = vols->items[i];
-                if (!vget_bool(v, "create", false)) {
-                        printf("  volume %s: %s\n", vget_str(v, "image"),
-                               vget_bool(v, "exists", false) ? "exists" : "absent, not created");
+static void print_plan(const struct vm_plan *p)
+{
+        printf("vm %s: %s, runner %s\n", p->vm, p->hypervisor->name, p->runner);
+        printf("  working directory %s\n", p->working_directory);
+        for (size_t i = 0; i < p->n_volumes; i++) {
+                const struct plan_volume *v = &p->volumes[i];
+                if (!v->create) {
+                        printf("  volume %s: %s\n", v->image,
+                               v->exists ? "exists" : "absent, not created");
                         continue;
                 }
-                printf("  volume %s: create, %lld MiB, then\n", vget_str(v, "image"),
-                       (long long)vget_int(v, "sizeMiB", 0));
-                print_argv(vget_list(v, "mkfs"));
+                printf("  volume %s: create, %lld MiB, then\n", v->image, (long long)v->size_mib);
+                print_argv(v->mkfs);
         }
-        const struct value *ifs = vget_list(p, "interfaces");
-        for (size_t i = 0; ifs && i < ifs->n_items; i++) {
-                const struct value *it = ifs->items[i];
-                const char *type = vget_str(it, "type");
-                if (!vget_bool(it, "create", true)) {
-                        printf("  %s %s: expected to exist (the tap unit is disabled)\n", type,
-                               vget_str(it, "id"));
-                } else if (strcmp(type, "tap") == 0) {
-                        const struct value *flags = vget_list(it, "flags");
-                        printf("  tap %s: create (", vget_str(it, "id"));
-                        for (size_t f = 0; flags && f < flags->n_items; f++)
-                                printf("%s%s", f ? " " : "", flags->items[f]->str);
-                        printf("), owner %s, then tapScript with id=%s\n", vget_str(it, "owner"),
-                               vget_str(it, "id"));
-                } else {
-                        printf("  macvtap %s: create on %s, mode %s, mac %s, /dev/tapN owner %s\n",
-                               vget_str(it, "id"), vget_str(it, "link"), vget_str(it, "mode"),
-                               vget_str(it, "mac"), vget_str(it, "owner"));
-                }
-                const struct value *fds = vget_list(it, "fds");
-                if (!fds || !fds->n_items)
-                        continue;
-                printf("    open its /dev/tapN as the hypervisor's descriptor%s",
-                       fds->n_items > 1 ? "s" : "");
-                for (size_t f = 0; f < fds->n_items; f++)
-                        printf("%s%lld", f ? ", " : " ", (long long)fds->items[f]->integer);
-                putchar('\n');
+        for (size_t i = 0; i < p->n_interfaces; i++)
+                print_interface(&p->interfaces[i]);
+        for (size_t i = 0; i < p->n_virtiofsd; i++) {
+                const struct plan_virtiofsd *v = &p->virtiofsd[i];
+                printf("  virtiofsd for share %s (%s virtiofsd), listening on %s:\n", v->tag,
+                       v->flavour == VIRTIOFSD_RUST ? "rust" : "c", v->socket);
+                print_argv(v->argv);
         }
-        const struct value *vfs = vget_list(p, "virtiofsd");
-        for (size_t i = 0; vfs && i < vfs->n_items; i++) {
-                printf("  virtiofsd for share %s (%s virtiofsd), wait for %s:\n",
-                       vget_str(vfs->items[i], "tag"), vget_str(vfs->items[i], "flavour"),
-                       vget_str(vfs->items[i], "socket"));
-                print_argv(vget_list(vfs->items[i], "argv"));
-        }
-        const struct value *files = vget_attrs(p, "command.files");
-        for (size_t i = 0; files && i < files->n_attrs; i++)
-                printf("  write %s\n", files->attrs[i].key);
+        for (size_t i = 0; p->file_names && p->file_names[i]; i++)
+                printf("  write %s\n", p->file_names[i]);
         print_run_as(p);
-        printf("  %s:\n", vget_str(p, "hypervisor"));
-        print_argv(vget_list(p, "command.argv"));
-        if (vget_bool(p, "command.ifindexPending", false))
+        printf("  %s:\n", p->hypervisor->name);
+        print_argv(p->argv);
+        if (p->ifindex_pending)
                 printf("  (/dev/tap0 stands for the /dev/tapN of a macvtap that does not exist "
                        "yet: the command is built again once it does)\n");
-        printf("  shutdown: %s\n", vget_str(p, "shutdown"));
+        printf("  shutdown: %s\n", hv_shutdown_to_string(p->shutdown));
 }
 
 int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
@@ -129,16 +113,20 @@ int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
         if (r < 0)
                 return r;
-        _cleanup_value_ struct value *plan = NULL;
-        r = vm_plan(cfg.root, name, &plan, err);
+        struct host_settings hs;
+        host_settings_from_config(cfg.root, &hs);
+        host_config_free(&cfg);
+        _cleanup_plan_ struct vm_plan *plan = NULL;
+        r = vm_plan(&hs, name, &plan, err);
         if (r >= 0 && json) {
+                _cleanup_value_ struct value *v = vm_plan_to_value(plan);
                 struct strbuf b = { 0 };
-                json_write_value(&b, plan, true);
+                json_write_value(&b, v, true);
                 puts(b.data);
                 strbuf_free(&b);
         } else if (r >= 0) {
                 print_plan(plan);
         }
-        host_config_free(&cfg);
+        host_settings_done(&hs);
         return r;
 }

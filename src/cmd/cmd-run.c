@@ -4,8 +4,8 @@
 
 #include "cmd/commands.h"
 #include "config/host-config.h"
+#include "monitor/monitor.h"
 #include "util/error.h"
-#include "vm/run.h"
 
 int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
@@ -35,12 +35,14 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
         int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
         if (r < 0)
                 return r;
-        struct run_options opts = run_options_for(cfg.root);
-        if (stop_timeout_s >= 0)
-                opts.stop_timeout_s = stop_timeout_s;
-        int status = 0;
-        r = vm_run(cfg.root, argv[optind], &opts, &status, err);
+        struct host_settings hs;
+        host_settings_from_config(cfg.root, &hs);
         host_config_free(&cfg);
+        if (stop_timeout_s >= 0)
+                hs.stop_timeout_s = stop_timeout_s;
+        int status = 0;
+        r = vm_run_foreground(&hs, argv[optind], &status, err);
+        host_settings_done(&hs);
         if (r < 0)
                 return r;
         /* The hypervisor's exit status is ours. */

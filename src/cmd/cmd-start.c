@@ -1,7 +1,6 @@
 /* start, stop, restart, status: VMs in the background, each under its own monitor. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cmd/cli-options.h"
 #include "cmd/commands.h"
@@ -10,14 +9,14 @@
 #include "config/json-write.h"
 #include "config/value-get.h"
 #include "host/notify.h"
+#include "monitor/monitor.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
-#include "vm/monitor.h"
-#include "vm/statedir.h"
+#include "vm/records.h"
 #include "vm/status.h"
 
 /* microvm.nix's TimeoutStopSec=150, and time for the monitor's own teardown. */
@@ -60,7 +59,10 @@ static int for_each_vm(const struct cli_context *ctx, int argc, char **argv, con
 static int stop_one(const struct value *host, const char *name, struct mv_error **err)
 {
         bool was;
-        int r = vm_stop(host, name, STOP_TIMEOUT_S, &was, err);
+        struct host_settings hs;
+        host_settings_from_config(host, &hs);
+        int r = vm_stop(&hs, name, STOP_TIMEOUT_S, &was, err);
+        host_settings_done(&hs);
         if (r >= 0)
                 printf("%s: %s\n", name, was ? "stopped" : "not running");
         return r;
@@ -89,7 +91,7 @@ static int stop_all(const struct cli_context *ctx, struct mv_error **err)
         if (r < 0)
                 return r;
         const char *state = vget_str(cfg.root, "microvm.stateDir");
-        _cleanup_strv_free_ char **all = statedir_vm_names(state);
+        _cleanup_strv_free_ char **all = records_vm_names(state);
         _cleanup_strv_free_ char **running = NULL;
         for (size_t i = 0; all && all[i]; i++) {
                 struct vm_status st;
@@ -142,14 +144,11 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                 mv_error_fail(err, "vm %s is not installed in %s", name, state);
                 return mv_error_hint(err, "run 'microvm apply' to install it");
         }
-        _cleanup_free_ char *pidfile = xasprintf("%s/%s/pid", state, name);
-        struct stat sb;
-        long long since =
-                st.state == VM_RUNNING && stat(pidfile, &sb) == 0 ? (long long)sb.st_mtime : 0;
+        long long since = st.since;
         bool up_to_date = st.booted && strcmp(st.booted, st.current) == 0;
-        _cleanup_free_ char *vm_dir = xasprintf("%s/%s", state, name);
+        _cleanup_free_ char *records = records_path(state, name, NULL);
         struct vm_restarts rs;
-        bool have_restarts = st.state == VM_RUNNING && vm_restarts_read(vm_dir, &rs) == 0;
+        bool have_restarts = st.state == VM_RUNNING && vm_restarts_read(records, &rs) == 0;
         /* Between runs the monitor lives but nothing is booted: it waits to restart. */
         bool waiting = st.state == VM_RUNNING && !st.booted;
         if (json) {

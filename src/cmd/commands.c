@@ -31,9 +31,18 @@ const struct command commands[] = {
         { NULL, NULL, NULL, NULL },
 };
 
+const struct command internal_commands[] = {
+        { "monitor", "NAME --lock-fd=N --sync-fd=N --settings-fd=N",
+          "A VM's monitor, as start runs it", cmd_monitor },
+        { NULL, NULL, NULL, NULL },
+};
+
 const struct command *command_find(const char *name)
 {
         for (const struct command *c = commands; c->name; c++)
+                if (strcmp(c->name, name) == 0)
+                        return c;
+        for (const struct command *c = internal_commands; c->name; c++)
                 if (strcmp(c->name, name) == 0)
                         return c;
         return NULL;

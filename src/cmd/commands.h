@@ -18,7 +18,11 @@ struct command {
         int (*run)(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 };
 
+/* The commands for people, as help lists them. */
 extern const struct command commands[];
+
+/* Internal entry points (the monitor that start execs): found, never listed. */
+extern const struct command internal_commands[];
 
 const struct command *command_find(const char *name);
 
@@ -39,6 +43,7 @@ int cmd_doctor(const struct cli_context *ctx, int argc, char **argv, struct mv_e
 int cmd_check(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_eval(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_options(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_monitor(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_version(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 
 /* Print the top-level usage, listing the commands of the table. */

@@ -10,11 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "monitor/monitor.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-#include "vm/monitor.h"
 
 /* One VM's action in progress: a child process doing it, its output collected. */
 struct job {
@@ -32,9 +32,11 @@ int start_parallel_default_jobs(void)
 
 int start_vm_action(const struct value *host, const char *name, struct mv_error **err)
 {
-        struct run_options opts = run_options_for(host);
+        struct host_settings hs;
+        host_settings_from_config(host, &hs);
         bool already;
-        int r = vm_start(host, name, &opts, &already, err);
+        int r = vm_start(&hs, name, &already, err);
+        host_settings_done(&hs);
         if (r >= 0)
                 printf("%s: %s\n", name, already ? "already running" : "started");
         return r;

@@ -46,7 +46,7 @@ def wait_booted(host, names):
     """A Ctrl-Alt-Del before the guest's keyboard driver is up is lost: let them boot first."""
     state = tmp_state(host)
     for name in names:
-        log = state / name / "console.log"
+        log = state / ".host" / name / "console.log"
         end = time.monotonic() + 90
         while log.exists() and (state / name / "booted").exists() and time.monotonic() < end:
             if "GUEST-UP" in log.read_text(errors="replace").splitlines():

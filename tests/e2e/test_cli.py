@@ -25,9 +25,11 @@ def test_version_matches_the_project(microvm):
 
 
 def command_table():
-    """The command names registered in src/cmd/commands.c, in table order."""
+    """The command names registered in src/cmd/commands.c, in table order (not the internal
+    entry points, which people never run)."""
     with open(os.path.join(ROOT, "src", "cmd", "commands.c"), encoding="utf-8") as f:
-        return re.findall(r'^\s*\{ "([a-z-]+)", ', f.read(), re.M)
+        text = f.read().split("internal_commands[]")[0]
+    return re.findall(r'^\s*\{ "([a-z-]+)", ', text, re.M)
 
 
 def test_help_lists_exactly_the_commands(microvm):
@@ -40,6 +42,14 @@ def test_help_lists_exactly_the_commands(microvm):
     # Every listed command exists: `help COMMAND` knows it.
     for name in listed:
         assert run(microvm, "help", name).returncode == 0
+
+
+def test_the_monitor_entry_point_is_not_for_people(microvm):
+    """start execs `microvm monitor`; by hand it only says so."""
+    listed = re.findall(r"^  ([a-z][a-z-]*) ", run(microvm, "--help").stdout, re.M)
+    assert "monitor" not in listed
+    r = run(microvm, "monitor", "web")
+    assert r.returncode == 2 and "started by 'microvm start', not by hand" in r.stderr
 
 
 def test_unknown_command_is_a_usage_error(microvm):

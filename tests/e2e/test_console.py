@@ -58,7 +58,7 @@ def test_console_attaches_types_and_detaches(microvm, guest, tmp_path):
             follow.wait()
     finally:
         assert mv(microvm, host, "stop", "g").returncode == 0
-    assert not (state / "g" / "console.sock").exists()
+    assert not (state / ".host" / "g" / "console.sock").exists()
     no_processes_left(state)
 
 

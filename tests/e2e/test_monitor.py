@@ -22,7 +22,7 @@ def status(microvm, host):
 
 
 def console(state):
-    return (state / "g" / "console.log").read_text(errors="replace")
+    return (state / ".host" / "g" / "console.log").read_text(errors="replace")
 
 
 def wait_for_guest(state, marker="GUEST-UP", timeout=90):

@@ -82,7 +82,7 @@ def test_start_waits_for_ready_and_relays_it_with_stand_in_hypervisor(microvm, g
         assert r.returncode == 0 and r.stdout == "g: started\n", r.stderr
         st = status(microvm, host)
         assert st["state"] == "running" and st["ready"] is True
-        log = (state / "g" / "console.log").read_text()
+        log = (state / ".host" / "g" / "console.log").read_text()
         assert "the guest is ready (READY=1)" in log, log
         # start says the VMs are ready to the service manager it runs under.
         assert manager.recv(4096) == b"READY=1"
@@ -91,7 +91,7 @@ def test_start_waits_for_ready_and_relays_it_with_stand_in_hypervisor(microvm, g
         manager.close()
     assert r.returncode == 0, r.stderr
     assert not (state / "g" / "notify.vsock_8888").exists()
-    assert not (state / "g" / "ready").exists()
+    assert not (state / ".host" / "g" / "ready").exists()
     no_processes_left(state)
 
 
@@ -108,10 +108,10 @@ def test_run_relays_the_guests_messages_with_stand_in_hypervisor(microvm, guest,
     try:
         assert manager.recv(4096) == b"STATUS=booted\nREADY=1\n"
         for _ in range(50):  # marked ready right after the relay
-            if (state / "g" / "ready").exists():
+            if (state / ".host" / "g" / "ready").exists():
                 break
             time.sleep(0.1)
-        assert (state / "g" / "ready").exists()
+        assert (state / ".host" / "g" / "ready").exists()
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0].decode()

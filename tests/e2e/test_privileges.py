@@ -131,16 +131,21 @@ def check_running_as_microvm_kvm(microvm, host, state, token, uid, gid):
     helpers = [p for p in children(status(microvm, host)["pid"]) if comm(p) == "virtiofsd"]
     assert helpers and all(proc_status(p)["Uid"].split() == ["0"] * 4 for p in helpers)
 
-    for sock in ("g.sock", "g-virtiofs-data.sock"):
-        st = os.lstat(state / "g" / sock)
-        assert stat.S_ISSOCK(st.st_mode), sock
-        assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o660, 0, gid), sock
+    # The hypervisor's own socket, made with its umask: its user's, for its group.
+    st = os.lstat(state / "g" / "g.sock")
+    assert stat.S_ISSOCK(st.st_mode)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o660, uid, gid)
+    # virtiofsd's, bound by root and handed over: root's, for the hypervisor's group.
+    st = os.lstat(state / "g" / "g-virtiofs-data.sock")
+    assert stat.S_ISSOCK(st.st_mode)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o660, 0, gid)
+    # The VM's directory is its user's (microvm.nix's layout); root's records are not.
     assert owner(state / "g") == (uid, gid)
     assert owner(state / "g" / "var.img") == (uid, gid)
-    assert owner(state / "g" / "current") == (uid, gid)
-    # Written by the monitor, which stays root; the hypervisor writes the console through it.
-    assert owner(state / "g" / "console.log") == (0, 0)
-    assert owner(state / "g" / "pid") == (0, 0)
+    assert owner(state) == (0, 0) and stat.S_IMODE(os.stat(state).st_mode) == 0o755
+    for rec in ("", "current", "booted", "pid", "lock", "console.log", "control.sock"):
+        assert owner(state / ".host" / "g" / rec) == (0, 0), rec
+    assert stat.S_IMODE(os.lstat(state / ".host" / "g" / "control.sock").st_mode) == 0o600
 
     # The CLI, as root, still reaches the guest through the 0660 socket.
     r = mv(microvm, host, "stop", "g")

@@ -1,5 +1,5 @@
 /* A plan's interfaces made, handed out as descriptors and removed, in a namespace of the test's own. */
-#include "config-helpers.h"
+#include "test-helpers.h"
 
 #include <fcntl.h>
 #include <net/if.h>
@@ -14,14 +14,32 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 #include "vm/interfaces.h"
+#include "vm/plan.h"
 
-#define TAP(id, extra)                                                                             \
-        "{ id = \"" id "\"; type = \"tap\"; mac = \"02:00:00:00:01:01\"; "                         \
-        "owner = \"nobody\"; flags = [ \"vnet_hdr\" ]; tapScript = \"ip link set \\\"$id\\\" "     \
-        "up\\n\"; " extra " }"
-#define MACVTAP(id, link, extra)                                                                   \
-        "{ id = \"" id "\"; type = \"macvtap\"; mac = \"02:00:00:00:01:02\"; "                     \
-        "owner = \"nobody\"; link = \"" link "\"; mode = \"bridge\"; " extra " }"
+static struct plan_interface tap(const char *id)
+{
+        return (struct plan_interface){ .id = (char *)id,
+                                        .create = true,
+                                        .mac = "02:00:00:00:01:01",
+                                        .owner = "nobody",
+                                        .tap_script = "ip link set \"$id\" up\n" };
+}
+
+static struct plan_interface macvtap(const char *id, const char *link)
+{
+        return (struct plan_interface){ .id = (char *)id,
+                                        .macvtap = true,
+                                        .create = true,
+                                        .mac = "02:00:00:00:01:02",
+                                        .owner = "nobody",
+                                        .link = (char *)link,
+                                        .mode = "bridge" };
+}
+
+static struct vm_plan plan_of(struct plan_interface *ifs, size_t n)
+{
+        return (struct vm_plan){ .interfaces = ifs, .n_interfaces = n };
+}
 
 static void make_lower(void)
 {
@@ -36,14 +54,15 @@ static void created_passed_and_removed(void **state)
         if (!netns_entered)
                 skip();
         make_lower();
-        struct source_set set = { 0 };
-        const char *text = "{ interfaces = [ " TAP("tp0", "") " " MACVTAP("mv0", "lower0",
-                                                                          "fds = [ 3 4 ];") " ]; }";
-        struct value *plan = parse_ok(&set, text);
+        int fds[] = { 3, 4 };
+        struct plan_interface list[] = { tap("tp0"), macvtap("mv0", "lower0") };
+        list[1].fds = fds;
+        list[1].n_fds = 2;
+        struct vm_plan plan = plan_of(list, 2);
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
-        if (vm_interfaces_create(plan, &ifs, &err) < 0 ||
-            vm_interfaces_open_fds(plan, &ifs, &err) < 0)
+        if (vm_interfaces_create(&plan, &ifs, NULL, &err) < 0 ||
+            vm_interfaces_open_fds(&plan, &ifs, &err) < 0)
                 fail_msg("%s", err->msg);
         assert_true(link_exists("tp0") && link_exists("mv0"));
 
@@ -60,8 +79,6 @@ static void created_passed_and_removed(void **state)
         vm_interfaces_remove(&ifs);
         assert_false(link_exists("tp0") || link_exists("mv0"));
         assert_int_equal(access(dev, F_OK), -1);
-        value_free(plan);
-        source_set_free(&set);
 }
 
 /* What was made before a failure is still recorded, so the teardown removes it. */
@@ -70,19 +87,16 @@ static void a_failure_leaves_what_was_made_to_remove(void **state)
         (void)state;
         if (!netns_entered)
                 skip();
-        struct source_set set = { 0 };
-        struct value *plan = parse_ok(
-                &set, "{ interfaces = [ " TAP("tp1", "") " " MACVTAP("mv1", "nolink0", "") " ]; }");
+        struct plan_interface list[] = { tap("tp1"), macvtap("mv1", "nolink0") };
+        struct vm_plan plan = plan_of(list, 2);
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
-        assert_true(vm_interfaces_create(plan, &ifs, &err) < 0);
+        assert_true(vm_interfaces_create(&plan, &ifs, NULL, &err) < 0);
         assert_non_null(strstr(err->msg, "lower link nolink0 does not exist"));
         assert_int_equal(ifs.n_created, 1);
         assert_true(link_exists("tp1"));
         vm_interfaces_remove(&ifs);
         assert_false(link_exists("tp1") || link_exists("mv1"));
-        value_free(plan);
-        source_set_free(&set);
 }
 
 static void interfaces_made_elsewhere_must_exist(void **state)
@@ -91,12 +105,12 @@ static void interfaces_made_elsewhere_must_exist(void **state)
         if (!netns_entered)
                 skip();
         make_lower();
-        struct source_set set = { 0 };
-        struct value *plan = parse_ok(
-                &set, "{ interfaces = [ " MACVTAP("mv2", "lower0", "create = false;") " ]; }");
+        struct plan_interface list[] = { macvtap("mv2", "lower0") };
+        list[0].create = false;
+        struct vm_plan plan = plan_of(list, 1);
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
-        assert_true(vm_interfaces_create(plan, &ifs, &err) < 0);
+        assert_true(vm_interfaces_create(&plan, &ifs, NULL, &err) < 0);
         assert_string_equal(err->msg,
                             "interface mv2 does not exist, and creating macvtaps is turned off");
         mv_error_free(&err);
@@ -109,13 +123,11 @@ static void interfaces_made_elsewhere_must_exist(void **state)
                                      .owner = (uid_t)-1,
                                      .group = (gid_t)-1 };
         assert_int_equal(macvtap_create(&o, NULL, NULL), 0);
-        assert_int_equal(vm_interfaces_create(plan, &ifs, &err), 0);
+        assert_int_equal(vm_interfaces_create(&plan, &ifs, NULL, &err), 0);
         assert_int_equal(ifs.n_created, 0);
         vm_interfaces_remove(&ifs);
         assert_true(link_exists("mv2"));
         assert_int_equal(macvtap_delete("mv2", NULL), 0);
-        value_free(plan);
-        source_set_free(&set);
 }
 
 static void put(const char *dir, const char *name, const char *text)

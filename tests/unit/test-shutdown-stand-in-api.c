@@ -106,8 +106,7 @@ static void cloud_hypervisor_power_button(void **state)
         struct fixture *f = *state;
         pid_t pid = serve_once(f->sock, 204, f->log);
         _cleanup_error_ struct mv_error *err = NULL;
-        assert_int_equal(
-                vm_request_shutdown("cloud-hypervisor-api", f->dir, "api.sock", "/ch", &err), 0);
+        assert_int_equal(vm_request_shutdown(HV_SHUTDOWN_CH_API, f->sock, "/ch", &err), 0);
         _cleanup_free_ char *req = request_of(f, pid);
         assert_memory_equal(req, "PUT /api/v1/vm.power-button HTTP/1.1\r\n", 38);
         assert_non_null(strstr(req, "Host: localhost\r\n"));
@@ -118,7 +117,7 @@ static void firecracker_ctrl_alt_del(void **state)
 {
         struct fixture *f = *state;
         pid_t pid = serve_once(f->sock, 204, f->log);
-        assert_int_equal(vm_request_shutdown("firecracker-api", f->dir, f->sock, "/fc", NULL), 0);
+        assert_int_equal(vm_request_shutdown(HV_SHUTDOWN_FC_API, f->sock, "/fc", NULL), 0);
         _cleanup_free_ char *req = request_of(f, pid);
         assert_memory_equal(req, "PUT /actions HTTP/1.1\r\n", 23);
         assert_non_null(strstr(req, "\r\n\r\n{ \"action_type\": \"SendCtrlAltDel\" }"));
@@ -129,7 +128,7 @@ static void refused_request_is_an_error(void **state)
         struct fixture *f = *state;
         pid_t pid = serve_once(f->sock, 400, f->log);
         _cleanup_error_ struct mv_error *err = NULL;
-        assert_true(vm_request_shutdown("firecracker-api", f->dir, "api.sock", "/fc", &err) < 0);
+        assert_true(vm_request_shutdown(HV_SHUTDOWN_FC_API, f->sock, "/fc", &err) < 0);
         assert_non_null(strstr(err->msg, "answered 400"));
         free(request_of(f, pid));
 }
@@ -138,11 +137,11 @@ static void no_socket_or_no_method(void **state)
 {
         struct fixture *f = *state;
         _cleanup_error_ struct mv_error *e1 = NULL, *e2 = NULL, *e3 = NULL;
-        assert_true(vm_request_shutdown("qmp", f->dir, NULL, "/q", &e1) < 0);
+        _cleanup_free_ char *absent = xasprintf("%s/absent.sock", f->dir);
+        assert_true(vm_request_shutdown(HV_SHUTDOWN_QMP, NULL, "/q", &e1) < 0);
         assert_non_null(strstr(e1->msg, "no control socket"));
-        assert_true(vm_request_shutdown("signal", f->dir, "x.sock", "/q", &e2) < 0);
-        assert_true(vm_request_shutdown("cloud-hypervisor-api", f->dir, "absent.sock", "/ch", &e3) <
-                    0);
+        assert_true(vm_request_shutdown(HV_SHUTDOWN_NONE, "x.sock", "/q", &e2) < 0);
+        assert_true(vm_request_shutdown(HV_SHUTDOWN_CH_API, absent, "/ch", &e3) < 0);
         assert_non_null(strstr(e3->msg, "API socket: connect to"));
         assert_string_equal(e3->hint, "is the VM running?");
 }

@@ -5,13 +5,20 @@
 #include <sys/stat.h>
 
 #include "util/cleanup.h"
+#include "util/error.h"
 #include "util/fs.h"
+#include "vm/records.h"
 #include "vm/runner.h"
 #include "vm/statedir.h"
+
+#define RUNNER_A "0123456789abcdef0123456789abcdef-a"
+#define RUNNER_B "fedcba9876543210fedcba9876543210-a"
+#define RUNNER_C "00000000000000000000000000000000-a"
 
 static int setup(void **state)
 {
         *state = scratch_dir_new();
+        chmod(*state, 0755);
         return 0;
 }
 
@@ -27,51 +34,90 @@ static void make_runner(const char *state_dir, const char *name)
         assert_int_equal(mkdir_p(p, 0755, NULL), 0);
 }
 
-static void links_and_changes(void **state)
+/* A new state directory is the caller's and writable by nobody else. */
+static void prepare_creates_a_private_directory(void **state)
 {
         _cleanup_free_ char *st = xasprintf("%s/state", (char *)*state);
-        bool changed;
         assert_int_equal(statedir_prepare(st, NULL), 0);
         struct stat s;
         assert_int_equal(stat(st, &s), 0);
-        assert_int_equal(s.st_mode & 0777, 0775);
-
-        assert_int_equal(statedir_link_vm(st, "web", "aaa-web", true, &changed, NULL), 0);
-        assert_true(changed);
-        assert_int_equal(statedir_link_vm(st, "web", "aaa-web", true, &changed, NULL), 0);
-        assert_false(changed);
-        assert_int_equal(statedir_link_vm(st, "web", "bbb-web", false, &changed, NULL), 0);
-        assert_true(changed);
-        _cleanup_free_ char *cur = statedir_link_runner(st, "web", "current");
-        _cleanup_free_ char *top = statedir_link_runner(st, "web", "toplevel");
-        assert_string_equal(cur, "bbb-web");
-        assert_string_equal(top, "aaa-web"); /* not declarative this time: left alone */
-        assert_null(statedir_link_runner(st, "web", "booted"));
-        assert_null(statedir_link_runner(st, "nope", "current"));
+        assert_int_equal(s.st_mode & 0777, 0755);
+        assert_int_equal(s.st_uid, geteuid());
+        assert_int_equal(statedir_check(st, NULL), 0);
 }
 
-static void gc_keeps_what_links_point_at(void **state)
+/* An existing one keeps its mode: think stateDir = "/srv". */
+static void prepare_leaves_an_existing_directory_alone(void **state)
+{
+        _cleanup_free_ char *st = xasprintf("%s/srv", (char *)*state);
+        assert_int_equal(mkdir(st, 0711), 0);
+        assert_int_equal(chmod(st, 0711), 0);
+        assert_int_equal(statedir_prepare(st, NULL), 0);
+        struct stat s;
+        assert_int_equal(stat(st, &s), 0);
+        assert_int_equal(s.st_mode & 0777, 0711);
+}
+
+/* One another user could write, or any directory above it, is refused with the reason. */
+static void unsafe_directories_are_refused(void **state)
 {
         _cleanup_free_ char *st = xasprintf("%s/state", (char *)*state);
-        bool changed;
+        assert_int_equal(mkdir(st, 0755), 0);
+        assert_int_equal(chmod(st, 0777), 0);
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_true(statedir_check(st, &err) < 0);
+        assert_non_null(strstr(err->msg, "is writable by every user (mode 0777)"));
+        assert_non_null(err->hint);
+        mv_error_free(&err);
+        assert_true(statedir_prepare(st, &err) < 0);
+        mv_error_free(&err);
+
+        /* Above it: a parent others can write could swap the state directory away. */
+        assert_int_equal(chmod(st, 0755), 0);
+        assert_int_equal(chmod(*state, 0775), 0);
+        assert_int_equal(chown(*state, 0, 4244), 0);
+        assert_true(statedir_check(st, &err) < 0);
+        assert_non_null(strstr(err->msg, "is writable by group 4244"));
+        mv_error_free(&err);
+        /* Sticky, as /tmp is: others cannot rename what is not theirs. */
+        assert_int_equal(chmod(*state, 01777), 0);
+        assert_int_equal(statedir_check(st, NULL), 0);
+        /* But never the state directory itself. */
+        assert_int_equal(chmod(st, 01777), 0);
+        assert_true(statedir_check(st, &err) < 0);
+        assert_int_equal(chmod(*state, 0755), 0);
+}
+
+static void set(const char *st, const char *name, const char *link, const char *runner)
+{
+        _cleanup_error_ struct mv_error *err = NULL;
+        if (records_set_runner(st, name, link, runner, NULL, &err) < 0)
+                fail_msg("%s", err->msg);
+}
+
+static void gc_keeps_what_records_name(void **state)
+{
+        _cleanup_free_ char *st = xasprintf("%s/state", (char *)*state);
         size_t removed;
         assert_int_equal(statedir_prepare(st, NULL), 0);
-        make_runner(st, "cur-a");
-        make_runner(st, "boot-a");
-        make_runner(st, "old-a");
+        make_runner(st, RUNNER_A);
+        make_runner(st, RUNNER_B);
+        make_runner(st, RUNNER_C);
         make_runner(st, ".#half-a.XXXX");
-        assert_int_equal(statedir_link_vm(st, "a", "cur-a", false, &changed, NULL), 0);
-        _cleanup_free_ char *booted = xasprintf("%s/a/booted", st);
-        assert_int_equal(symlink("../.runners/boot-a", booted), 0);
+        set(st, "a", "current", RUNNER_A);
+        set(st, "a", "booted", RUNNER_B);
+        /* A link the VM's user planted in its own directory keeps nothing. */
+        _cleanup_free_ char *planted = xasprintf("%s/a/toplevel", st);
+        assert_int_equal(symlink("../.runners/" RUNNER_C, planted), 0);
 
         assert_int_equal(statedir_gc(st, &removed, NULL), 0);
         assert_int_equal(removed, 2);
-        _cleanup_free_ char *old = xasprintf("%s/.runners/old-a", st);
-        _cleanup_free_ char *cur = xasprintf("%s/.runners/cur-a", st);
-        _cleanup_free_ char *boot = xasprintf("%s/.runners/boot-a", st);
-        assert_int_equal(access(old, F_OK), -1);
-        assert_int_equal(access(cur, F_OK), 0);
-        assert_int_equal(access(boot, F_OK), 0);
+        _cleanup_free_ char *a = xasprintf("%s/.runners/" RUNNER_A, st);
+        _cleanup_free_ char *b = xasprintf("%s/.runners/" RUNNER_B, st);
+        _cleanup_free_ char *c = xasprintf("%s/.runners/" RUNNER_C, st);
+        assert_int_equal(access(a, F_OK), 0);
+        assert_int_equal(access(b, F_OK), 0);
+        assert_int_equal(access(c, F_OK), -1);
         assert_int_equal(statedir_gc(st, &removed, NULL), 0);
         assert_int_equal(removed, 0);
 }
@@ -93,8 +139,12 @@ static void lock_is_exclusive(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(links_and_changes, setup, teardown),
-                cmocka_unit_test_setup_teardown(gc_keeps_what_links_point_at, setup, teardown),
+                cmocka_unit_test_setup_teardown(prepare_creates_a_private_directory, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(prepare_leaves_an_existing_directory_alone, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(unsafe_directories_are_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(gc_keeps_what_records_name, setup, teardown),
                 cmocka_unit_test_setup_teardown(lock_is_exclusive, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,60 +1,92 @@
 #include "test-helpers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/lockfile.h"
 #include "util/xalloc.h"
+#include "vm/records.h"
 #include "vm/status.h"
 
-static void states_from_links_and_pidfile(void **state)
+#define RUNNER "0123456789abcdef0123456789abcdef-web"
+
+/* A child that takes the VM's lock and waits; killed, it stays a zombie until reaped. */
+static pid_t hold_lock(const char *records)
+{
+        int ready[2];
+        assert_int_equal(pipe(ready), 0);
+        pid_t child = fork();
+        if (child == 0) {
+                int dir = open(records, O_RDONLY | O_DIRECTORY);
+                if (dir < 0 || lockfile_take(dir, "lock", false, NULL) < 0)
+                        _exit(1);
+                (void)!write(ready[1], "x", 1);
+                pause();
+                _exit(0);
+        }
+        char c;
+        close(ready[1]);
+        assert_int_equal(read(ready[0], &c, 1), 1);
+        close(ready[0]);
+        return child;
+}
+
+static void states_from_records_and_the_lock(void **state)
 {
         (void)state;
         char *dir = scratch_dir_new();
-        _cleanup_free_ char *vm = xasprintf("%s/web", dir);
-        _cleanup_free_ char *share = xasprintf("%s/.runners/aaa-web/share/microvm", dir);
+        chmod(dir, 0755);
+        _cleanup_free_ char *share = xasprintf("%s/.runners/" RUNNER "/share/microvm", dir);
         _cleanup_free_ char *hv = xasprintf("%s/hypervisor", share);
-        _cleanup_free_ char *cur = xasprintf("%s/current", vm);
-        _cleanup_free_ char *boot = xasprintf("%s/booted", vm);
         assert_int_equal(mkdir_p(share, 0755, NULL), 0);
-        assert_int_equal(mkdir_p(vm, 0755, NULL), 0);
-        FILE *f = fopen(hv, "w");
-        fputs("qemu\n", f);
-        fclose(f);
-        assert_int_equal(symlink("../.runners/aaa-web", cur), 0);
+        assert_int_equal(write_file_atomic(hv, "qemu\n", 5, 0644, NULL), 0);
+        assert_int_equal(records_set_runner(dir, "web", "current", RUNNER, NULL, NULL), 0);
+        _cleanup_free_ char *records = records_path(dir, "web", NULL);
 
         struct vm_status s;
         vm_status_read(dir, "web", &s);
         assert_int_equal(s.state, VM_NOT_BOOTED);
         assert_string_equal(s.hypervisor, "qemu");
-        assert_string_equal(s.current, "aaa-web");
+        assert_string_equal(s.current, RUNNER);
         vm_status_done(&s);
 
-        assert_int_equal(symlink("../.runners/aaa-web", boot), 0);
+        assert_int_equal(records_set_runner(dir, "web", "booted", RUNNER, NULL, NULL), 0);
         vm_status_read(dir, "web", &s);
         assert_int_equal(s.state, VM_BOOTED);
         vm_status_done(&s);
 
-        assert_int_equal(vm_pidfile_write(vm, getpid(), false, NULL), 0);
+        /* Running means the lock is held; the pid file only names the holder. */
+        pid_t child = hold_lock(records);
+        assert_int_equal(vm_pidfile_write(records, child, true, NULL), 0);
         vm_status_read(dir, "web", &s);
         assert_int_equal(s.state, VM_RUNNING);
-        assert_int_equal(s.pid, getpid());
+        assert_int_equal(s.pid, child);
+        assert_false(s.foreground);
+        assert_true(s.since > 0);
         vm_status_done(&s);
 
-        /* A dead process's pidfile does not count. */
-        pid_t child = fork();
-        if (child == 0)
-                _exit(0);
+        /* Killed, not yet reaped: a zombie holds no lock, so the VM is not running. */
+        kill(child, SIGKILL);
+        siginfo_t info;
+        assert_int_equal(waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT), 0);
+        vm_status_read(dir, "web", &s);
+        assert_int_equal(s.state, VM_BOOTED);
+        assert_int_equal(s.pid, 0);
+        vm_status_done(&s);
         waitpid(child, NULL, 0);
-        assert_int_equal(vm_pidfile_write(vm, child, true, NULL), 0);
+
+        /* A pid file without the lock is only a leftover. */
+        assert_int_equal(vm_pidfile_write(records, getpid(), false, NULL), 0);
         vm_status_read(dir, "web", &s);
         assert_int_equal(s.state, VM_BOOTED);
         vm_status_done(&s);
-        vm_pidfile_remove(vm);
         assert_string_equal(vm_state_to_string(VM_RUNNING), "running");
         scratch_dir_remove(dir);
 }
@@ -104,7 +136,7 @@ static void pidfile_removed_only_by_its_owner(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(states_from_links_and_pidfile),
+                cmocka_unit_test(states_from_records_and_the_lock),
                 cmocka_unit_test(start_time_of_processes),
                 cmocka_unit_test(restart_record_round_trip),
                 cmocka_unit_test(pidfile_removed_only_by_its_owner),

@@ -67,11 +67,10 @@ static void rust_flags_as_microvm_nix(void **state)
                    &c);
         struct virtiofsd v = { .path = (char *)"/bin/virtiofsd", .flavour = VIRTIOFSD_RUST };
         char **argv = NULL;
-        assert_int_equal(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", true, &argv, NULL),
+        assert_int_equal(virtiofsd_argv(&v, &c.s, "w", false, c.share, "/st/w", true, &argv, NULL),
                          0);
         _cleanup_free_ char *line = strv_join(argv, " ");
-        assert_string_equal(line, "/bin/virtiofsd --socket-path=w-virtiofs-t.sock "
-                                  "--socket-group=root --shared-dir=/srv --rlimit-nofile 1048576 "
+        assert_string_equal(line, "/bin/virtiofsd --fd=3 --shared-dir=/srv --rlimit-nofile 1048576 "
                                   "--thread-pool-size 3 --posix-acl --xattr --cache=metadata "
                                   "--inode-file-handles=prefer --readonly --h --g --a --b");
         strv_free(argv);
@@ -85,37 +84,34 @@ static void c_flags_translated(void **state)
         load_share("cache = \"never\"; posixAcl = false;", "", &c);
         struct virtiofsd v = { .path = (char *)"/q/virtiofsd", .flavour = VIRTIOFSD_C };
         char **argv = NULL;
-        assert_int_equal(
-                virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", false, &argv, NULL), 0);
+        assert_int_equal(virtiofsd_argv(&v, &c.s, "w", false, c.share, "/st/w", false, &argv, NULL),
+                         0);
         _cleanup_free_ char *line = strv_join(argv, "|");
-        _cleanup_free_ char *want = xasprintf(
-                "/q/virtiofsd|--socket-path=/st/w/w-virtiofs-t.sock|--socket-group=root|-o|"
-                "source=/srv|"
-                "--thread-pool-size=%ld|-o|cache=none|--g",
-                sysconf(_SC_NPROCESSORS_ONLN));
+        _cleanup_free_ char *want = xasprintf("/q/virtiofsd|--fd=3|-o|source=/srv|"
+                                              "--thread-pool-size=%ld|-o|cache=none|--g",
+                                              sysconf(_SC_NPROCESSORS_ONLN));
         assert_string_equal(line, want);
         strv_free(argv);
         share_case_done(&c);
 }
 
-/* The C virtiofsd's pid file is named after the socket path: absolute where it fits. */
-static void c_socket_path_is_absolute_where_it_fits(void **state)
+/* crosvm's vhost-user-fs needs the tag; the C virtiofsd has no such flag. */
+static void tag_for_crosvm(void **state)
 {
         (void)state;
-        struct virtiofsd c = { .path = (char *)"/q/virtiofsd", .flavour = VIRTIOFSD_C };
-        struct virtiofsd rust = { .path = (char *)"/bin/virtiofsd", .flavour = VIRTIOFSD_RUST };
-        _cleanup_free_ char *a = virtiofsd_socket_path(&c, "w-virtiofs-t.sock", "/st/w");
-        _cleanup_free_ char *b = virtiofsd_socket_path(&rust, "w-virtiofs-t.sock", "/st/w");
-        _cleanup_free_ char *d = virtiofsd_socket_path(&c, "/run/x.sock", "/st/w");
-        assert_string_equal(a, "/st/w/w-virtiofs-t.sock");
-        assert_string_equal(b, "w-virtiofs-t.sock");
-        assert_string_equal(d, "/run/x.sock");
-        char deep[200];
-        memset(deep, 'd', sizeof(deep) - 1);
-        deep[0] = '/';
-        deep[sizeof(deep) - 1] = '\0';
-        _cleanup_free_ char *e = virtiofsd_socket_path(&c, "w-virtiofs-t.sock", deep);
-        assert_string_equal(e, "w-virtiofs-t.sock"); /* too long for sun_path: as given */
+        struct share_case c;
+        load_share("", "", &c);
+        struct virtiofsd rust = { .path = (char *)"/v", .flavour = VIRTIOFSD_RUST };
+        struct virtiofsd cv = { .path = (char *)"/q", .flavour = VIRTIOFSD_C };
+        char **argv = NULL;
+        assert_int_equal(
+                virtiofsd_argv(&rust, &c.s, "w", true, c.share, "/st/w", false, &argv, NULL), 0);
+        assert_true(strv_contains(argv, "--tag=t"));
+        strv_free(argv);
+        argv = NULL;
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_true(virtiofsd_argv(&cv, &c.s, "w", true, c.share, "/st/w", false, &argv, &err) < 0);
+        share_case_done(&c);
 }
 
 static void c_flavour_refuses_what_it_cannot_do(void **state)
@@ -128,7 +124,7 @@ static void c_flavour_refuses_what_it_cannot_do(void **state)
                 struct virtiofsd v = { .path = (char *)"/q", .flavour = VIRTIOFSD_C };
                 char **argv = NULL;
                 _cleanup_error_ struct mv_error *err = NULL;
-                assert_true(virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", false, &argv,
+                assert_true(virtiofsd_argv(&v, &c.s, "w", false, c.share, "/st/w", false, &argv,
                                            &err) < 0);
                 assert_non_null(strstr(err->msg, "cannot be expressed for the installed C "
                                                  "virtiofsd"));
@@ -149,8 +145,8 @@ static void relative_source(void **state)
         src->len = strlen(src->str);
         struct virtiofsd v = { .path = (char *)"/v", .flavour = VIRTIOFSD_RUST };
         char **argv = NULL;
-        assert_int_equal(
-                virtiofsd_argv(&v, &c.s, "w", "qemu", c.share, "/st/w", false, &argv, NULL), 0);
+        assert_int_equal(virtiofsd_argv(&v, &c.s, "w", false, c.share, "/st/w", false, &argv, NULL),
+                         0);
         assert_true(strv_contains(argv, "--shared-dir=/st/w/data/files"));
         strv_free(argv);
         share_case_done(&c);
@@ -179,7 +175,7 @@ int main(void)
                 cmocka_unit_test(finds_the_installed_one),
                 cmocka_unit_test(rust_flags_as_microvm_nix),
                 cmocka_unit_test(c_flags_translated),
-                cmocka_unit_test(c_socket_path_is_absolute_where_it_fits),
+                cmocka_unit_test(tag_for_crosvm),
                 cmocka_unit_test(c_flavour_refuses_what_it_cannot_do),
                 cmocka_unit_test(missing_group_is_left_out),
                 cmocka_unit_test(relative_source),

@@ -181,8 +181,13 @@ static void accept_clients(struct console *c)
                 while (i < CONSOLE_MAX_CLIENTS && c->clients[i] >= 0)
                         i++;
                 if (i == CONSOLE_MAX_CLIENTS) {
-                        static const char full[] = "microvm: too many consoles attached\r\n";
-                        (void)!send(fd, full, sizeof(full) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        (void)!send(fd, CONSOLE_FULL, strlen(CONSOLE_FULL),
+                                    MSG_NOSIGNAL | MSG_DONTWAIT);
+                        close(fd);
+                        continue;
+                }
+                if (send(fd, CONSOLE_HELLO, strlen(CONSOLE_HELLO), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+                    (ssize_t)strlen(CONSOLE_HELLO)) {
                         close(fd);
                         continue;
                 }

@@ -54,5 +54,12 @@ void console_log_tee(void *ctx, const char *line, size_t len);
 
 void console_close(struct console *c);
 
+/*
+ * The first line a client reads: whether it is attached, before any of
+ * the guest's bytes (which could say anything).
+ */
+#define CONSOLE_HELLO "microvm-console attached\n"
+#define CONSOLE_FULL  "microvm-console full\n"
+
 /* The key that detaches `microvm console`: Ctrl-], as telnet and virsh use. */
 #define CONSOLE_DETACH_KEY 0x1d

@@ -75,6 +75,13 @@ int notify_listen_unix(struct notify_listener *l, const char *path, struct mv_er
         return 0;
 }
 
+void notify_listen_fd(struct notify_listener *l, int fd)
+{
+        listener_init(l);
+        l->fd = fd;
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
 int notify_listen_vsock(struct notify_listener *l, uint32_t port, uint32_t cid,
                         struct mv_error **err)
 {
@@ -83,6 +90,7 @@ int notify_listen_vsock(struct notify_listener *l, uint32_t port, uint32_t cid,
                                   .svm_cid = VMADDR_CID_ANY,
                                   .svm_port = port };
         l->peer_cid = cid;
+        l->vsock = true;
         l->fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (l->fd < 0) {
                 mv_error_set(err, errno, "create a vsock socket");
@@ -159,7 +167,7 @@ static void accept_conns(struct notify_listener *l)
                 if (fd < 0)
                         return;
                 /* Over AF_VSOCK every guest reaches the port: only ours may say it is ready. */
-                if (!l->path && (peer.svm_family != AF_VSOCK || peer.svm_cid != l->peer_cid)) {
+                if (l->vsock && (peer.svm_family != AF_VSOCK || peer.svm_cid != l->peer_cid)) {
                         log_warning("ignored a notification from vsock CID %u", peer.svm_cid);
                         close(fd);
                         continue;

@@ -29,6 +29,7 @@ struct notify_conn {
 struct notify_listener {
         int fd;
         char *path;        /* the unix socket, removed on close; NULL for AF_VSOCK */
+        bool vsock;        /* AF_VSOCK, not a unix socket */
         uint32_t peer_cid; /* AF_VSOCK: the only CID accepted */
         char *forward;     /* $NOTIFY_SOCKET to relay to, or NULL */
         bool ready;        /* READY=1 was seen */
@@ -46,6 +47,9 @@ void notify_parse(const char *msg, size_t len, bool *ready, char **status);
 
 /* Listen on the unix socket `path` (a stale one is replaced). */
 int notify_listen_unix(struct notify_listener *l, const char *path, struct mv_error **err);
+
+/* Take over `fd`, a unix socket the caller bound and listens on (hybrid vsock). */
+void notify_listen_fd(struct notify_listener *l, int fd);
 
 /* Listen on AF_VSOCK `port` for connections from guest `cid`. */
 int notify_listen_vsock(struct notify_listener *l, uint32_t port, uint32_t cid,

@@ -1,7 +1,6 @@
 #include "host/shutdown.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "host/http-unix.h"
 #include "host/qmp.h"
@@ -26,31 +25,33 @@ static int api_put(const char *sock, const char *path, const char *body, struct 
         return 0;
 }
 
-int vm_request_shutdown(const char *method, const char *vm_dir, const char *socket,
-                        const char *hypervisor, struct mv_error **err)
+int vm_request_shutdown(enum hv_shutdown method, const char *socket, const char *hypervisor,
+                        struct mv_error **err)
 {
         if (!socket)
                 return mv_error_fail(err, "cannot shut down gracefully: the VM has no control "
                                           "socket (microvm.socket)");
-        _cleanup_free_ char *sock =
-                socket[0] == '/' ? xstrdup(socket) : xasprintf("%s/%s", vm_dir, socket);
-        if (strcmp(method, "qmp") == 0)
-                return qmp_send_ctrl_alt_del(sock, REQUEST_TIMEOUT_MS, err);
-        if (strcmp(method, "cloud-hypervisor-api") == 0)
-                return api_put(sock, "/api/v1/vm.power-button", NULL, err);
-        if (strcmp(method, "firecracker-api") == 0)
-                return api_put(sock, "/actions", "{ \"action_type\": \"SendCtrlAltDel\" }", err);
-        if (strcmp(method, "crosvm-powerbtn") == 0) {
-                char *argv[] = { (char *)hypervisor, (char *)"powerbtn", sock, NULL };
+        switch (method) {
+        case HV_SHUTDOWN_QMP:
+                return qmp_send_ctrl_alt_del(socket, REQUEST_TIMEOUT_MS, err);
+        case HV_SHUTDOWN_CH_API:
+                return api_put(socket, "/api/v1/vm.power-button", NULL, err);
+        case HV_SHUTDOWN_FC_API:
+                return api_put(socket, "/actions", "{ \"action_type\": \"SendCtrlAltDel\" }", err);
+        case HV_SHUTDOWN_CROSVM_CMD: {
+                char *argv[] = { (char *)hypervisor, (char *)"powerbtn", (char *)socket, NULL };
                 struct spawn_options o = SPAWN_OPTIONS(argv);
                 o.stdin_fd = SPAWN_FD_NULL;
                 int status;
-                int r = spawn_and_wait(&o, &status, err);
+                int r = spawn_run(&o, NULL, REQUEST_TIMEOUT_MS, &status, NULL, err);
                 if (r >= 0 && status != 0)
                         r = mv_error_fail(err, "%s powerbtn %s exited with status %d", hypervisor,
-                                          sock, status);
+                                          socket, status);
                 return r;
         }
-        return mv_error_fail(err, "cannot shut down gracefully: %s has no way to ask the guest",
-                             method);
+        case HV_SHUTDOWN_NONE:
+                break;
+        }
+        return mv_error_fail(err, "cannot shut down gracefully: the hypervisor has no way to "
+                                  "ask the guest");
 }

@@ -112,27 +112,15 @@ static int unsupported(const char *vm, const char *tag, const char *what, struct
                                   "microvm.virtiofsd.package at it, or change the share");
 }
 
-char *virtiofsd_socket_path(const struct virtiofsd *v, const char *socket, const char *workdir)
-{
-        if (v->flavour == VIRTIOFSD_RUST || socket[0] == '/' || !workdir)
-                return xstrdup(socket);
-        char *abs = xasprintf("%s/%s", workdir, socket);
-        if (strlen(abs) < sizeof(((struct sockaddr_un *)0)->sun_path))
-                return abs;
-        free(abs);
-        return xstrdup(socket);
-}
-
 int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s, const char *vm,
-                   const char *hypervisor, const struct value *share, const char *workdir,
-                   bool root, char ***argv, struct mv_error **err)
+                   bool with_tag, const struct value *share, const char *workdir, bool root,
+                   char ***argv, struct mv_error **err)
 {
         const char *src = vget_str(share, "source");
         _cleanup_free_ char *source =
                 src[0] == '/' || !workdir ? xstrdup(src) : xasprintf("%s/%s", workdir, src);
         const char *tag = vget_str(share, "tag"), *cache = vget_str(share, "cache");
         bool rust = v->flavour == VIRTIOFSD_RUST;
-        bool crosvm = strcmp(hypervisor, "crosvm") == 0;
         bool read_only = vget_bool(share, "readOnly", false);
         _cleanup_strv_free_ char **a = NULL;
 
@@ -143,15 +131,17 @@ int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s
                         return unsupported(vm, tag, "inodeFileHandles", err);
                 if (read_only)
                         return unsupported(vm, tag, "readOnly = true", err);
-                if (crosvm)
+                if (with_tag)
                         return unsupported(vm, tag, "crosvm's --tag", err);
         }
 
         strv_push(&a, v->path);
-        _cleanup_free_ char *socket = virtiofsd_socket_path(v, vget_str(share, "socket"), workdir);
-        strv_pushf(&a, "--socket-path=%s", socket);
-        if (s->group)
-                strv_pushf(&a, "--socket-group=%s", s->group);
+        /*
+         * The listening socket is microvm's, bound by root in the VM's directory
+         * and passed as descriptor 3: virtiofsd never handles a path there that
+         * the VM's user could swap for a symlink between its bind() and chown().
+         */
+        strv_push(&a, "--fd=3");
         if (rust) {
                 strv_pushf(&a, "--shared-dir=%s", source);
         } else {
@@ -190,7 +180,7 @@ int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s
         }
         if (s->inode_file_handles)
                 strv_pushf(&a, "--inode-file-handles=%s", s->inode_file_handles);
-        if (crosvm)
+        if (with_tag)
                 strv_pushf(&a, "--tag=%s", tag);
         if (read_only)
                 strv_push(&a, "--readonly");

@@ -47,22 +47,14 @@ void virtiofsd_settings(const struct value *host_virtiofsd, const struct value *
 void virtiofsd_settings_done(struct virtiofsd_settings *s);
 
 /*
- * The socket path to give virtiofsd for `socket` (a share's, relative to
- * `workdir` unless absolute). The C virtiofsd locks a pid file named after
- * the path as given (/run/virtiofsd/NAME.sock.pid) and refuses to start
- * while another holds it: a relative name would make same-named VMs of two
- * state directories exclude each other. So it gets the absolute path where
- * that fits a unix socket address; the Rust one gets `socket` unchanged.
- */
-char *virtiofsd_socket_path(const struct virtiofsd *v, const char *socket, const char *workdir);
-
-/*
- * The argv for one share of VM `vm` (a value from microvm.shares). `root`
- * adds --rlimit-nofile as microvm.nix does when it runs as root. A relative
+ * The argv for one share of VM `vm` (a value from microvm.shares), which
+ * gets its listening socket as descriptor 3 (--fd=3), bound by microvm.
+ * `with_tag` adds --tag (crosvm's vhost-user-fs needs it). `root` adds
+ * --rlimit-nofile as microvm.nix does when it runs as root. A relative
  * source is taken relative to `workdir` (the VM's directory, where
  * virtiofsd runs), and passed absolute: the C virtiofsd cannot bind-mount a
  * relative one into its sandbox.
  */
 int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s, const char *vm,
-                   const char *hypervisor, const struct value *share, const char *workdir,
-                   bool root, char ***argv, struct mv_error **err);
+                   bool with_tag, const struct value *share, const char *workdir, bool root,
+                   char ***argv, struct mv_error **err);

@@ -173,4 +173,6 @@ const struct hypervisor_ops hypervisor_crosvm = {
         .tap_multi_queue = NULL,
         .macvtap_as_fds = true,
         .control_socket = true,
+        .notify_over_vsock = true,
+        .virtiofs_tag = true,
 };

@@ -165,4 +165,5 @@ const struct hypervisor_ops hypervisor_kvmtool = {
         .tap_multi_queue = NULL,
         .macvtap_as_fds = false,
         .control_socket = false,
+        .home_is_workdir = true,
 };

@@ -466,6 +466,15 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         return 0;
 }
 
+/* qemu opens /dev/kvm only when told to; under TCG it does not. */
+static bool qemu_uses_kvm(char *const *argv)
+{
+        for (size_t i = 0; argv && argv[i]; i++)
+                if (strcmp(argv[i], "-enable-kvm") == 0 || strstr(argv[i], "accel=kvm"))
+                        return true;
+        return false;
+}
+
 const struct hypervisor_ops hypervisor_qemu = {
         .name = "qemu",
         .binary_name = "qemu-system-x86_64",
@@ -475,4 +484,7 @@ const struct hypervisor_ops hypervisor_qemu = {
         .tap_multi_queue = qemu_tap_multi_queue,
         .macvtap_as_fds = true,
         .control_socket = true,
+        .qmp_ready_probe = true,
+        .notify_over_vsock = true,
+        .uses_kvm = qemu_uses_kvm,
 };

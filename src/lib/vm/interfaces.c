@@ -7,22 +7,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/value-get.h"
 #include "host/macvtap.h"
 #include "host/tap.h"
 #include "util/accounts.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/plan.h"
 
 #define DEFAULT_TAP_SCRIPT "ip link set \"$id\" up\n"
 
 /* The user's tapScript, with the interface in $id; never interpolated into the script. */
-static int run_tap_script(const char *script, const char *id, struct mv_error **err)
+static int run_tap_script(const char *script, const char *id, struct child_waiter *w,
+                          struct mv_error **err)
 {
         _cleanup_strv_free_ char **env = NULL;
         const char *path = getenv("PATH");
@@ -36,9 +38,9 @@ static int run_tap_script(const char *script, const char *id, struct mv_error **
         o.envp = env;
         o.stdin_fd = SPAWN_FD_NULL;
         int status;
-        int r = spawn_and_wait(&o, &status, err);
+        int r = spawn_run(&o, w, -1, &status, NULL, err);
         if (r < 0)
-                return r;
+                return mv_error_wrap(err, "tapScript for %s", id);
         if (status != 0)
                 return mv_error_fail(err, "tapScript for %s exited with status %d", id, status);
         return 0;
@@ -60,33 +62,34 @@ static void record(struct vm_interfaces *ifs, const char *id, bool macvtap, bool
                 (struct vm_interface){ .id = xstrdup(id), .macvtap = macvtap, .multi_queue = mq };
 }
 
-static int create_tap(const struct value *it, struct vm_interfaces *ifs, struct mv_error **err)
+static int create_tap(const struct plan_interface *it, struct vm_interfaces *ifs,
+                      struct child_waiter *w, struct mv_error **err)
 {
-        const char *id = vget_str(it, "id");
-        const struct value *flags = vget_list(it, "flags");
-        bool mq = flags && flags->n_items > 1;
-        struct tap_options o = { .multi_queue = mq };
-        owner_ids(vget_str(it, "owner"), &o.owner, &o.group);
-        int r = tap_create(id, &o, err);
+        struct tap_options o = { .multi_queue = it->multi_queue };
+        owner_ids(it->owner, &o.owner, &o.group);
+        int r = tap_create(it->id, &o, err);
         if (r < 0)
                 return r;
-        record(ifs, id, false, mq);
+        record(ifs, it->id, false, it->multi_queue);
 
         /* The default script only brings the link up: done here, without a shell. */
-        const char *script = vget_str(it, "tapScript");
-        return strcmp(script, DEFAULT_TAP_SCRIPT) == 0 ? link_set_up(id, err)
-                                                       : run_tap_script(script, id, err);
+        if (!it->tap_script)
+                return 0;
+        return strcmp(it->tap_script, DEFAULT_TAP_SCRIPT) == 0
+                       ? link_set_up(it->id, err)
+                       : run_tap_script(it->tap_script, it->id, w, err);
 }
 
-static int create_macvtap(const struct value *it, struct vm_interfaces *ifs, struct mv_error **err)
+static int create_macvtap(const struct plan_interface *it, struct vm_interfaces *ifs,
+                          struct mv_error **err)
 {
         struct macvtap_options o = {
-                .name = vget_str(it, "id"),
-                .link = vget_str(it, "link"),
-                .mac = vget_str(it, "mac"),
-                .mode = vget_str(it, "mode"),
+                .name = it->id,
+                .link = it->link,
+                .mac = it->mac,
+                .mode = it->mode,
         };
-        owner_ids(vget_str(it, "owner"), &o.owner, &o.group);
+        owner_ids(it->owner, &o.owner, &o.group);
         int r = macvtap_create(&o, NULL, err);
         if (r < 0)
                 return r;
@@ -94,50 +97,44 @@ static int create_macvtap(const struct value *it, struct vm_interfaces *ifs, str
         return 0;
 }
 
-int vm_interfaces_create(const struct value *plan, struct vm_interfaces *ifs, struct mv_error **err)
+int vm_interfaces_create(const struct vm_plan *plan, struct vm_interfaces *ifs,
+                         struct child_waiter *w, struct mv_error **err)
 {
-        const struct value *list = vget_list(plan, "interfaces");
-        for (size_t i = 0; list && i < list->n_items; i++) {
-                const struct value *it = list->items[i];
-                const char *id = vget_str(it, "id");
-                bool macvtap = strcmp(vget_str(it, "type"), "macvtap") == 0;
-                int r;
-                if (!vget_bool(it, "create", true)) {
-                        if (link_exists(id))
+        for (size_t i = 0; i < plan->n_interfaces; i++) {
+                const struct plan_interface *it = &plan->interfaces[i];
+                if (!it->create) {
+                        if (link_exists(it->id))
                                 continue;
                         return mv_error_fail(err,
                                              "interface %s does not exist, and creating "
                                              "%s is turned off",
-                                             id, macvtap ? "macvtaps" : "taps");
+                                             it->id, it->macvtap ? "macvtaps" : "taps");
                 }
-                r = macvtap ? create_macvtap(it, ifs, err) : create_tap(it, ifs, err);
+                int r = it->macvtap ? create_macvtap(it, ifs, err) : create_tap(it, ifs, w, err);
+                fault_point("monitor", "interface created");
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-int vm_interfaces_open_fds(const struct value *plan, struct vm_interfaces *ifs,
+int vm_interfaces_open_fds(const struct vm_plan *plan, struct vm_interfaces *ifs,
                            struct mv_error **err)
 {
-        const struct value *list = vget_list(plan, "interfaces");
-        for (size_t i = 0; list && i < list->n_items; i++) {
-                const struct value *it = list->items[i];
-                const struct value *fds = vget_list(it, "fds");
-                const char *id = vget_str(it, "id");
-                if (!fds || !fds->n_items)
+        for (size_t i = 0; i < plan->n_interfaces; i++) {
+                const struct plan_interface *it = &plan->interfaces[i];
+                if (!it->n_fds)
                         continue;
-                int index = (int)if_nametoindex(id);
+                int index = (int)if_nametoindex(it->id);
                 if (!index)
-                        return mv_error_set(err, errno, "macvtap %s", id);
+                        return mv_error_set(err, errno, "macvtap %s", it->id);
                 _cleanup_free_ char *path = macvtap_device_path(index);
-                for (size_t q = 0; q < fds->n_items; q++) {
-                        int64_t n = fds->items[q]->integer;
+                for (size_t q = 0; q < it->n_fds; q++) {
+                        int n = it->fds[q];
                         if (n < 3 || n > 3 + 4096)
                                 return mv_error_fail(err,
-                                                     "macvtap %s: descriptor %lld is out of "
-                                                     "range",
-                                                     id, (long long)n);
+                                                     "macvtap %s: descriptor %d is out of range",
+                                                     it->id, n);
                         size_t slot = (size_t)(n - 3);
                         if (slot >= ifs->n_fds) {
                                 ifs->fds = xreallocarray(ifs->fds, slot + 1, sizeof(int));
@@ -148,7 +145,8 @@ int vm_interfaces_open_fds(const struct value *plan, struct vm_interfaces *ifs,
                         /* Each open is one queue of the macvtap. */
                         ifs->fds[slot] = open(path, O_RDWR | O_CLOEXEC);
                         if (ifs->fds[slot] < 0)
-                                return mv_error_set(err, errno, "open %s (macvtap %s)", path, id);
+                                return mv_error_set(err, errno, "open %s (macvtap %s)", path,
+                                                    it->id);
                 }
         }
         for (size_t k = 0; k < ifs->n_fds; k++)

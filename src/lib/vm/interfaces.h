@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config/value.h"
-
 struct mv_error;
+struct vm_plan;
+struct child_waiter;
 
 struct vm_interface {
         char *id;
@@ -27,19 +27,20 @@ struct vm_interfaces {
 };
 
 /*
- * Create the plan's interfaces (its "interfaces" list), in order: taps with
- * their tapScript, macvtaps set up. Those marked `create = false` must
- * exist already. What was made is recorded in `ifs` for
- * vm_interfaces_remove(), also when a later one fails.
+ * Create the plan's interfaces, in order: taps with their tapScript
+ * (waited for through `w`, which bounds and can cancel it), macvtaps set
+ * up. Those marked not to be created must exist already. What was made is
+ * recorded in `ifs` for vm_interfaces_remove(), also when a later one
+ * fails.
  */
-int vm_interfaces_create(const struct value *plan, struct vm_interfaces *ifs,
-                         struct mv_error **err);
+int vm_interfaces_create(const struct vm_plan *plan, struct vm_interfaces *ifs,
+                         struct child_waiter *w, struct mv_error **err);
 
 /*
- * Open /dev/tapN once for each descriptor number the plan gives a macvtap
- * (its "fds"), so that the hypervisor inherits them as those numbers.
+ * Open /dev/tapN once for each descriptor number the plan gives a macvtap,
+ * so that the hypervisor inherits them as those numbers.
  */
-int vm_interfaces_open_fds(const struct value *plan, struct vm_interfaces *ifs,
+int vm_interfaces_open_fds(const struct vm_plan *plan, struct vm_interfaces *ifs,
                            struct mv_error **err);
 
 /* Close the descriptors: once the hypervisor has its copies, ours only keep queues alive. */

@@ -1,66 +1,39 @@
 #include "vm/plan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/json-read.h"
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "host/kvm-probe.h"
-#include "host/privileges.h"
-#include "host/virtiofsd.h"
-#include "hypervisor/hypervisor.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/records.h"
 #include "vm/runner.h"
-#include "vm/statedir.h"
+#include "vm/settings.h"
 
-static const struct srcpos nowhere = { 0 };
-
-static struct value *str(const char *s)
-{
-        return value_new_string(VALUE_STRING, s, strlen(s), nowhere);
-}
-
-static void put(struct value *attrs, const char *key, struct value *v)
-{
-        value_attrs_append(attrs, key, nowhere, v);
-}
-
-static struct value *argv_value(char *const *argv)
-{
-        struct value *l = value_new(VALUE_LIST, nowhere);
-        for (size_t i = 0; argv && argv[i]; i++)
-                value_list_append(l, str(argv[i]));
-        return l;
-}
-
-int vm_read_spec(const char *state_dir, const char *name, const char *link, struct value **spec,
+int vm_read_spec(const char *state_dir, const char *name, const char *runner, struct value **spec,
                  struct mv_error **err)
 {
-        _cleanup_free_ char *path = xasprintf("%s/%s/%s/" RUNNER_SPEC, state_dir, name, link);
+        _cleanup_free_ char *path =
+                xasprintf("%s/" RUNNERS_DIR "/%s/" RUNNER_SPEC, state_dir, runner);
         struct source_set set = { 0 };
         struct source *src = NULL;
         int r = source_load(&set, path, &src, err);
-        if (r == -ENOENT) {
-                mv_error_fail(err, "vm %s is not installed in %s (no %s runner)", name, state_dir,
-                              link);
-                return mv_error_hint(err, "run 'microvm apply' to install the VMs of the "
-                                          "configuration");
-        }
         if (r >= 0)
                 r = json_parse(src, spec, err);
         if (r < 0) {
                 source_set_free(&set);
-                return mv_error_wrap(err, "read %s", path);
+                return mv_error_wrap(err, "vm %s: read %s", name, path);
         }
         value_forget_positions(*spec);
         source_set_free(&set);
@@ -68,146 +41,112 @@ int vm_read_spec(const char *state_dir, const char *name, const char *link, stru
 }
 
 /* mkfs.<fsType> with its label flag, as microvm.nix's volume creation runs it. */
-static struct value *volume_plan(const char *vm_dir, const struct value *v, struct mv_error **err)
+static int volume_plan(const char *vm_dir, const struct value *v, struct plan_volume *p,
+                       struct mv_error **err)
 {
         const char *image = vget_str(v, "image"), *fs = vget_str(v, "fsType");
         const char *label = vget_str(v, "label");
-        _cleanup_free_ char *path =
-                image[0] == '/' ? xstrdup(image) : xasprintf("%s/%s", vm_dir, image);
-        bool exists = access(path, F_OK) == 0;
-        bool create = vget_bool(v, "autoCreate", true) && !exists;
-        struct value *p = value_new(VALUE_ATTRS, nowhere);
-
-        put(p, "image", str(path));
-        put(p, "exists", value_new_bool(exists, nowhere));
-        put(p, "create", value_new_bool(create, nowhere));
-        put(p, "readOnly", value_new_bool(vget_bool(v, "readOnly", false), nowhere));
-        if (!create)
-                return p;
-        int64_t size = vget_int(v, "size", -1);
-        if (size <= 0) {
-                value_free(p);
-                mv_error_config(err,
-                                "volume %s: microvm.volumes.*.size is not set; it is needed "
-                                "to create the image",
-                                image);
-                return NULL;
-        }
-        put(p, "sizeMiB", value_new_int(size, nowhere));
-        _cleanup_strv_free_ char **mkfs = NULL;
-        strv_pushf(&mkfs, "mkfs.%s", fs);
+        p->image = image[0] == '/' ? xstrdup(image) : xasprintf("%s/%s", vm_dir, image);
+        /* Only whether something is there: what it is, the run finds out as the VM's user. */
+        p->exists = faccessat(AT_FDCWD, p->image, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+        p->create = vget_bool(v, "autoCreate", true) && !p->exists;
+        p->read_only = vget_bool(v, "readOnly", false);
+        if (!p->create)
+                return 0;
+        p->size_mib = vget_int(v, "size", -1);
+        if (p->size_mib <= 0)
+                return mv_error_config(err,
+                                       "volume %s: microvm.volumes.*.size is not set; it is "
+                                       "needed to create the image",
+                                       image);
+        strv_pushf(&p->mkfs, "mkfs.%s", fs);
         if (label) {
                 bool dash_n = strcmp(fs, "vfat") == 0;
                 bool dash_l = strncmp(fs, "ext", 3) == 0 || strcmp(fs, "xfs") == 0 ||
                               strcmp(fs, "btrfs") == 0;
                 if (dash_n || dash_l) {
-                        strv_push(&mkfs, dash_n ? "-n" : "-L");
-                        strv_push(&mkfs, label);
+                        strv_push(&p->mkfs, dash_n ? "-n" : "-L");
+                        strv_push(&p->mkfs, label);
                 }
         }
-        vlist_push_strings(&mkfs, vget_list(v, "mkfsExtraArgs"));
-        strv_push(&mkfs, path);
-        put(p, "mkfs", argv_value(mkfs));
-        return p;
+        vlist_push_strings(&p->mkfs, vget_list(v, "mkfsExtraArgs"));
+        strv_push(&p->mkfs, p->image);
+        return 0;
 }
 
-/* The descriptors the hypervisor gets the macvtap's /dev/tapN on, one per queue. */
-static struct value *macvtap_fds_value(const struct hypervisor_ops *ops, const struct hv_vm *vm,
-                                       const char *id)
+static void interfaces_plan(struct vm_plan *plan, const struct hv_vm *vm,
+                            const struct host_settings *hs)
 {
-        int fds[64]; /* as many as the backends put on their command lines */
-        size_t n = macvtap_fds(vm, ops, id, fds, ELEMENTSOF(fds));
-        struct value *l = value_new(VALUE_LIST, nowhere);
-        for (size_t i = 0; i < n; i++)
-                value_list_append(l, value_new_int(fds[i], nowhere));
-        return l;
-}
-
-static struct value *interfaces_plan(const struct hypervisor_ops *ops, const struct hv_vm *vm,
-                                     const struct value *host)
-{
+        const struct hypervisor_ops *ops = plan->hypervisor;
         const struct value *ifaces = vget_list(vm->guest, "microvm.interfaces");
-        bool managed = vget_bool(host, INTERFACES_UNIT_ENABLE, true);
         bool mq = ops->tap_multi_queue && ops->tap_multi_queue(vm);
         const char *owner = vget_str(vm->guest, "microvm.user");
-        struct value *list = value_new(VALUE_LIST, nowhere);
 
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const struct value *it = ifaces->items[i];
                 const char *type = vget_str(it, "type");
-                if (strcmp(type, "tap") != 0 && strcmp(type, "macvtap") != 0)
+                bool macvtap = strcmp(type, "macvtap") == 0;
+                if (strcmp(type, "tap") != 0 && !macvtap)
                         continue;
-                struct value *p = value_new(VALUE_ATTRS, nowhere);
-                put(p, "id", str(vget_str(it, "id")));
-                put(p, "type", str(type));
-                /* With the tap unit disabled the interfaces are someone else's to create. */
-                put(p, "create", value_new_bool(managed, nowhere));
-                put(p, "mac", str(vget_str(it, "mac")));
-                put(p, "owner", str(owner ? owner : "microvm"));
-                if (strcmp(type, "tap") == 0) {
-                        struct value *flags = value_new(VALUE_LIST, nowhere);
-                        value_list_append(flags, str("vnet_hdr"));
-                        if (mq)
-                                value_list_append(flags, str("multi_queue"));
-                        put(p, "flags", flags);
-                        put(p, "tapScript", str(vget_str(host, "microvm.host.tapScript")));
-                } else {
-                        put(p, "link", str(vget_str(it, "macvtap.link")));
-                        put(p, "mode", str(vget_str(it, "macvtap.mode")));
-                        if (ops->macvtap_as_fds)
-                                put(p, "fds", macvtap_fds_value(ops, vm, vget_str(it, "id")));
+                plan->interfaces = xreallocarray(plan->interfaces, plan->n_interfaces + 1,
+                                                 sizeof(*plan->interfaces));
+                struct plan_interface *p = &plan->interfaces[plan->n_interfaces++];
+                *p = (struct plan_interface){
+                        .id = xstrdup(vget_str(it, "id")),
+                        .macvtap = macvtap,
+                        /* With the tap unit disabled the interfaces are someone else's to create. */
+                        .create = hs->manage_interfaces,
+                        .mac = xstrdup(vget_str(it, "mac")),
+                        .owner = xstrdup(owner ? owner : RUN_AS_USER),
+                };
+                if (!macvtap) {
+                        p->multi_queue = mq;
+                        p->tap_script = hs->tap_script ? xstrdup(hs->tap_script) : NULL;
+                        continue;
                 }
-                value_list_append(list, p);
+                p->link = xstrdup(vget_str(it, "macvtap.link"));
+                p->mode = xstrdup(vget_str(it, "macvtap.mode"));
+                if (ops->macvtap_as_fds) {
+                        int fds[64]; /* as many as the backends put on their command lines */
+                        p->n_fds = macvtap_fds(vm, ops, p->id, fds, ELEMENTSOF(fds));
+                        p->fds = xmemdup(fds, p->n_fds * sizeof(int));
+                }
         }
-        return list;
 }
 
-static struct value *virtiofsd_plan(const struct value *spec, const struct value *guest,
-                                    const char *name, const char *hv, const char *vm_dir,
-                                    struct mv_error **err)
+static int virtiofsd_plan(struct vm_plan *plan, const struct value *guest, struct mv_error **err)
 {
         const struct value *shares = vget_list(guest, "microvm.shares");
-        struct value *list = value_new(VALUE_LIST, nowhere);
         struct virtiofsd vfs = { 0 };
         struct virtiofsd_settings settings;
-        bool found = false;
         int r = 0;
 
-        virtiofsd_settings(value_lookup(spec, "virtiofsd"), guest, &settings);
+        virtiofsd_settings(value_lookup(plan->spec, "virtiofsd"), guest, &settings);
         for (size_t i = 0; r >= 0 && shares && i < shares->n_items; i++) {
                 const struct value *s = shares->items[i];
                 if (strcmp(vget_str(s, "proto"), "virtiofs") != 0)
                         continue;
-                if (!found) {
-                        r = virtiofsd_find(vget_str(guest, "microvm.virtiofsd.package"), &vfs, err);
-                        if (r < 0)
-                                break;
-                        found = true;
-                }
+                if (!vfs.path && (r = virtiofsd_find(vget_str(guest, "microvm.virtiofsd.package"),
+                                                     &vfs, err)) < 0)
+                        break;
                 char **argv = NULL;
-                r = virtiofsd_argv(&vfs, &settings, name, hv, s, vm_dir, geteuid() == 0, &argv,
-                                   err);
+                r = virtiofsd_argv(&vfs, &settings, plan->vm, plan->hypervisor->virtiofs_tag, s,
+                                   plan->working_directory, geteuid() == 0, &argv, err);
                 if (r < 0)
                         break;
-                struct value *p = value_new(VALUE_ATTRS, nowhere);
-                put(p, "tag", str(vget_str(s, "tag")));
-                _cleanup_free_ char *socket =
-                        virtiofsd_socket_path(&vfs, vget_str(s, "socket"), vm_dir);
-                put(p, "socket", str(socket));
-                put(p, "flavour", str(vfs.flavour == VIRTIOFSD_RUST ? "rust" : "c"));
-                put(p, "socketGroup",
-                    settings.group ? str(settings.group) : value_new(VALUE_NULL, nowhere));
-                put(p, "argv", argv_value(argv));
-                strv_free(argv);
-                value_list_append(list, p);
+                plan->virtiofsd = xreallocarray(plan->virtiofsd, plan->n_virtiofsd + 1,
+                                                sizeof(*plan->virtiofsd));
+                plan->virtiofsd[plan->n_virtiofsd++] = (struct plan_virtiofsd){
+                        .tag = xstrdup(vget_str(s, "tag")),
+                        .socket = xstrdup(vget_str(s, "socket")),
+                        .socket_group = settings.group ? xstrdup(settings.group) : NULL,
+                        .flavour = vfs.flavour,
+                        .argv = argv,
+                };
         }
         virtiofsd_settings_done(&settings);
         virtiofsd_done(&vfs);
-        if (r < 0) {
-                value_free(list);
-                return NULL;
-        }
-        return list;
+        return r;
 }
 
 /*
@@ -221,91 +160,44 @@ static struct value *virtiofsd_plan(const struct value *spec, const struct value
  * How the guest says it is ready, when the VM must (docs/running.md):
  * with microvm.host.useNotifySockets, and, as in microvm.nix, whenever
  * cloud-hypervisor has a vsock (it hands the guest the address itself).
- * NULL: ready once the hypervisor is up.
  */
-static struct value *notify_plan(const struct hypervisor_ops *ops, const struct value *guest,
-                                 const struct value *host, const char *name, unsigned *vsock_port,
-                                 struct mv_error **err)
+static int notify_plan(struct vm_plan *plan, const struct value *guest,
+                       const struct host_settings *hs, struct mv_error **err)
 {
-        bool wanted = vget_bool(host, "microvm.host.useNotifySockets", false);
+        const struct hypervisor_ops *ops = plan->hypervisor;
         int64_t cid = vget_int(guest, "microvm.vsock.cid", -1);
-        *vsock_port = 0;
-        if (!wanted && !(ops->supports_notify_socket && cid >= 0))
-                return value_new(VALUE_NULL, nowhere);
+        if (!hs->use_notify_sockets && !(ops->supports_notify_socket && cid >= 0))
+                return 0;
         if (cid < 0) {
                 mv_error_config(err,
                                 "vm %s: microvm.host.useNotifySockets is on, and the guest's "
                                 "readiness comes over vsock, but microvm.vsock.cid is not set",
-                                name);
-                mv_error_hint(err,
-                              "set microvm.vms.%s.config.microvm.vsock.cid to a CID (3 or "
-                              "more) no other VM uses, or turn useNotifySockets off",
-                              name);
-                return NULL;
+                                plan->vm);
+                return mv_error_hint(err,
+                                     "set microvm.vms.%s.config.microvm.vsock.cid to a CID (3 or "
+                                     "more) no other VM uses, or turn useNotifySockets off",
+                                     plan->vm);
         }
-        struct value *n = value_new(VALUE_ATTRS, nowhere);
+        plan->readiness = READY_ON_NOTIFY;
         if (ops->hybrid_vsock) {
-                _cleanup_free_ char *sock = xasprintf("%s_%u", ops->hybrid_vsock, NOTIFY_PORT);
-                put(n, "socket", str(sock));
-                return n;
+                plan->notify_socket = xasprintf("%s_%u", ops->hybrid_vsock, NOTIFY_PORT);
+                return 0;
         }
-        if (strcmp(ops->name, "qemu") != 0 && strcmp(ops->name, "crosvm") != 0) {
-                value_free(n);
-                mv_error_config(err, "vm %s: %s cannot pass the guest's readiness over vsock", name,
-                                ops->name);
-                mv_error_hint(err, "turn microvm.host.useNotifySockets off, or use qemu, "
-                                   "cloud-hypervisor, firecracker or crosvm");
-                return NULL;
+        if (!ops->notify_over_vsock) {
+                mv_error_config(err, "vm %s: %s cannot pass the guest's readiness over vsock",
+                                plan->vm, ops->name);
+                return mv_error_hint(err, "turn microvm.host.useNotifySockets off, or use qemu, "
+                                          "cloud-hypervisor, firecracker or crosvm");
         }
-        if ((uint64_t)cid > UINT32_MAX - NOTIFY_PORT) {
-                value_free(n);
-                mv_error_config(err, "vm %s: microvm.vsock.cid %lld is too large for a notify port",
-                                name, (long long)cid);
-                return NULL;
-        }
-        *vsock_port = NOTIFY_PORT + (unsigned)cid;
-        put(n, "vsockCid", value_new_int(cid, nowhere));
-        put(n, "vsockPort", value_new_int(*vsock_port, nowhere));
-        return n;
+        if ((uint64_t)cid > UINT32_MAX - NOTIFY_PORT)
+                return mv_error_config(err,
+                                       "vm %s: microvm.vsock.cid %lld is too large for a notify "
+                                       "port",
+                                       plan->vm, (long long)cid);
+        plan->notify_cid = (uint32_t)cid;
+        plan->notify_port = NOTIFY_PORT + (uint32_t)cid;
+        return 0;
 }
-
-static struct value *str_or_null(const char *s)
-{
-        return s ? str(s) : value_new(VALUE_NULL, nowhere);
-}
-
-/* Who the hypervisor runs as, and its locked-memory limit: see host/privileges.h. */
-static struct value *run_as_plan(const struct value *guest)
-{
-        struct run_as id;
-        run_as_resolve(vget_str(guest, "microvm.user"), &id);
-        struct value *p = value_new(VALUE_ATTRS, nowhere);
-        put(p, "switch", value_new_bool(id.switch_ids, nowhere));
-        put(p, "user", str(id.user));
-        put(p, "uid", value_new_int(id.uid, nowhere));
-        put(p, "group", str(id.group));
-        put(p, "gid", value_new_int(id.gid, nowhere));
-        put(p, "reason", str_or_null(id.reason));
-        struct value *memlock;
-        if (!id.set_memlock)
-                memlock = value_new(VALUE_NULL, nowhere);
-        else if (id.memlock.rlim_max == RLIM_INFINITY)
-                memlock = str("infinity");
-        else
-                memlock = value_new_int((int64_t)id.memlock.rlim_max, nowhere);
-        put(p, "memlock", memlock);
-        put(p, "memlockNote", str_or_null(id.memlock_note));
-        run_as_done(&id);
-        return p;
-}
-
-static const char *const shutdown_names[] = {
-        [HV_SHUTDOWN_NONE] = "signal",
-        [HV_SHUTDOWN_QMP] = "qmp",
-        [HV_SHUTDOWN_CH_API] = "cloud-hypervisor-api",
-        [HV_SHUTDOWN_FC_API] = "firecracker-api",
-        [HV_SHUTDOWN_CROSVM_CMD] = "crosvm-powerbtn",
-};
 
 /* The hypervisor executable: the configured package, else the backend's name in PATH. */
 static int hypervisor_binary(const struct hypervisor_ops *ops, const struct value *guest,
@@ -324,7 +216,7 @@ static int hypervisor_binary(const struct hypervisor_ops *ops, const struct valu
 
 /*
  * A macvtap that does not exist yet has no ifindex: 0 stands in, and the
- * plan says so (run plans the command again once the macvtap exists).
+ * plan says so (a run builds the command again once the macvtap exists).
  */
 static int ifindex_or_pending(const char *iface, void *data)
 {
@@ -334,12 +226,6 @@ static int ifindex_or_pending(const char *iface, void *data)
                 return index;
         *(bool *)data = true;
         return 0;
-}
-
-static void find_optional(const char *name, char **out)
-{
-        if (find_program(name, out, NULL) < 0)
-                *out = NULL;
 }
 
 /* Asked by qemu when its accelerator depends on it; qemu falls back to TCG. */
@@ -352,95 +238,222 @@ static bool probe_kvm(const struct hv_vm *vm)
         return p->usable;
 }
 
-int vm_plan(const struct value *host, const char *name, struct value **out, struct mv_error **err)
+/* The host programs a command line may name, looked up once per plan. */
+struct host_programs {
+        char *binary, *netcat, *helper, *unbuffer;
+};
+
+static void host_programs_done(struct host_programs *p)
 {
-        const char *state = vget_str(host, "microvm.stateDir");
-        _cleanup_value_ struct value *spec = NULL;
-        _cleanup_free_ char *runner = statedir_link_runner(state, name, "current");
-        _cleanup_free_ char *vm_dir = xasprintf("%s/%s", state, name);
-        _cleanup_free_ char *runner_dir = NULL;
-        int r = vm_read_spec(state, name, "current", &spec, err);
-        if (r < 0)
-                return r;
-        runner_dir = xasprintf("%s/" RUNNERS_DIR "/%s", state, runner);
+        free(p->binary);
+        free(p->netcat);
+        free(p->helper);
+        free(p->unbuffer);
+}
 
-        const struct value *guest = value_lookup(spec, "config");
-        const char *hv = vget_str(guest, "microvm.hypervisor");
-        const struct hypervisor_ops *ops = hypervisor_find(hv);
-        if (!ops || !ops->build)
-                return mv_error_fail(err, "vm %s: the %s backend is not available", name, hv);
+static void find_optional(const char *name, char **out)
+{
+        if (find_program(name, out, NULL) < 0)
+                *out = NULL;
+}
 
-        _cleanup_value_ struct value *plan = value_new(VALUE_ATTRS, nowhere);
-        put(plan, "vm", str(name));
-        put(plan, "runner", str(runner));
-        put(plan, "hypervisor", str(hv));
-        put(plan, "workingDirectory", str(vm_dir));
-
-        struct value *volumes = value_new(VALUE_LIST, nowhere);
-        put(plan, "volumes", volumes);
-        const struct value *vols = vget_list(guest, "microvm.volumes");
-        for (size_t i = 0; vols && i < vols->n_items; i++) {
-                struct value *v = volume_plan(vm_dir, vols->items[i], err);
-                if (!v)
-                        return mv_error_wrap(err, "vm %s", name);
-                value_list_append(volumes, v);
-        }
-
-        _cleanup_free_ char *binary = NULL, *netcat = NULL, *helper = NULL, *unbuffer = NULL;
-        r = hypervisor_binary(ops, guest, &binary, err);
-        if (r < 0)
-                return mv_error_wrap(err, "vm %s", name);
-        find_optional("nc", &netcat);
-        find_optional("unbuffer", &unbuffer);
-        bool ifindex_pending = false;
-        helper = access("/usr/lib/qemu/qemu-bridge-helper", X_OK) == 0
-                         ? xstrdup("/usr/lib/qemu/qemu-bridge-helper")
-                         : NULL;
-        struct hv_vm vm = {
-                .name = name,
-                .guest = guest,
-                .binary = binary,
+/* The VM as the backends see it, with the host's programs. */
+static void plan_hv_vm(const struct vm_plan *plan, const struct host_programs *progs,
+                       const char *runner_dir, bool *pending, struct hv_vm *vm)
+{
+        *vm = (struct hv_vm){
+                .name = plan->vm,
+                .guest = value_lookup(plan->spec, "config"),
+                .binary = progs->binary,
                 .runner_dir = runner_dir,
                 .env = { .arch = "x86_64",
-                         .netcat = netcat ? netcat : "nc",
-                         .bridge_helper = helper ? helper : "qemu-bridge-helper",
+                         .netcat = progs->netcat ? progs->netcat : "nc",
+                         .bridge_helper = progs->helper ? progs->helper : "qemu-bridge-helper",
                          .seccomp = true,
-                         .unbuffer = unbuffer,
+                         .unbuffer = progs->unbuffer,
                          .kvm_usable = probe_kvm,
                          .ifindex = ifindex_or_pending,
-                         .ifindex_data = &ifindex_pending },
+                         .ifindex_data = pending,
+                         .notify_vsock_port = plan->notify_port },
         };
-        put(plan, "interfaces", interfaces_plan(ops, &vm, host));
-        struct value *notify = notify_plan(ops, guest, host, name, &vm.env.notify_vsock_port, err);
-        if (!notify)
-                return mv_error_return(*err);
-        put(plan, "notify", notify);
+}
 
-        struct value *vfs = virtiofsd_plan(spec, guest, name, hv, vm_dir, err);
-        if (!vfs)
-                return r < 0 ? r : mv_error_return(*err);
-        put(plan, "virtiofsd", vfs);
+static void host_programs_find(struct host_programs *p)
+{
+        find_optional("nc", &p->netcat);
+        find_optional("unbuffer", &p->unbuffer);
+        p->helper = access("/usr/lib/qemu/qemu-bridge-helper", X_OK) == 0
+                            ? xstrdup("/usr/lib/qemu/qemu-bridge-helper")
+                            : NULL;
+}
 
+/* Build the hypervisor's argv and files into the plan. */
+static int build_command(struct vm_plan *plan, const struct hv_vm *vm, const bool *pending,
+                         struct mv_error **err)
+{
         struct hv_command cmd = { 0 };
-        r = ops->build(&vm, &cmd, err);
+        int r = plan->hypervisor->build(vm, &cmd, err);
         if (r < 0)
                 return r;
-        struct value *command = value_new(VALUE_ATTRS, nowhere);
-        put(command, "argv", argv_value(cmd.argv));
-        struct value *files = value_new(VALUE_ATTRS, nowhere);
-        for (size_t i = 0; cmd.file_names && cmd.file_names[i]; i++)
-                put(files, cmd.file_names[i], str(cmd.file_contents[i]));
-        put(command, "files", files);
-        put(command, "ifindexPending", value_new_bool(ifindex_pending, nowhere));
-        put(plan, "command", command);
-        hv_command_free(&cmd);
+        strv_free(plan->argv);
+        strv_free(plan->file_names);
+        strv_free(plan->file_contents);
+        plan->argv = TAKE_PTR(cmd.argv);
+        plan->file_names = TAKE_PTR(cmd.file_names);
+        plan->file_contents = TAKE_PTR(cmd.file_contents);
+        plan->ifindex_pending = *pending;
+        return 0;
+}
 
-        put(plan, "shutdown",
-            str(shutdown_names[ops->shutdown ? ops->shutdown(&vm) : HV_SHUTDOWN_NONE]));
-        const char *socket = ops->control_socket ? vget_str(guest, "microvm.socket") : NULL;
-        put(plan, "socket", str_or_null(socket));
-        put(plan, "runAs", run_as_plan(guest));
-        value_sort_attrs(plan);
+static int plan_build(const struct host_settings *hs, struct vm_plan *plan, struct mv_error **err)
+{
+        const struct value *guest = value_lookup(plan->spec, "config");
+        const char *hv = vget_str(guest, "microvm.hypervisor");
+        plan->hypervisor = hypervisor_find(hv);
+        if (!plan->hypervisor || !plan->hypervisor->build)
+                return mv_error_fail(err, "the %s backend is not available", hv);
+
+        const struct value *vols = vget_list(guest, "microvm.volumes");
+        plan->n_volumes = vols ? vols->n_items : 0;
+        plan->volumes = xcalloc(plan->n_volumes + 1, sizeof(*plan->volumes));
+        for (size_t i = 0; i < plan->n_volumes; i++) {
+                int r = volume_plan(plan->working_directory, vols->items[i], &plan->volumes[i],
+                                    err);
+                if (r < 0)
+                        return r;
+        }
+
+        static const char *const boot[] = { "microvm.kernel", "microvm.initrdPath",
+                                            "microvm.storeDisk" };
+        for (size_t i = 0; i < ELEMENTSOF(boot); i++) {
+                const char *path = vget_str(guest, boot[i]);
+                plan->boot_files[i] = path ? xstrdup(path) : NULL;
+        }
+
+        _cleanup_(host_programs_done) struct host_programs progs = { 0 };
+        int r = hypervisor_binary(plan->hypervisor, guest, &progs.binary, err);
+        if (r < 0)
+                return r;
+        host_programs_find(&progs);
+        if ((r = notify_plan(plan, guest, hs, err)) < 0 ||
+            (r = virtiofsd_plan(plan, guest, err)) < 0)
+                return r;
+        if (plan->readiness != READY_ON_NOTIFY && plan->hypervisor->qmp_ready_probe &&
+            vget_str(guest, "microvm.socket"))
+                plan->readiness = READY_WHEN_QMP;
+
+        _cleanup_free_ char *runner_dir =
+                xasprintf("%s/" RUNNERS_DIR "/%s", plan->state_dir, plan->runner);
+        bool pending = false;
+        struct hv_vm vm;
+        plan_hv_vm(plan, &progs, runner_dir, &pending, &vm);
+        interfaces_plan(plan, &vm, hs);
+        r = build_command(plan, &vm, &pending, err);
+        if (r < 0)
+                return r;
+        plan->shutdown =
+                plan->hypervisor->shutdown ? plan->hypervisor->shutdown(&vm) : HV_SHUTDOWN_NONE;
+        const char *socket =
+                plan->hypervisor->control_socket ? vget_str(guest, "microvm.socket") : NULL;
+        plan->socket = socket ? xstrdup(socket) : NULL;
+        run_as_resolve(vget_str(guest, "microvm.user"), &plan->run_as);
+        return 0;
+}
+
+int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **out,
+            struct mv_error **err)
+{
+        _cleanup_plan_ struct vm_plan *plan = xcalloc(1, sizeof(*plan));
+        plan->vm = xstrdup(name);
+        plan->state_dir = xstrdup(hs->state_dir);
+        plan->working_directory = xasprintf("%s/%s", hs->state_dir, name);
+        /* Resolved once: everything after reads this runner, whatever the record says later. */
+        plan->runner = records_runner(hs->state_dir, name, "current");
+        if (!plan->runner) {
+                mv_error_fail(err, "vm %s is not installed in %s", name, hs->state_dir);
+                return mv_error_hint(err, "run 'microvm apply' to install the VMs of the "
+                                          "configuration");
+        }
+        int r = vm_read_spec(hs->state_dir, name, plan->runner, &plan->spec, err);
+        if (r >= 0)
+                r = plan_build(hs, plan, err);
+        if (r < 0)
+                return mv_error_wrap(err, "vm %s", name);
         *out = TAKE_PTR(plan);
         return 0;
+}
+
+int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan,
+                            struct mv_error **err)
+{
+        (void)hs;
+        if (!plan->ifindex_pending)
+                return 0;
+        _cleanup_(host_programs_done) struct host_programs progs = { 0 };
+        const struct value *guest = value_lookup(plan->spec, "config");
+        int r = hypervisor_binary(plan->hypervisor, guest, &progs.binary, err);
+        if (r < 0)
+                return r;
+        host_programs_find(&progs);
+        _cleanup_free_ char *runner_dir =
+                xasprintf("%s/" RUNNERS_DIR "/%s", plan->state_dir, plan->runner);
+        bool pending = false;
+        struct hv_vm vm;
+        plan_hv_vm(plan, &progs, runner_dir, &pending, &vm);
+        r = build_command(plan, &vm, &pending, err);
+        if (r >= 0 && plan->ifindex_pending)
+                r = mv_error_fail(err,
+                                  "vm %s: a macvtap's ifindex is still unknown after creating "
+                                  "the interfaces",
+                                  plan->vm);
+        return r;
+}
+
+void vm_plan_free(struct vm_plan *p)
+{
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_volumes; i++) {
+                free(p->volumes[i].image);
+                strv_free(p->volumes[i].mkfs);
+        }
+        free(p->volumes);
+        for (size_t i = 0; i < p->n_interfaces; i++) {
+                struct plan_interface *it = &p->interfaces[i];
+                free(it->id);
+                free(it->mac);
+                free(it->owner);
+                free(it->tap_script);
+                free(it->link);
+                free(it->mode);
+                free(it->fds);
+        }
+        free(p->interfaces);
+        for (size_t i = 0; i < p->n_virtiofsd; i++) {
+                free(p->virtiofsd[i].tag);
+                free(p->virtiofsd[i].socket);
+                free(p->virtiofsd[i].socket_group);
+                strv_free(p->virtiofsd[i].argv);
+        }
+        free(p->virtiofsd);
+        strv_free(p->argv);
+        strv_free(p->file_names);
+        strv_free(p->file_contents);
+        for (size_t i = 0; i < ELEMENTSOF(p->boot_files); i++)
+                free(p->boot_files[i]);
+        run_as_done(&p->run_as);
+        value_free(p->spec);
+        free(p->vm);
+        free(p->runner);
+        free(p->state_dir);
+        free(p->working_directory);
+        free(p->notify_socket);
+        free(p->socket);
+        free(p);
+}
+
+void vm_plan_freep(struct vm_plan **p)
+{
+        vm_plan_free(*p);
+        *p = NULL;
 }

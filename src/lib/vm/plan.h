@@ -2,26 +2,103 @@
  * A VM's plan: everything a start would do, in order, without doing it:
  * volumes to create (with the mkfs argv), taps and macvtaps to create,
  * one virtiofsd argv per virtiofs share, the hypervisor argv and the files
- * it names, and how the VM is shut down. `microvm plan` prints it; `run`
- * carries it out.
+ * it names, how readiness is known and how the VM is shut down. `microvm
+ * plan` prints it; a run carries it out. Built from the runner root's
+ * record names (resolved once) and the host settings.
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config/value.h"
+#include "host/privileges.h"
+#include "host/virtiofsd.h"
+#include "hypervisor/hypervisor.h"
 
 struct mv_error;
+struct host_settings;
 
-/* The host switch for creating a VM's interfaces: microvm.nix's tap unit. */
-#define INTERFACES_UNIT_ENABLE "systemd.services.\"microvm-tap-interfaces@%i.service\".enable"
+struct plan_volume {
+        char *image; /* absolute path */
+        bool exists, create, read_only;
+        int64_t size_mib; /* when created */
+        char **mkfs;      /* when created: argv, the image last */
+};
+
+struct plan_interface {
+        char *id;
+        bool macvtap;
+        bool create; /* false: the tap unit is off, it must exist */
+        char *mac;
+        char *owner;       /* of the tap, or of the macvtap's /dev/tapN */
+        bool multi_queue;  /* taps */
+        char *tap_script;  /* taps: run after creation, NULL for none */
+        char *link, *mode; /* macvtaps */
+        int *fds;          /* descriptors the hypervisor gets it on, one per queue */
+        size_t n_fds;
+};
+
+struct plan_virtiofsd {
+        char *tag;
+        char *socket;       /* where the listening socket is bound; relative to the VM dir */
+        char *socket_group; /* group of the socket, or NULL: the hypervisor's */
+        enum virtiofsd_flavour flavour;
+        char **argv; /* gets the listening socket as descriptor 3 */
+};
+
+enum plan_readiness {
+        READY_WHEN_RUNNING, /* the hypervisor runs */
+        READY_WHEN_QMP,     /* qemu answers on its QMP socket */
+        READY_ON_NOTIFY,    /* the guest sent READY=1 over vsock */
+};
+
+struct vm_plan {
+        char *vm;
+        char *runner;
+        char *state_dir;
+        char *working_directory; /* STATE/NAME */
+        const struct hypervisor_ops *hypervisor;
+        struct plan_volume *volumes;
+        size_t n_volumes;
+        struct plan_interface *interfaces;
+        size_t n_interfaces;
+        struct plan_virtiofsd *virtiofsd;
+        size_t n_virtiofsd;
+        enum plan_readiness readiness;
+        char *notify_socket; /* READY_ON_NOTIFY, hybrid vsock: relative to the VM dir */
+        uint32_t notify_cid, notify_port; /* READY_ON_NOTIFY over AF_VSOCK */
+        char **argv;
+        char **file_names, **file_contents;
+        bool ifindex_pending; /* argv names a macvtap's /dev/tapN that does not exist yet */
+        enum hv_shutdown shutdown;
+        char *socket; /* the control socket, relative to the VM dir, or NULL */
+        struct run_as run_as;
+        char *boot_files[3]; /* kernel, initrd, store disk (NULL when absent) */
+        struct value *spec;  /* the runner's spec, which the plan was built from */
+};
+
+/* Plan the start of installed VM `name`. */
+int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **plan,
+            struct mv_error **err);
 
 /*
- * Plan the start of installed VM `name`: its runner is read from
- * STATE/NAME/current (the runner contract), the host settings (tapScript,
- * virtiofsd) from `host`. The plan is a value tree, documented in
- * docs/plan.md; its JSON form is stable.
+ * kvmtool names a macvtap's /dev/tapN in its argv, known only once the
+ * macvtap exists: build the argv again. An error if it is still unknown.
  */
-int vm_plan(const struct value *host, const char *name, struct value **plan, struct mv_error **err);
+int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan,
+                            struct mv_error **err);
 
-/* The spec of the runner STATE/NAME/LINK points at (LINK: current or booted). */
-int vm_read_spec(const char *state_dir, const char *name, const char *link, struct value **spec,
+void vm_plan_free(struct vm_plan *plan);
+#define _cleanup_plan_ __attribute__((cleanup(vm_plan_freep)))
+void vm_plan_freep(struct vm_plan **plan);
+
+/* The plan as a value tree, the stable JSON of `microvm plan --json` (docs/plan.md). */
+struct value *vm_plan_to_value(const struct vm_plan *plan);
+
+const char *hv_shutdown_to_string(enum hv_shutdown s);
+
+/* The spec of runner `runner` (STATE/.runners/RUNNER/share/microvm/spec.json). */
+int vm_read_spec(const char *state_dir, const char *name, const char *runner, struct value **spec,
                  struct mv_error **err);

@@ -1,9 +1,13 @@
 #include "vm/runner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +18,9 @@
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/sha256.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -180,10 +186,82 @@ static int write_runner(const char *tmp, const char *final, const char *spec,
         hv_command_free(&cmd);
         if (r >= 0)
                 r = write_metadata(tmp, ops, &vm, err);
-        /* The spec goes last: a runner directory with a spec is complete. */
         if (r >= 0)
                 r = put(tmp, RUNNER_SPEC, spec, err);
         return r;
+}
+
+bool runner_complete(const char *runners_dir, const char *runner)
+{
+        _cleanup_close_ int dir = open(runners_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd =
+                dir < 0 ? -1 : openat(dir, runner, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022))
+                return false;
+        return fstatat(fd, RUNNER_COMPLETE, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+char *runner_move_aside(const char *runners_dir, const char *runner, struct mv_error **err)
+{
+        _cleanup_free_ char *from = xasprintf("%s/%s", runners_dir, runner);
+        for (int attempt = 0; attempt < 16; attempt++) {
+                uint64_t r = 0;
+                (void)!getrandom(&r, sizeof(r), 0);
+                char *to = xasprintf("%s/.#%s.%016llx", runners_dir, runner, (unsigned long long)r);
+                if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
+                        fault_point("state", "runner moved aside");
+                        return to;
+                }
+                int e = errno;
+                free(to);
+                if (e != EEXIST) {
+                        mv_error_set(err, e, "move %s out of the way", from);
+                        return NULL;
+                }
+        }
+        mv_error_set(err, EEXIST, "move %s out of the way", from);
+        return NULL;
+}
+
+/* fsync every directory of a tree: the files are synced as they are written, their names not. */
+static int sync_tree(int fd, const char *shown, struct mv_error **err)
+{
+        int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        _cleanup_closedir_ DIR *d = dup < 0 ? NULL : fdopendir(dup);
+        if (!d) {
+                if (dup >= 0)
+                        close(dup);
+                return mv_error_set(err, errno, "read directory %s", shown);
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+                    strcmp(de->d_name, "..") == 0)
+                        continue;
+                _cleanup_close_ int sub =
+                        openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_free_ char *sub_shown = xasprintf("%s/%s", shown, de->d_name);
+                if (sub < 0)
+                        return mv_error_set(err, errno, "open %s", sub_shown);
+                int r = sync_tree(sub, sub_shown, err);
+                if (r < 0)
+                        return r;
+        }
+        if (fsync(fd) < 0)
+                return mv_error_set(err, errno, "fsync %s", shown);
+        return 0;
+}
+
+/* Everything on disk, then the mark: a runner with the mark is whole after any crash. */
+static int mark_complete(const char *tmp, struct mv_error **err)
+{
+        _cleanup_close_ int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return mv_error_set(err, errno, "open %s", tmp);
+        int r = sync_tree(fd, tmp, err);
+        fault_point("state", "runner synced");
+        return r < 0 ? r : put(tmp, RUNNER_COMPLETE, "", err);
 }
 
 int runner_install(const char *state_dir, const struct value *host, const char *name, char **runner,
@@ -193,17 +271,24 @@ int runner_install(const char *state_dir, const struct value *host, const char *
         _cleanup_free_ char *dirname = runner_dir_name(spec, name);
         _cleanup_free_ char *runners = xasprintf("%s/" RUNNERS_DIR, state_dir);
         _cleanup_free_ char *final = xasprintf("%s/%s", runners, dirname);
-        _cleanup_free_ char *final_spec = xasprintf("%s/" RUNNER_SPEC, final);
         int r;
 
         *created = false;
-        if (access(final_spec, F_OK) == 0) {
+        if (runner_complete(runners, dirname)) {
                 *runner = TAKE_PTR(dirname);
                 return 0;
         }
         r = mkdir_p(runners, 0755, err);
         if (r < 0)
                 return r;
+        /* Left incomplete by a crash: never taken for a runner, written again. */
+        struct stat st;
+        if (lstat(final, &st) == 0) {
+                _cleanup_free_ char *aside = runner_move_aside(runners, dirname, err);
+                if (!aside)
+                        return mv_error_wrap(err, "install runner of vm %s", name);
+                log_notice("vm %s: runner %s was incomplete; writing it again", name, dirname);
+        }
 
         _cleanup_free_ char *tmp = make_temp_dir(runners, dirname, err);
         if (!tmp)
@@ -212,18 +297,18 @@ int runner_install(const char *state_dir, const struct value *host, const char *
         /* mkdtemp made it private; the hypervisor user reads generated files in it. */
         if (r >= 0 && chmod(tmp, 0755) < 0)
                 r = mv_error_set(err, errno, "chmod %s", tmp);
-        if (r >= 0 && rename(tmp, final) < 0) {
-                /* Another apply got there first with the same content: keep theirs. */
-                if (errno == ENOTEMPTY || errno == EEXIST)
-                        r = 0;
-                else
-                        r = mv_error_set(err, errno, "rename %s to %s", tmp, final);
-        } else if (r >= 0) {
+        if (r >= 0)
+                r = mark_complete(tmp, err);
+        /* The apply lock is held: nobody else installs, so the name is free. */
+        if (r >= 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0)
+                r = mv_error_set(err, errno, "rename %s to %s", tmp, final);
+        else if (r >= 0)
                 *created = true;
-        }
+        fault_point("state", "runner renamed into place");
         if (r >= 0)
                 r = fsync_dir(runners, err);
-        remove_tree(tmp); /* only left when the rename did not happen */
+        if (!*created)
+                remove_tree(tmp);
         if (r < 0)
                 return mv_error_wrap(err, "install runner of vm %s", name);
         *runner = TAKE_PTR(dirname);

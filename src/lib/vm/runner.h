@@ -14,6 +14,8 @@ struct mv_error;
 
 #define RUNNERS_DIR ".runners"
 #define RUNNER_SPEC "share/microvm/spec.json"
+/* Written last, after everything else is on disk: only a runner with it is complete. */
+#define RUNNER_COMPLETE ".complete"
 
 /*
  * The resolved spec of VM `name`: its evaluated guest configuration and
@@ -27,9 +29,20 @@ char *runner_dir_name(const char *spec_json, const char *name);
 
 /*
  * Make sure STATE/.runners/<runner_dir_name> exists and is complete:
- * written under a temporary name and renamed into place, so it is either
- * absent or whole. `*created` says whether it had to be written.
- * `*runner` gets the directory name.
+ * written under a temporary name, synced, marked complete, and renamed
+ * into place. A directory of that name without the mark (what a crash in
+ * an older version could leave) is moved aside and written again.
+ * `*created` says whether it had to be written. `*runner` gets the
+ * directory name.
  */
 int runner_install(const char *state_dir, const struct value *host, const char *name, char **runner,
                    bool *created, struct mv_error **err);
+
+/* Whether runner directory RUNNERS/NAME is complete: root's, and marked so. */
+bool runner_complete(const char *runners_dir, const char *runner);
+
+/*
+ * Rename RUNNERS/NAME to a temporary name (debris for gc) and return the
+ * new path, so that it never is half-removed under its own name.
+ */
+char *runner_move_aside(const char *runners_dir, const char *runner, struct mv_error **err);

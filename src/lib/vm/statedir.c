@@ -3,59 +3,159 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host/privileges.h"
-#include "util/accounts.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strmap.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/records.h"
 #include "vm/runner.h"
+#include "vm/vmdir.h"
 
-/* microvm.nix's owner for VM directories: the hypervisors run as microvm:kvm. */
-static void own_by_microvm(const char *path)
+/* Why others could change directory `path` (with its stat), or NULL. */
+static char *unsafe_dir(const char *path, const struct stat *st, bool is_state)
 {
-        /* Looked up once: apply calls this for every new directory and link. */
-        static int known = -1;
-        static uid_t uid;
-        static gid_t gid;
-        if (known < 0) {
-                struct account user, group;
-                known = geteuid() == 0 && account_user_by_name(RUN_AS_USER, &user) &&
-                        account_group_by_name(RUN_AS_GROUP, &group);
-                if (known) {
-                        uid = user.id;
-                        gid = group.id;
-                }
+        uid_t me = geteuid();
+        bool sticky = st->st_mode & S_ISVTX;
+        if (st->st_uid != 0 && st->st_uid != me)
+                return xasprintf("%s belongs to uid %u", path, (unsigned)st->st_uid);
+        /* In a sticky directory (/tmp) others cannot rename or remove what is not theirs. */
+        if (sticky && !is_state)
+                return NULL;
+        if (st->st_mode & S_IWOTH)
+                return xasprintf("%s is writable by every user (mode %04o)", path,
+                                 (unsigned)(st->st_mode & 07777));
+        if ((st->st_mode & S_IWGRP) && st->st_gid != 0)
+                return xasprintf("%s is writable by group %u (mode %04o)", path,
+                                 (unsigned)st->st_gid, (unsigned)(st->st_mode & 07777));
+        return NULL;
+}
+
+/* microvm.nix's layout (and an older microvm's): the state directory given to microvm:kvm. */
+static bool given_to_vm_user(const struct stat *st)
+{
+        uid_t uid;
+        gid_t gid;
+        if (!vm_owner_ids(&uid, &gid) || (st->st_mode & S_IWOTH))
+                return false;
+        return st->st_uid == uid || ((st->st_uid == 0 || st->st_uid == geteuid()) &&
+                                     st->st_gid == gid && (st->st_mode & S_IWGRP));
+}
+
+/* `state_dir`, or the nearest directory above it that exists, resolved. malloc'd. */
+static char *nearest_existing(const char *state_dir)
+{
+        _cleanup_free_ char *probe = xstrdup(state_dir);
+        for (;;) {
+                char *resolved = realpath(probe, NULL);
+                if (resolved)
+                        return resolved;
+                char *slash = strrchr(probe, '/');
+                if (!slash || slash == probe)
+                        return xstrdup("/");
+                *slash = '\0';
         }
-        if (known && lchown(path, uid, gid) < 0)
-                log_warning("cannot give %s to microvm:kvm: %m", path);
+}
+
+/* Record why `dir` is unsafe, if it is; true then. */
+static bool found_unsafe(struct statedir_facts *f, const char *dir, bool is_state)
+{
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !(f->unsafe = unsafe_dir(dir, &st, is_state)))
+                return false;
+        f->vm_owned = is_state && given_to_vm_user(&st);
+        return true;
+}
+
+void statedir_inspect(const char *state_dir, struct statedir_facts *f)
+{
+        memset(f, 0, sizeof(*f));
+        struct stat st;
+        f->exists = stat(state_dir, &st) == 0 && S_ISDIR(st.st_mode);
+        if (f->exists) {
+                f->uid = st.st_uid;
+                f->gid = st.st_gid;
+                f->mode = st.st_mode & 07777;
+        }
+        /* Every directory from / down: any of them could let another user rename the rest. */
+        _cleanup_free_ char *resolved = nearest_existing(state_dir);
+        size_t len = strlen(resolved);
+        if (found_unsafe(f, "/", f->exists && len == 1))
+                return;
+        for (size_t end = 2; end <= len; end++) {
+                if (end < len && resolved[end] != '/')
+                        continue;
+                _cleanup_free_ char *dir = xstrndup(resolved, end);
+                if (found_unsafe(f, dir, f->exists && end == len))
+                        return;
+        }
+}
+
+void statedir_facts_done(struct statedir_facts *f)
+{
+        free(f->unsafe);
+        f->unsafe = NULL;
+}
+
+int statedir_check(const char *state_dir, struct mv_error **err)
+{
+        struct statedir_facts f;
+        statedir_inspect(state_dir, &f);
+        if (!f.unsafe)
+                return 0;
+        mv_error_fail(err, "the state directory %s is not safe to run VMs from: %s", state_dir,
+                      f.unsafe);
+        statedir_facts_done(&f);
+        return mv_error_hint(err, f.vm_owned ? "'microvm apply' takes it back from microvm:kvm"
+                                             : "make it and every directory above it writable "
+                                               "by root alone (docs/security.md)");
+}
+
+/* Take back a state directory that microvm.nix's layout gave to microvm:kvm. */
+static int take_back(const char *state_dir, const struct statedir_facts *f, struct mv_error **err)
+{
+        _cleanup_close_ int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return mv_error_set(err, errno, "open %s", state_dir);
+        log_notice("taking %s back from %s:%s (mode %04o): the VM's user must not be able to "
+                   "rename what root reads (docs/security.md)",
+                   state_dir, "microvm", "kvm", (unsigned)f->mode);
+        if (fchown(fd, geteuid(), getegid()) < 0 || fchmod(fd, f->mode & ~(mode_t)022) < 0)
+                return mv_error_set(err, errno, "take back %s", state_dir);
+        return 0;
 }
 
 int statedir_prepare(const char *state_dir, struct mv_error **err)
 {
-        int r = mkdir_p(state_dir, 0775, err);
-        if (r < 0)
-                return mv_error_wrap(err, "state directory");
-        own_by_microvm(state_dir);
-        if (chmod(state_dir, 0775) < 0)
-                return mv_error_set(err, errno, "chmod %s", state_dir);
-        return 0;
+        struct statedir_facts f;
+        statedir_inspect(state_dir, &f);
+        int r = 0;
+        if (!f.exists && !f.unsafe) {
+                r = mkdir_p(state_dir, 0755, err);
+                if (r < 0)
+                        r = mv_error_wrap(err, "state directory");
+        } else if (f.vm_owned) {
+                r = take_back(state_dir, &f, err);
+        }
+        statedir_facts_done(&f);
+        return r < 0 ? r : statedir_check(state_dir, err);
 }
 
 int statedir_lock(const char *state_dir, struct mv_error **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/.lock", state_dir);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return mv_error_set(err, errno, "open %s", path);
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -76,76 +176,19 @@ int statedir_lock(const char *state_dir, struct mv_error **err)
         return fd;
 }
 
-char *statedir_link_runner(const char *state_dir, const char *name, const char *link)
-{
-        _cleanup_free_ char *path = xasprintf("%s/%s/%s", state_dir, name, link);
-        char target[4096];
-        ssize_t n = readlink(path, target, sizeof(target) - 1);
-        if (n < 0)
-                return NULL;
-        target[n] = '\0';
-        const char *base = strrchr(target, '/');
-        return xstrdup(base ? base + 1 : target);
-}
-
-static int link_if_different(const char *link, const char *target, bool *changed,
-                             struct mv_error **err)
-{
-        char old[4096];
-        ssize_t n = readlink(link, old, sizeof(old) - 1);
-        if (n >= 0) {
-                old[n] = '\0';
-                if (strcmp(old, target) == 0) {
-                        *changed = false;
-                        return 0;
-                }
-        }
-        *changed = true;
-        int r = symlink_atomic(target, link, err);
-        if (r >= 0)
-                own_by_microvm(link);
-        return r;
-}
-
-int statedir_link_vm(const char *state_dir, const char *name, const char *runner, bool declarative,
-                     bool *changed, struct mv_error **err)
-{
-        _cleanup_free_ char *dir = xasprintf("%s/%s", state_dir, name);
-        _cleanup_free_ char *target = xasprintf("../" RUNNERS_DIR "/%s", runner);
-        _cleanup_free_ char *current = xasprintf("%s/current", dir);
-        _cleanup_free_ char *toplevel = xasprintf("%s/toplevel", dir);
-        bool top_changed;
-        int r;
-
-        if (mkdir(dir, 0775) == 0)
-                own_by_microvm(dir);
-        else if (errno != EEXIST)
-                return mv_error_set(err, errno, "create %s", dir);
-        r = link_if_different(current, target, changed, err);
-        /* toplevel marks a declarative VM, which imperative updates must leave alone. */
-        if (r >= 0 && declarative)
-                r = link_if_different(toplevel, target, &top_changed, err);
-        return r;
-}
-
-/* Runner names every VM directory's links point at. */
+/* Runner names the records point at. */
 static void collect_references(const char *state_dir, struct strmap *refs, char ***owned)
 {
-        _cleanup_closedir_ DIR *d = opendir(state_dir);
-        struct dirent *de;
         static const char *const links[] = { "current", "booted", "toplevel" };
-
-        while (d && (de = readdir(d))) {
-                if (de->d_name[0] == '.')
-                        continue;
-                for (size_t i = 0; i < ELEMENTSOF(links); i++) {
-                        char *runner = statedir_link_runner(state_dir, de->d_name, links[i]);
+        _cleanup_strv_free_ char **names = records_vm_names(state_dir);
+        for (size_t i = 0; names && names[i]; i++)
+                for (size_t k = 0; k < ELEMENTSOF(links); k++) {
+                        char *runner = records_runner(state_dir, names[i], links[k]);
                         if (!runner)
                                 continue;
                         strv_consume(owned, runner);
                         strmap_put(refs, runner, 0, NULL);
                 }
-        }
 }
 
 int statedir_gc(const char *state_dir, size_t *removed, struct mv_error **err)
@@ -164,33 +207,23 @@ int statedir_gc(const char *state_dir, size_t *removed, struct mv_error **err)
         while ((de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                /* Debris of an interrupted install, and runners nothing points at. */
-                if (!is_atomic_temp_name(de->d_name) && strmap_get(&refs, de->d_name, NULL))
+                /* Debris of an interrupted install or gc, and runners nothing points at. */
+                bool debris = is_atomic_temp_name(de->d_name);
+                if (!debris && strmap_get(&refs, de->d_name, NULL))
                         continue;
                 _cleanup_free_ char *path = xasprintf("%s/%s", runners, de->d_name);
-                int r = remove_tree(path);
+                _cleanup_free_ char *aside = NULL;
+                /* Out of the way first: a half-removed runner must never keep its name. */
+                if (!debris) {
+                        aside = runner_move_aside(runners, de->d_name, err);
+                        if (!aside)
+                                return mv_error_return(*err);
+                }
+                fault_point("state", "gc: remove a runner");
+                int r = remove_tree(aside ? aside : path);
                 if (r < 0)
-                        return mv_error_set(err, -r, "remove %s", path);
+                        return mv_error_set(err, -r, "remove %s", aside ? aside : path);
                 (*removed)++;
         }
         return *removed ? fsync_dir(runners, err) : 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-char **statedir_vm_names(const char *state_dir)
-{
-        char **names = NULL;
-        _cleanup_closedir_ DIR *d = opendir(state_dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
-                        strv_push(&names, de->d_name);
-        size_t n = strv_length(names);
-        if (n)
-                qsort(names, n, sizeof(*names), name_cmp);
-        return names;
 }

@@ -1,16 +1,20 @@
 #include "vm/status.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/lockfile.h"
 #include "util/xalloc.h"
-#include "vm/statedir.h"
+#include "vm/records.h"
+#include "vm/runner.h"
 
 const char *vm_state_to_string(enum vm_state s)
 {
@@ -47,67 +51,67 @@ unsigned long long proc_start_time(pid_t pid)
         return start;
 }
 
-int vm_pidfile_write(const char *vm_dir, pid_t pid, bool monitor, struct mv_error **err)
+int vm_pidfile_write(const char *records, pid_t pid, bool monitor, struct mv_error **err)
 {
-        _cleanup_free_ char *path = xasprintf("%s/pid", vm_dir);
+        _cleanup_free_ char *path = xasprintf("%s/pid", records);
         _cleanup_free_ char *text = xasprintf("%d %llu %s\n", (int)pid, proc_start_time(pid),
                                               monitor ? "monitor" : "run");
         return write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
-void vm_pidfile_remove(const char *vm_dir)
+/* The recorded pid and whether it is a monitor; 0 when there is no usable record. */
+static pid_t pidfile_read(const char *records, bool *monitor, long long *since)
 {
-        _cleanup_free_ char *path = xasprintf("%s/pid", vm_dir);
-        (void)unlink(path);
-}
-
-/* The recorded process, if it still is the one that wrote the file; and if it is a monitor. */
-static pid_t pidfile_alive_kind(const char *vm_dir, bool *monitor)
-{
-        _cleanup_free_ char *path = xasprintf("%s/pid", vm_dir);
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *path = xasprintf("%s/pid", records);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (f)
+                fd = -1; /* the FILE owns it now */
         int pid;
         unsigned long long start;
         char kind[16] = "";
         if (!f || fscanf(f, "%d %llu %15s", &pid, &start, kind) < 2 || pid <= 0)
                 return 0;
+        struct stat st;
+        if (since && fstat(fileno(f), &st) == 0)
+                *since = (long long)st.st_mtime;
         if (monitor)
                 *monitor = strcmp(kind, "monitor") == 0;
+        /* Advisory, but never a recycled pid: it must still be the process that wrote it. */
         return proc_start_time(pid) == start && start != 0 ? pid : 0;
 }
 
-static pid_t pidfile_alive(const char *vm_dir)
+void vm_pidfile_remove_own(const char *records, pid_t pid)
 {
-        return pidfile_alive_kind(vm_dir, NULL);
-}
-
-void vm_pidfile_remove_own(const char *vm_dir, pid_t pid)
-{
-        if (pidfile_alive(vm_dir) == pid)
-                vm_pidfile_remove(vm_dir);
+        _cleanup_free_ char *path = xasprintf("%s/pid", records);
+        if (pidfile_read(records, NULL, NULL) == pid)
+                (void)unlink(path);
 }
 
 int vm_status_read(const char *state_dir, const char *name, struct vm_status *st)
 {
-        _cleanup_free_ char *vm_dir = xasprintf("%s/%s", state_dir, name);
         memset(st, 0, sizeof(*st));
         st->name = xstrdup(name);
-        st->current = statedir_link_runner(state_dir, name, "current");
-        st->booted = statedir_link_runner(state_dir, name, "booted");
+        st->current = records_runner(state_dir, name, "current");
+        st->booted = records_runner(state_dir, name, "booted");
         if (st->current) {
-                _cleanup_free_ char *p = xasprintf("%s/current/share/microvm/hypervisor", vm_dir);
+                _cleanup_free_ char *p = xasprintf("%s/" RUNNERS_DIR "/%s/share/microvm/hypervisor",
+                                                   state_dir, st->current);
                 char *text = NULL;
                 if (read_file_full(p, &text, NULL, NULL) >= 0) {
                         text[strcspn(text, "\n")] = '\0';
                         st->hypervisor = text;
                 }
         }
+        _cleanup_free_ char *records = records_path(state_dir, name, NULL);
+        _cleanup_close_ int dir = open(records, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        bool running = dir >= 0 && lockfile_held(dir, "lock") > 0;
         bool monitor = false;
-        st->pid = pidfile_alive_kind(vm_dir, &monitor);
-        st->foreground = st->pid && !monitor;
-        st->state = st->pid ? VM_RUNNING : st->booted ? VM_BOOTED : VM_NOT_BOOTED;
-        _cleanup_free_ char *ready = xasprintf("%s/ready", vm_dir);
-        st->ready = st->state == VM_RUNNING && st->booted && access(ready, F_OK) == 0;
+        if (running)
+                st->pid = pidfile_read(records, &monitor, &st->since);
+        st->foreground = running && st->pid && !monitor;
+        st->state = running ? VM_RUNNING : st->booted ? VM_BOOTED : VM_NOT_BOOTED;
+        st->ready = running && st->booted && dir >= 0 && faccessat(dir, "ready", F_OK, 0) == 0;
         return 0;
 }
 
@@ -120,9 +124,9 @@ void vm_status_done(struct vm_status *st)
         memset(st, 0, sizeof(*st));
 }
 
-int vm_restarts_read(const char *vm_dir, struct vm_restarts *rs)
+int vm_restarts_read(const char *records, struct vm_restarts *rs)
 {
-        _cleanup_free_ char *path = xasprintf("%s/restarts", vm_dir);
+        _cleanup_free_ char *path = xasprintf("%s/restarts", records);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         memset(rs, 0, sizeof(*rs));
         if (!f)
@@ -135,9 +139,9 @@ int vm_restarts_read(const char *vm_dir, struct vm_restarts *rs)
         return 0;
 }
 
-int vm_restarts_write(const char *vm_dir, const struct vm_restarts *rs, struct mv_error **err)
+int vm_restarts_write(const char *records, const struct vm_restarts *rs, struct mv_error **err)
 {
-        _cleanup_free_ char *path = xasprintf("%s/restarts", vm_dir);
+        _cleanup_free_ char *path = xasprintf("%s/restarts", records);
         _cleanup_free_ char *text = xasprintf("%d %d %d %d %d\n", rs->runs_ended, rs->restarts,
                                               rs->last_exit, rs->delay_s, rs->fast_failures);
         return write_file_atomic(path, text, strlen(text), 0644, err);

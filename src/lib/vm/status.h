@@ -1,8 +1,10 @@
 /*
- * What is known about a VM from the state directory alone: its links and
- * whether the process running it is alive (STATE/NAME/pid holds its pid
- * and start time, so a recycled pid is never taken for it). Reading it
- * evaluates nothing: `microvm list` stays fast with thousands of VMs.
+ * What is known about a VM from root's records alone (vm/records.h): its
+ * runners, and whether a process runs it, which the lock in the records
+ * says exactly (held while the runner lives, released by the kernel when
+ * it dies, zombie or not). The pid file beside it is advisory: it names
+ * the process for people. Reading evaluates nothing: `microvm list` stays
+ * fast with thousands of VMs.
  */
 #pragma once
 
@@ -21,10 +23,11 @@ struct vm_status {
         char *name;
         char *current; /* runner names, or NULL */
         char *booted;
-        char *hypervisor; /* from current/share/microvm/hypervisor */
+        char *hypervisor; /* from the current runner's share/microvm/hypervisor */
         enum vm_state state;
-        pid_t pid;       /* when running */
-        bool ready;      /* running, and its run said it is ready (STATE/NAME/ready) */
+        pid_t pid;       /* when running: the monitor or run, from the pid file; 0 if unknown */
+        long long since; /* when running: when the pid file was written (epoch seconds), or 0 */
+        bool ready;      /* running, and its run said it is ready */
         bool foreground; /* running under `microvm run`, not a monitor */
 };
 
@@ -33,16 +36,15 @@ const char *vm_state_to_string(enum vm_state s);
 int vm_status_read(const char *state_dir, const char *name, struct vm_status *st);
 void vm_status_done(struct vm_status *st);
 
-/* Record the running process (pid, start time, monitor or run) in VM_DIR/pid; atomically. */
-int vm_pidfile_write(const char *vm_dir, pid_t pid, bool monitor, struct mv_error **err);
-void vm_pidfile_remove(const char *vm_dir);
-/* Remove VM_DIR/pid only if `pid` wrote it: another process may run the VM now. */
-void vm_pidfile_remove_own(const char *vm_dir, pid_t pid);
+/* Record the running process (pid, start time, monitor or run) in the records; atomically. */
+int vm_pidfile_write(const char *records, pid_t pid, bool monitor, struct mv_error **err);
+/* Remove the pid file only if `pid` wrote it. */
+void vm_pidfile_remove_own(const char *records, pid_t pid);
 
 /* The start time of a process in clock ticks since boot (/proc/PID/stat), 0 if gone. */
 unsigned long long proc_start_time(pid_t pid);
 
-/* What a VM's monitor records in STATE/NAME/restarts each time a run ends. */
+/* What a VM's monitor records in the records' `restarts` each time a run ends. */
 struct vm_restarts {
         int runs_ended;    /* since the monitor started */
         int restarts;      /* runs started after the first */
@@ -52,5 +54,5 @@ struct vm_restarts {
 };
 
 /* 0 and the record, or -ENOENT when there is none (never started under a monitor). */
-int vm_restarts_read(const char *vm_dir, struct vm_restarts *rs);
-int vm_restarts_write(const char *vm_dir, const struct vm_restarts *rs, struct mv_error **err);
+int vm_restarts_read(const char *records, struct vm_restarts *rs);
+int vm_restarts_write(const char *records, const struct vm_restarts *rs, struct mv_error **err);

@@ -1,0 +1,650 @@
+#include "monitor/vm-run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/console.h"
+#include "host/notify.h"
+#include "host/qmp.h"
+#include "host/shutdown.h"
+#include "host/volume.h"
+#include "monitor/control.h"
+#include "monitor/task.h"
+#include "util/accounts.h"
+#include "util/atomic-file.h"
+#include "util/cleanup.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/fault.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+#include "vm/interfaces.h"
+#include "vm/ownership.h"
+#include "vm/plan.h"
+#include "vm/records.h"
+#include "vm/runner.h"
+#include "vm/vmdir.h"
+
+#define KILL_GRACE_MS       5000
+#define REQUEST_DEADLINE_MS 10000 /* a shutdown request, a QMP probe */
+#define QMP_PROBE_EVERY_MS  100
+/* A guest stuck on a share whose virtiofsd died gets this long to shut down. */
+#define VIRTIOFSD_LOST_GRACE_S 30
+
+/* What one run has set up, for teardown in reverse order. */
+struct running {
+        struct vm_runtime *rt;
+        struct vm_plan *plan;
+        int vmdir;
+        struct vm_interfaces interfaces;
+        struct loop_child *virtiofsd;
+        int *virtiofsd_listen; /* ours too: the hypervisor's connection waits in the backlog */
+        size_t n_virtiofsd;
+        struct loop_child hypervisor;
+        bool hypervisor_started;
+        bool booted;
+        struct notify_listener notify;
+        bool ready;
+        int64_t start_deadline;
+        struct spawn_credentials creds; /* the hypervisor's */
+};
+
+static void step(const char *what)
+{
+        log_debug("%s", what);
+        fault_point("monitor", what);
+}
+
+/* The VM's identity for helpers that act as its user: nothing to change when it does not switch. */
+static const struct spawn_credentials *vm_creds(const struct running *run)
+{
+        return run->plan->run_as.switch_ids ? &run->creds : NULL;
+}
+
+static int create_volumes(struct running *run, struct child_waiter *w, struct mv_error **err)
+{
+        const struct vm_plan *plan = run->plan;
+        const struct run_as *id = &plan->run_as;
+        for (size_t i = 0; i < plan->n_volumes; i++) {
+                const struct plan_volume *v = &plan->volumes[i];
+                if (!v->create)
+                        continue;
+                struct vm_place place;
+                int r = vm_place_open(run->vmdir, plan->working_directory, v->image, &place, err);
+                if (r < 0)
+                        return r;
+                log_info("creating volume %s", v->image);
+                r = volume_create(place.dirfd, place.base, v->image, v->size_mib, v->mkfs,
+                                  id->switch_ids ? id->uid : (uid_t)-1,
+                                  id->switch_ids ? id->gid : (gid_t)-1, vm_creds(run), w, err);
+                vm_place_close(&place);
+                step("volume created");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The group a share's socket gets: virtiofsd.group, else the hypervisor's. */
+static gid_t socket_group(const struct plan_virtiofsd *v, const struct run_as *id)
+{
+        struct account g;
+        if (v->socket_group && account_group_by_name(v->socket_group, &g))
+                return g.id;
+        return id->switch_ids ? id->gid : (gid_t)-1;
+}
+
+static int start_virtiofsd(struct running *run, struct mv_error **err)
+{
+        const struct vm_plan *plan = run->plan;
+        if (!plan->n_virtiofsd)
+                return 0;
+        run->virtiofsd = xcalloc(plan->n_virtiofsd, sizeof(*run->virtiofsd));
+        run->virtiofsd_listen = xcalloc(plan->n_virtiofsd, sizeof(int));
+        struct rlimit nofile = service_nofile_limit();
+        for (size_t i = 0; i < plan->n_virtiofsd; i++) {
+                const struct plan_virtiofsd *v = &plan->virtiofsd[i];
+                struct vm_place place;
+                int r = vm_place_open(run->vmdir, plan->working_directory, v->socket, &place, err);
+                if (r < 0)
+                        return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
+                /* Listening before virtiofsd runs: the VM may connect as soon as it starts. */
+                int fd = vm_place_listen(&place, (uid_t)-1, socket_group(v, &plan->run_as), 0660,
+                                         err);
+                vm_place_close(&place);
+                if (fd < 0)
+                        return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
+                struct spawn_options o = SPAWN_OPTIONS(v->argv);
+                o.cwd_fd = run->vmdir;
+                o.stdin_fd = SPAWN_FD_NULL;
+                o.pdeath_signal = SIGTERM;
+                o.nofile = &nofile;
+                o.pass_fds = &fd;
+                o.n_pass_fds = 1;
+                r = spawn_process(&o, &run->virtiofsd[i].ref, err);
+                if (r < 0) {
+                        close(fd);
+                        return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
+                }
+                /*
+                 * Kept open until teardown: a virtiofsd that dies before the
+                 * hypervisor connects leaves it waiting, not refused, and the
+                 * death itself is what the start reports.
+                 */
+                run->virtiofsd_listen[i] = fd;
+                loop_track(run->rt->loop, &run->virtiofsd[i]);
+                run->n_virtiofsd++;
+                step("virtiofsd started");
+        }
+        return 0;
+}
+
+static int mark_booted(struct running *run, struct mv_error **err)
+{
+        const struct vm_runtime *rt = run->rt;
+        int r = records_set_runner(rt->hs->state_dir, rt->name, "booted", run->plan->runner, NULL,
+                                   err);
+        if (r >= 0)
+                run->booted = true;
+        step("booted recorded");
+        return r;
+}
+
+static size_t notify_source_pollfds(void *data, struct pollfd *fds, size_t max)
+{
+        struct notify_listener *n = data;
+        return n->fd >= 0 && max >= 1 + NOTIFY_MAX_CONNS ? notify_pollfds(n, fds) : 0;
+}
+
+static void notify_source_process(void *data, const struct pollfd *fds, size_t n)
+{
+        notify_process(data, fds, n);
+}
+
+static int notify_source_timeout(void *data)
+{
+        return notify_timeout_ms(data);
+}
+
+static void watch_notify(struct running *run)
+{
+        loop_add_source(run->rt->loop, &(struct loop_source){ .pollfds = notify_source_pollfds,
+                                                              .process = notify_source_process,
+                                                              .timeout_ms = notify_source_timeout,
+                                                              .data = &run->notify });
+}
+
+static int readiness_prepare(struct running *run, struct mv_error **err)
+{
+        const struct vm_plan *plan = run->plan;
+        run->notify = (struct notify_listener){ .fd = -1 };
+        (void)unlinkat(run->rt->records_fd, "ready", 0);
+        if (plan->readiness != READY_ON_NOTIFY)
+                return 0;
+        if (!plan->notify_socket) {
+                int r = notify_listen_vsock(&run->notify, plan->notify_port, plan->notify_cid, err);
+                if (r >= 0)
+                        watch_notify(run);
+                return r;
+        }
+        struct vm_place place;
+        int r = vm_place_open(run->vmdir, plan->working_directory, plan->notify_socket, &place,
+                              err);
+        if (r < 0)
+                return r;
+        /* The hypervisor connects to it for the guest: its group, 0660. */
+        const struct run_as *id = &plan->run_as;
+        int fd =
+                vm_place_listen(&place, (uid_t)-1, id->switch_ids ? id->gid : (gid_t)-1, 0660, err);
+        vm_place_close(&place);
+        if (fd < 0)
+                return fd;
+        notify_listen_fd(&run->notify, fd);
+        watch_notify(run);
+        return 0;
+}
+
+/* A stale control socket would be taken for the new one (firecracker even refuses to start). */
+static void remove_stale(struct running *run, const char *path)
+{
+        struct vm_place place;
+        if (vm_place_open(run->vmdir, run->plan->working_directory, path, &place, NULL) < 0)
+                return;
+        vm_place_remove_socket(&place);
+        vm_place_close(&place);
+}
+
+static int start_hypervisor(struct running *run, struct mv_error **err)
+{
+        const struct vm_plan *plan = run->plan;
+        const struct run_as *id = &plan->run_as;
+        _cleanup_strv_free_ char **env = NULL;
+        struct spawn_options o = SPAWN_OPTIONS(plan->argv);
+        if (run->rt->console)
+                o.stdin_fd = o.stdout_fd = o.stderr_fd = run->rt->console->slave;
+        o.cwd_fd = run->vmdir;
+        /* Its sockets are for its group (virtiofsd's and ours reach it the same way). */
+        o.umask = 0117;
+        o.pdeath_signal = SIGTERM;
+        o.pass_fds = run->interfaces.fds;
+        o.n_pass_fds = run->interfaces.n_fds;
+        if (plan->hypervisor->home_is_workdir) {
+                for (char **e = environ; *e; e++)
+                        if (strncmp(*e, "HOME=", 5) != 0)
+                                strv_push(&env, *e);
+                strv_pushf(&env, "HOME=%s", plan->working_directory);
+                o.envp = env;
+        }
+        if (id->switch_ids)
+                o.credentials = &run->creds;
+        if (id->set_memlock)
+                o.memlock = &id->memlock;
+        struct rlimit nofile = service_nofile_limit();
+        o.nofile = &nofile;
+        if (nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur < SERVICE_NOFILE)
+                log_info("the open-file limit stays at its hard limit of %llu, not %d",
+                         (unsigned long long)nofile.rlim_cur, SERVICE_NOFILE);
+        ownership_log(id);
+        if (plan->socket)
+                remove_stale(run, plan->socket);
+        log_info("starting %s as %s:%s", plan->argv[0], id->user, id->group);
+        int r = spawn_process(&o, &run->hypervisor.ref, err);
+        vm_interfaces_close_fds(&run->interfaces);
+        if (r < 0)
+                return mv_error_wrap(err, "start the hypervisor");
+        loop_track(run->rt->loop, &run->hypervisor);
+        run->hypervisor_started = true;
+        step("hypervisor started");
+        return 0;
+}
+
+/* In a task, in the VM's directory: `data` is the control socket's name there. */
+static int qmp_probe(void *data)
+{
+        return qmp_execute(data, "{\"execute\":\"query-status\"}", NULL, 1000, NULL) < 0;
+}
+
+struct shutdown_request {
+        const struct vm_plan *plan;
+};
+
+static int shutdown_task(void *data)
+{
+        const struct shutdown_request *q = data;
+        struct mv_error *e = NULL;
+        int r = vm_request_shutdown(q->plan->shutdown, q->plan->socket, q->plan->argv[0], &e);
+        if (r < 0) {
+                log_warning("graceful shutdown failed: %s", e->msg);
+                mv_error_free(&e);
+        }
+        return r < 0;
+}
+
+/* Run `fn` as the hypervisor's user in the VM's directory, within `ms`. */
+static int vm_task(struct running *run, int (*fn)(void *), void *data, int ms, bool cancellable,
+                   int *status)
+{
+        struct task_options o = { .cwd_fd = run->vmdir,
+                                  .creds = vm_creds(run),
+                                  .deadline = loop_deadline_in(ms),
+                                  .cancellable = cancellable };
+        struct mv_error *e = NULL;
+        int r = task_run(run->rt->loop, fn, data, &o, status, &e);
+        if (r < 0) {
+                log_debug("task: %s", e->msg);
+                mv_error_free(&e);
+        }
+        return r;
+}
+
+/* Which virtiofsd ended, or -1. */
+static ssize_t virtiofsd_lost(const struct running *run)
+{
+        for (size_t i = 0; i < run->n_virtiofsd; i++)
+                if (run->virtiofsd[i].exited)
+                        return (ssize_t)i;
+        return -1;
+}
+
+/* What ends the waits of a running VM. */
+static bool something_happened(void *data)
+{
+        const struct running *run = data;
+        return run->hypervisor.exited || loop_stopping(run->rt->loop) || virtiofsd_lost(run) >= 0 ||
+               (!run->ready && run->notify.ready);
+}
+
+static void mark_ready(struct running *run)
+{
+        run->ready = true;
+        struct mv_error *e = NULL;
+        _cleanup_free_ char *path = xasprintf("%s/ready", run->rt->records);
+        if (write_file_atomic(path, "", 0, 0644, &e) < 0) {
+                log_warning("%s", e->msg);
+                mv_error_free(&e);
+        }
+        step("ready");
+        if (run->rt->control)
+                control_ready(run->rt->control);
+        if (run->rt->on_ready)
+                run->rt->on_ready(run->rt);
+}
+
+/*
+ * Until the VM is ready: QMP probes (as its user, in a child), READY=1 on
+ * the notify listener, or at once. The startup timeout bounds the whole
+ * start. Returns 0 when ready or when something else happened first.
+ */
+static int wait_ready(struct running *run, struct mv_error **err)
+{
+        struct loop *l = run->rt->loop;
+        const struct vm_plan *plan = run->plan;
+        while (!run->ready) {
+                if (plan->readiness == READY_WHEN_RUNNING ||
+                    (plan->readiness == READY_ON_NOTIFY && run->notify.ready)) {
+                        mark_ready(run);
+                        break;
+                }
+                ssize_t lost = virtiofsd_lost(run);
+                if (lost >= 0)
+                        return mv_error_fail(err,
+                                             "virtiofsd for share %s exited (status %d) before "
+                                             "the VM was ready",
+                                             plan->virtiofsd[lost].tag,
+                                             wait_status_to_exit_code(run->virtiofsd[lost].status));
+                if (run->hypervisor.exited || loop_stopping(l))
+                        return 0;
+                if (monotonic_ms() >= run->start_deadline) {
+                        bool notify = plan->readiness == READY_ON_NOTIFY;
+                        mv_error_fail(err, "the VM was not ready within %d s (%s)",
+                                      run->rt->hs->startup_timeout_s,
+                                      notify ? "no READY=1 from the guest over vsock"
+                                             : "the hypervisor did not answer");
+                        return mv_error_hint(
+                                err, notify ? "make the guest notify (systemd does), or turn "
+                                              "microvm.host.useNotifySockets off; "
+                                              "microvm.host.startupTimeout sets the time"
+                                            : "see the console log; microvm.host.startupTimeout "
+                                              "sets the time");
+                }
+                if (plan->readiness == READY_WHEN_QMP) {
+                        int status = 1;
+                        if (vm_task(run, qmp_probe, plan->socket, REQUEST_DEADLINE_MS, true,
+                                    &status) == 0 &&
+                            status == 0) {
+                                mark_ready(run);
+                                break;
+                        }
+                }
+                int64_t next = plan->readiness == READY_WHEN_QMP
+                                       ? loop_deadline_in(QMP_PROBE_EVERY_MS)
+                                       : run->start_deadline;
+                if (next > run->start_deadline)
+                        next = run->start_deadline;
+                (void)loop_wait(l, something_happened, run, next, true, -1);
+        }
+        return 0;
+}
+
+/*
+ * Ask the guest to shut down, then wait up to `grace_s` for the hypervisor
+ * to end; a second stop request or the deadline ends it by signal.
+ * Returns the exit status to report.
+ */
+static int shut_down(struct running *run, int grace_s)
+{
+        struct loop *l = run->rt->loop;
+        const struct vm_plan *plan = run->plan;
+        if (run->rt->control)
+                run->rt->control->phase = PHASE_STOPPING;
+        /* Not ready any more before anything is stopped. */
+        (void)unlinkat(run->rt->records_fd, "ready", 0);
+        step("shutting down");
+        /* Entered on a stop request, the next one is urgent; otherwise the second. */
+        int urgent_at = l->stop_requests ? l->stop_requests + 1 : 2;
+        if (plan->shutdown == HV_SHUTDOWN_NONE) {
+                log_notice("no graceful shutdown for %s: stopping it with SIGTERM",
+                           plan->hypervisor->name);
+                loop_stop_child(l, &run->hypervisor, KILL_GRACE_MS, "the hypervisor");
+                return 128 + SIGTERM;
+        }
+        log_notice("shutting the guest down (%s)", hv_shutdown_to_string(plan->shutdown));
+        struct shutdown_request q = { .plan = plan };
+        int status = 1;
+        /* The request itself is quick; a hypervisor that does not take it is not waited on. */
+        int deadline_ms = grace_s < 1                            ? 1000
+                          : grace_s * 1000 < REQUEST_DEADLINE_MS ? grace_s * 1000
+                                                                 : REQUEST_DEADLINE_MS;
+        if (vm_task(run, shutdown_task, &q, deadline_ms, false, &status) < 0 || status != 0) {
+                loop_stop_child(l, &run->hypervisor, KILL_GRACE_MS, "the hypervisor");
+                return run->hypervisor.exited ? 128 + SIGTERM : 1;
+        }
+        int64_t deadline = loop_deadline_in((int64_t)grace_s * 1000);
+        while (!run->hypervisor.exited) {
+                if (l->stop_requests >= urgent_at) {
+                        log_notice("second stop request: stopping the hypervisor now");
+                        break;
+                }
+                if (monotonic_ms() >= deadline) {
+                        log_warning("the guest did not shut down within %d s: stopping it",
+                                    grace_s);
+                        break;
+                }
+                loop_iterate(l, (int)(deadline - monotonic_ms()));
+        }
+        if (run->hypervisor.exited)
+                return wait_status_to_exit_code(run->hypervisor.status);
+        loop_stop_child(l, &run->hypervisor, KILL_GRACE_MS, "the hypervisor");
+        return 128 + SIGTERM;
+}
+
+/*
+ * The VM runs: until its hypervisor ends, a stop is asked for (graceful
+ * shutdown), or a virtiofsd dies (the share cannot be handed to a new one
+ * while the guest runs: the VM is shut down, to be started afresh).
+ */
+static int supervise(struct running *run, int *exit_status)
+{
+        struct loop *l = run->rt->loop;
+        for (;;) {
+                (void)loop_wait(l, something_happened, run, -1, true, -1);
+                if (run->hypervisor.exited) {
+                        *exit_status = wait_status_to_exit_code(run->hypervisor.status);
+                        return 0;
+                }
+                if (loop_stopping(l)) {
+                        *exit_status = shut_down(run, run->rt->hs->stop_timeout_s);
+                        return 0;
+                }
+                ssize_t lost = virtiofsd_lost(run);
+                if (lost < 0)
+                        continue; /* readiness, handled by the caller */
+                /* virtiofsd also ends when the hypervisor lets go of it, on its way out. */
+                if (loop_wait_child(l, &run->hypervisor, loop_deadline_in(1000), false) == 0) {
+                        *exit_status = wait_status_to_exit_code(run->hypervisor.status);
+                        return 0;
+                }
+                log_warning("virtiofsd for share %s exited (status %d): a share cannot be "
+                            "handed to a new virtiofsd while the guest runs, so the VM is "
+                            "restarted",
+                            run->plan->virtiofsd[lost].tag,
+                            wait_status_to_exit_code(run->virtiofsd[lost].status));
+                int grace = run->rt->hs->stop_timeout_s < VIRTIOFSD_LOST_GRACE_S
+                                    ? run->rt->hs->stop_timeout_s
+                                    : VIRTIOFSD_LOST_GRACE_S;
+                *exit_status = shut_down(run, grace);
+                return 0;
+        }
+}
+
+/* Remove a socket microvm bound in the VM's directory (or the administrator's path). */
+static void remove_socket(int vmdir, const char *vm_dir, const char *path)
+{
+        struct vm_place place;
+        if (vm_place_open(vmdir, vm_dir, path, &place, NULL) < 0)
+                return;
+        vm_place_remove_socket(&place);
+        vm_place_close(&place);
+}
+
+static void teardown(struct running *run)
+{
+        struct loop *l = run->rt->loop;
+        loop_remove_source(l, &run->notify);
+        (void)unlinkat(run->rt->records_fd, "ready", 0);
+        if (run->hypervisor_started) {
+                loop_stop_child(l, &run->hypervisor, KILL_GRACE_MS, "the hypervisor");
+                loop_untrack(l, &run->hypervisor);
+                pidref_done(&run->hypervisor.ref);
+        }
+        step("teardown: hypervisor gone");
+        for (size_t i = run->n_virtiofsd; i-- > 0;) {
+                loop_stop_child(l, &run->virtiofsd[i], KILL_GRACE_MS, "virtiofsd");
+                loop_untrack(l, &run->virtiofsd[i]);
+                pidref_done(&run->virtiofsd[i].ref);
+                close(run->virtiofsd_listen[i]);
+        }
+        for (size_t i = 0; run->plan && i < run->plan->n_virtiofsd && run->vmdir >= 0; i++)
+                remove_socket(run->vmdir, run->plan->working_directory,
+                              run->plan->virtiofsd[i].socket);
+        step("teardown: virtiofsd gone");
+        vm_interfaces_remove(&run->interfaces);
+        step("teardown: interfaces gone");
+        bool notify_socket = run->notify.fd >= 0 && !run->notify.vsock;
+        notify_close(&run->notify);
+        if (notify_socket)
+                remove_socket(run->vmdir, run->plan->working_directory, run->plan->notify_socket);
+        /* booted goes last: until then it says what is (or was) running. */
+        if (run->booted) {
+                struct mv_error *e = NULL;
+                if (records_set_runner(run->rt->hs->state_dir, run->rt->name, "booted", NULL, NULL,
+                                       &e) < 0) {
+                        log_warning("%s", e->msg);
+                        mv_error_free(&e);
+                }
+        }
+        step("teardown: done");
+        free(run->virtiofsd);
+        free(run->virtiofsd_listen);
+        closep(&run->vmdir);
+}
+
+/* A missing kernel is better said now than by the hypervisor after everything is set up. */
+static int check_boot_files(const struct vm_plan *plan, struct mv_error **err)
+{
+        static const char *const options[] = { "microvm.kernel", "microvm.initrdPath",
+                                               "microvm.storeDisk" };
+        for (size_t i = 0; i < ELEMENTSOF(options); i++) {
+                const char *path = plan->boot_files[i];
+                if (path && access(path, R_OK) < 0)
+                        return mv_error_set(err, errno, "%s %s", options[i], path);
+        }
+        return 0;
+}
+
+int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
+{
+        _cleanup_plan_ struct vm_plan *plan = NULL;
+        int r = vm_plan(rt->hs, rt->name, &plan, err);
+        if (r < 0)
+                return r;
+        r = check_boot_files(plan, err);
+        if (r >= 0)
+                r = ownership_check(plan, err);
+        if (r < 0)
+                return mv_error_wrap(err, "vm %s", rt->name);
+        struct running run = {
+                .rt = rt,
+                .plan = plan,
+                .vmdir = -1,
+                .notify = { .fd = -1 },
+                .start_deadline = loop_deadline_in((int64_t)rt->hs->startup_timeout_s * 1000),
+                .creds = { .uid = plan->run_as.uid, .gid = plan->run_as.gid, .drop_groups = true },
+        };
+        if (rt->control)
+                rt->control->phase = PHASE_STARTING;
+        struct loop_waiter w;
+        loop_waiter_init(&w, rt->loop, true, run.start_deadline);
+
+        run.vmdir = vmdir_open(rt->hs->state_dir, rt->name, true, err);
+        r = run.vmdir;
+        if (r >= 0)
+                r = create_volumes(&run, &w.base, err);
+        if (r >= 0)
+                r = vm_interfaces_create(plan, &run.interfaces, &w.base, err);
+        if (r >= 0)
+                r = vm_plan_resolve_ifindex(rt->hs, plan, err);
+        if (r >= 0)
+                r = vm_interfaces_open_fds(plan, &run.interfaces, err);
+        if (r >= 0)
+                r = start_virtiofsd(&run, err);
+        if (r >= 0)
+                r = mark_booted(&run, err);
+        if (r >= 0)
+                r = readiness_prepare(&run, err);
+        if (r >= 0)
+                r = start_hypervisor(&run, err);
+        if (r >= 0)
+                r = wait_ready(&run, err);
+        if (r >= 0 && loop_stopping(rt->loop) && !run.ready)
+                log_notice("stopped before the VM was ready");
+        if (r >= 0)
+                r = supervise(&run, exit_status);
+        else if (run.hypervisor_started)
+                *exit_status = 1;
+        teardown(&run);
+        if (r < 0)
+                return mv_error_wrap(err, "vm %s", rt->name);
+        return 0;
+}
+
+/* Each virtiofs socket the runner names, relative to the VM's directory. */
+static void remove_runner_sockets(int vmdir, const char *vm_dir, const char *runner_dir)
+{
+        _cleanup_free_ char *vfs = xasprintf("%s/share/microvm/virtiofs", runner_dir);
+        _cleanup_closedir_ DIR *d = opendir(vfs);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s/socket", vfs, de->d_name);
+                _cleanup_free_ char *sock = NULL;
+                if (read_file_full(p, &sock, NULL, NULL) < 0)
+                        continue;
+                sock[strcspn(sock, "\n")] = '\0';
+                remove_socket(vmdir, vm_dir, sock);
+        }
+}
+
+void vm_clean_up_after_crash(const struct host_settings *hs, const char *name)
+{
+        _cleanup_free_ char *booted = records_runner(hs->state_dir, name, "booted");
+        if (!booted)
+                return;
+        log_notice("cleaning up after an unclean stop of vm %s (runner %s)", name, booted);
+        _cleanup_free_ char *runner_dir = xasprintf("%s/" RUNNERS_DIR "/%s", hs->state_dir, booted);
+        if (hs->manage_interfaces)
+                vm_interfaces_remove_listed(runner_dir);
+        struct mv_error *e = NULL;
+        _cleanup_close_ int vmdir = vmdir_open(hs->state_dir, name, false, &e);
+        if (vmdir >= 0) {
+                _cleanup_free_ char *vm_dir = xasprintf("%s/%s", hs->state_dir, name);
+                remove_runner_sockets(vmdir, vm_dir, runner_dir);
+                static const char *const stale[] = { "notify.vsock_8888" };
+                for (size_t i = 0; i < ELEMENTSOF(stale); i++)
+                        remove_socket(vmdir, vm_dir, stale[i]);
+        }
+        mv_error_free(&e);
+        _cleanup_free_ char *records = records_path(hs->state_dir, name, "ready");
+        (void)unlink(records);
+        if (records_set_runner(hs->state_dir, name, "booted", NULL, NULL, &e) < 0) {
+                log_warning("%s", e->msg);
+                mv_error_free(&e);
+        }
+}

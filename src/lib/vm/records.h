@@ -1,0 +1,52 @@
+/*
+ * Root's records of each VM, in STATE/.host/NAME: what microvm itself
+ * trusts. The hypervisor's working directory STATE/NAME belongs to
+ * microvm:kvm (as in microvm.nix), so anything in it may have been
+ * replaced by the VM's user; root reads nothing there. The records hold:
+ *
+ *   current, booted, toplevel   links to ../../.runners/<runner>: the
+ *                               installed runner, the running one, and
+ *                               the mark of a declarative VM
+ *   lock                        held by the process that runs the VM
+ *   pid                         "PID START_TIME KIND", advisory (status)
+ *   control.sock                the monitor's control socket
+ *   console.sock, console.log   the serial console and its log
+ *   ready, restarts             readiness and the monitor's restart record
+ *
+ * The links are also published in STATE/NAME for people and microvm.nix's
+ * tools (docs/security.md), never read back from there.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+struct mv_error;
+
+#define RECORDS_DIR ".host"
+
+/* STATE/.host/NAME, or a file in it when `file` is not NULL. malloc'd. */
+char *records_path(const char *state_dir, const char *name, const char *file);
+
+/* Create STATE/.host/NAME (root's, 0755) if needed and open it; returns the fd. */
+int records_open(const char *state_dir, const char *name, bool create, struct mv_error **err);
+
+/* Whether `runner` is a runner name this VM can have: 32 hex digits, '-', the VM's name. */
+bool runner_name_valid(const char *runner, const char *name);
+
+/*
+ * The runner the record `link` (current, booted or toplevel) names, or
+ * NULL when there is none or it is not a runner of this VM. malloc'd.
+ */
+char *records_runner(const char *state_dir, const char *name, const char *link);
+
+/*
+ * Point record `link` at runner `runner` (NULL: remove it), then publish
+ * the same in STATE/NAME. Only the record is crash-safe and checked; a
+ * publication that fails is a warning. `*changed` (optional) says whether
+ * the record moved.
+ */
+int records_set_runner(const char *state_dir, const char *name, const char *link,
+                       const char *runner, bool *changed, struct mv_error **err);
+
+/* The names of the VMs with records, sorted. */
+char **records_vm_names(const char *state_dir);

@@ -1,0 +1,85 @@
+#include "vm/settings.h"
+
+#include <string.h>
+
+#include "config/json-read.h"
+#include "config/json-write.h"
+#include "config/merge.h"
+#include "config/value-get.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+static int clamp_int(int64_t v, int lo, int hi)
+{
+        return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
+void host_settings_from_config(const struct value *host, struct host_settings *s)
+{
+        const char *script = vget_str(host, "microvm.host.tapScript");
+        *s = (struct host_settings){
+                .state_dir = xstrdup(vget_str(host, "microvm.stateDir")),
+                .tap_script = script ? xstrdup(script) : NULL,
+                .manage_interfaces = vget_bool(host, INTERFACES_UNIT_ENABLE, true),
+                .use_notify_sockets = vget_bool(host, "microvm.host.useNotifySockets", false),
+                .startup_timeout_s =
+                        clamp_int(vget_int(host, "microvm.host.startupTimeout", 150), 1, 86400),
+                .restart_delay_s = clamp_int(vget_int(host, "microvm.host.restartDelay", 5), 0,
+                                             MAX_RESTART_DELAY_S),
+                .stop_timeout_s = DEFAULT_STOP_TIMEOUT,
+        };
+}
+
+char *host_settings_to_json(const struct host_settings *s)
+{
+        struct strbuf b = { 0 };
+        strbuf_puts(&b, "{\"stateDir\":");
+        json_write_string(&b, s->state_dir, strlen(s->state_dir));
+        strbuf_puts(&b, ",\"tapScript\":");
+        if (s->tap_script)
+                json_write_string(&b, s->tap_script, strlen(s->tap_script));
+        else
+                strbuf_puts(&b, "null");
+        strbuf_printf(&b,
+                      ",\"manageInterfaces\":%s,\"useNotifySockets\":%s,\"startupTimeout\":%d,"
+                      "\"restartDelay\":%d,\"stopTimeout\":%d}",
+                      s->manage_interfaces ? "true" : "false",
+                      s->use_notify_sockets ? "true" : "false", s->startup_timeout_s,
+                      s->restart_delay_s, s->stop_timeout_s);
+        return strbuf_take(&b);
+}
+
+int host_settings_from_json(const char *json, struct host_settings *s, struct mv_error **err)
+{
+        struct source_set set = { 0 };
+        _cleanup_value_ struct value *v = NULL;
+        struct source *src = source_add_text(&set, "(host settings)", json);
+        int r = json_parse(src, &v, err);
+        if (r >= 0 && (v->type != VALUE_ATTRS || !vget_str(v, "stateDir")))
+                r = mv_error_fail(err, "host settings without a state directory");
+        if (r >= 0) {
+                const char *script = vget_str(v, "tapScript");
+                *s = (struct host_settings){
+                        .state_dir = xstrdup(vget_str(v, "stateDir")),
+                        .tap_script = script ? xstrdup(script) : NULL,
+                        .manage_interfaces = vget_bool(v, "manageInterfaces", true),
+                        .use_notify_sockets = vget_bool(v, "useNotifySockets", false),
+                        .startup_timeout_s =
+                                clamp_int(vget_int(v, "startupTimeout", 150), 1, 86400),
+                        .restart_delay_s =
+                                clamp_int(vget_int(v, "restartDelay", 5), 0, MAX_RESTART_DELAY_S),
+                        .stop_timeout_s = clamp_int(vget_int(v, "stopTimeout", 150), 0, 86400),
+                };
+        }
+        source_set_free(&set);
+        return r;
+}
+
+void host_settings_done(struct host_settings *s)
+{
+        free(s->state_dir);
+        free(s->tap_script);
+        memset(s, 0, sizeof(*s));
+}

@@ -95,3 +95,30 @@ def test_output_that_cannot_be_written_is_a_failure(microvm, tmp_path):
                                stderr=subprocess.PIPE, text=True, timeout=30)
         assert r.returncode == 1, (args, r.stderr)
         assert message in r.stderr and "No space left on device" in r.stderr, r.stderr
+
+
+def test_import_of_a_fifo_is_refused_without_waiting(microvm, tmp_path):
+    """Only the main configuration may be a pipe; a FIFO with no writer must not hang."""
+    os.mkfifo(tmp_path / "fifo")
+    host = tmp_path / "host.nix"
+    host.write_text("{\n  imports = [ ./fifo ];\n}\n")
+    r = run(microvm, "--config", str(host), "check")
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        f"microvm: error: {host}:2:15: import {tmp_path}/fifo: is a pipe, not a regular file"), \
+        r.stderr
+
+
+def test_unreadable_import_names_its_position(microvm, tmp_path):
+    secret = tmp_path / "secret.nix"
+    secret.write_text("{ }\n")
+    secret.chmod(0)
+    host = tmp_path / "host.nix"
+    host.write_text("{\n  imports = [ ./secret.nix ];\n}\n")
+    # root reads anything: drop to nobody to see what an ordinary user sees.
+    as_nobody = dict(user=65534, group=65534, extra_groups=[]) if os.geteuid() == 0 else {}
+    r = subprocess.run([microvm, "--config", str(host), "check"], capture_output=True,
+                       text=True, timeout=30, **as_nobody)
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        f"microvm: error: {host}:2:15: import {secret}: Permission denied"), r.stderr

@@ -1,6 +1,8 @@
 #include "test-helpers.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include "config/source.h"
 #include "util/cleanup.h"
@@ -58,12 +60,63 @@ static void load_reads_files_and_rejects_binary(void **state)
         scratch_dir_remove(dir);
 }
 
+/* Devices, directories and FIFOs are refused before a byte is read: /dev/zero never ends. */
+static void only_regular_files(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        _cleanup_free_ char *fifo = xasprintf("%s/fifo", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        const char *paths[] = { "/dev/zero", "/dev/urandom", dir, fifo };
+        const char *kinds[] = { "is a character device", "is a character device", "is a directory",
+                                "is a pipe" };
+        struct source_set set = { 0 };
+        struct source *src = NULL;
+        for (size_t i = 0; i < 4; i++) {
+                struct mv_error *err = NULL;
+                /* A FIFO with no writer must not block the open: this would hang. */
+                assert_int_equal(source_load(&set, paths[i], &src, &err), -EINVAL);
+                _cleanup_free_ char *want =
+                        xasprintf("%s: %s, not a regular file", paths[i], kinds[i]);
+                assert_string_equal(err->msg, want);
+                assert_int_equal(err->kind, MV_ERROR_CONFIG);
+                assert_non_null(err->hint);
+                mv_error_free(&err);
+        }
+        source_set_free(&set);
+        scratch_dir_remove(dir);
+}
+
+static void files_over_the_cap(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        _cleanup_free_ char *big = xasprintf("%s/big.nix", dir);
+        /* Sparse: the size alone refuses it, nothing is read. */
+        int fd = open(big, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, (off_t)SOURCE_MAX_BYTES + 1), 0);
+        close(fd);
+        struct source_set set = { 0 };
+        struct source *src = NULL;
+        struct mv_error *err = NULL;
+        assert_int_equal(source_load(&set, big, &src, &err), -EINVAL);
+        _cleanup_free_ char *want =
+                xasprintf("%s: larger than 64 MiB, the most a configuration file may be", big);
+        assert_string_equal(err->msg, want);
+        mv_error_free(&err);
+        source_set_free(&set);
+        scratch_dir_remove(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(error_shows_line_and_caret),
                 cmocka_unit_test(position_less_values),
                 cmocka_unit_test(load_reads_files_and_rejects_binary),
+                cmocka_unit_test(only_regular_files),
+                cmocka_unit_test(files_over_the_cap),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

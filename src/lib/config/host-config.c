@@ -307,11 +307,11 @@ int host_config_load(const char *path, struct host_config *cfg, struct mv_error 
         c.arena = xcalloc(1, sizeof(*c.arena));
         struct arena *saved = value_use_arena(c.arena);
         struct value *module = NULL;
-        int r;
+        _cleanup_free_ char *real = NULL;
 
-        _cleanup_free_ char *real = realpath(path, NULL);
-        if (!real) {
-                r = mv_error_set(err, errno, "configuration %s", path);
+        int r = config_load_file(&c.ctx, path, NULL, &module, err);
+        if (r < 0) {
+                /* An unreadable configuration is a configuration problem: exit status 2. */
                 if (err && *err)
                         (*err)->kind = MV_ERROR_CONFIG;
                 if (r == -ENOENT)
@@ -320,15 +320,11 @@ int host_config_load(const char *path, struct host_config *cfg, struct mv_error 
                                            "FILE or MICROVM_CONFIG");
                 goto fail;
         }
-        strv_push(&c.ctx.loaded, real);
+        /* An import of the main file is skipped as a repeat. */
+        real = realpath(path, NULL);
+        if (real)
+                strv_push(&c.ctx.loaded, real);
 
-        r = config_load_file(&c.ctx, path, &module, err);
-        if (r < 0) {
-                /* An unreadable configuration is a configuration problem: exit status 2. */
-                if (err && *err)
-                        (*err)->kind = MV_ERROR_CONFIG;
-                goto fail;
-        }
         r = host_config_eval(&c.ctx, module, &c.root, err);
         if (r < 0)
                 goto fail;

@@ -40,14 +40,32 @@ static bool ends_with(const char *s, const char *suffix)
         return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-int config_load_file(struct merge_ctx *ctx, const char *path, struct value **out,
-                     struct mv_error **err)
+/* A file that could not be read: at the import that named it, or as the configuration itself. */
+static int load_error(const struct srcpos *import_pos, struct mv_error *cause,
+                      struct mv_error **err)
+{
+        int r = mv_error_return(cause);
+        if (import_pos)
+                srcpos_error(err, *import_pos, "import %s", cause->msg);
+        else
+                mv_error_config(err, "configuration %s", cause->msg);
+        if (err && *err) {
+                (*err)->code = cause->code; /* -ENOENT stays recognisable */
+                if (cause->hint)
+                        mv_error_hint(err, "%s", cause->hint);
+        }
+        return r;
+}
+
+int config_load_file(struct merge_ctx *ctx, const char *path, const struct srcpos *import_pos,
+                     struct value **out, struct mv_error **err)
 {
         struct source *src;
         struct value *v = NULL;
-        int r = source_load(ctx->sources, path, &src, err);
+        _cleanup_error_ struct mv_error *cause = NULL;
+        int r = source_load(ctx->sources, path, &src, &cause);
         if (r < 0)
-                return r;
+                return load_error(import_pos, cause, err);
         r = ends_with(path, ".json") ? json_parse(src, &v, err) : nix_parse(src, &v, err);
         if (r < 0)
                 return r;
@@ -409,16 +427,16 @@ static int import_file(struct merge_ctx *ctx, const struct value *item, const st
                 return srcpos_error(err, item->pos, "imports are disabled here");
         _cleanup_free_ char *real = realpath(item->str, NULL);
         if (!real) {
-                mv_error_set(err, errno, "import %s", item->str);
-                _cleanup_free_ char *msg = xstrdup((*err)->msg);
-                return srcpos_error(err, item->pos, "%s", msg);
+                _cleanup_error_ struct mv_error *cause = NULL;
+                mv_error_set(&cause, errno, "%s", item->str);
+                return load_error(&item->pos, cause, err);
         }
         if (strv_contains(ctx->loaded, real))
                 return 0; /* a module is imported once, however often it is named */
         strv_push(&ctx->loaded, real);
 
         struct value *mod = NULL;
-        int r = config_load_file(ctx, real, &mod, err);
+        int r = config_load_file(ctx, real, &item->pos, &mod, err);
         if (r < 0)
                 return r;
         return expand_module(ctx, mod, path, mods, n, err);

@@ -8,6 +8,13 @@
 
 struct mv_error;
 
+/*
+ * The most a configuration file may hold. Real ones are kilobytes; the cap
+ * is there so that a mistaken import (a log, a disk image, /dev/zero) is an
+ * error instead of a process that eats the host's memory.
+ */
+#define SOURCE_MAX_BYTES ((size_t)64 << 20)
+
 struct source {
         char *path; /* as given, or "<default>" for built-in defaults */
         char *dir;  /* directory relative paths in it resolve against */
@@ -25,7 +32,11 @@ struct source_set {
         struct source *head;
 };
 
-/* Read `path` into the set. Returns the source, owned by the set. */
+/*
+ * Read `path`, a regular file of at most SOURCE_MAX_BYTES, into the set.
+ * Returns the source, owned by the set. Errors read "PATH: reason", for
+ * the caller to prefix; a file that cannot be opened returns its -errno.
+ */
 int source_load(struct source_set *set, const char *path, struct source **out,
                 struct mv_error **err);
 

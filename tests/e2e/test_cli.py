@@ -1,4 +1,5 @@
 """The microvm command line itself: version, help, usage errors and exit codes."""
+import json
 import os
 import re
 import subprocess
@@ -95,6 +96,36 @@ def test_output_that_cannot_be_written_is_a_failure(microvm, tmp_path):
                                stderr=subprocess.PIPE, text=True, timeout=30)
         assert r.returncode == 1, (args, r.stderr)
         assert message in r.stderr and "No space left on device" in r.stderr, r.stderr
+
+
+def run_piped(microvm, *args, stdin, cwd=None):
+    return subprocess.run([microvm, *args], input=stdin, capture_output=True, timeout=30,
+                          cwd=cwd, env=dict(os.environ, NO_COLOR="1"))
+
+
+def test_configuration_from_a_pipe(microvm, tmp_path):
+    """`--config -` and `--config /dev/stdin` read a pipe; relative imports resolve against
+    the current directory, and JSON is recognised without a file name."""
+    (tmp_path / "vm.nix").write_text("{ microvm.vms.b = { }; }\n")
+    nix = b"{ imports = [ ./vm.nix ]; microvm.vms.a = { }; }\n"
+    for name, shown in (("-", "<stdin>"), ("/dev/stdin", "/dev/stdin")):
+        r = run_piped(microvm, "--config", name, "check", stdin=nix, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"{shown}: OK (2 VMs, 2 to autostart)\n".encode()
+    r = run_piped(microvm, "--config", "-", "eval", "--json", "microvm.autostart",
+                  stdin=b'{"microvm": {"vms": {"j": {}}}}')
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == ["j"]
+    # Errors point into standard input.
+    r = run_piped(microvm, "--config", "-", "check", stdin=b"{ microvm.vms = ; }")
+    assert r.returncode == 2
+    assert r.stderr.startswith(b"microvm: error: <stdin>:1:17: "), r.stderr
+
+
+def test_configuration_pipe_over_the_cap(microvm):
+    r = run_piped(microvm, "--config", "-", "check", stdin=b" " * ((64 << 20) + 1))
+    assert r.returncode == 2
+    assert b"<stdin>: larger than 64 MiB" in r.stderr, r.stderr
 
 
 def test_import_of_a_fifo_is_refused_without_waiting(microvm, tmp_path):

@@ -302,7 +302,7 @@ int host_config_eval(struct merge_ctx *ctx, struct value *module, struct value *
 
 int host_config_load(const char *path, struct host_config *cfg, struct mv_error **err)
 {
-        struct host_config c = { .path = xstrdup(path) };
+        struct host_config c = { .path = xstrdup(source_display_name(path)) };
         c.ctx.sources = xcalloc(1, sizeof(*c.ctx.sources));
         c.arena = xcalloc(1, sizeof(*c.arena));
         struct arena *saved = value_use_arena(c.arena);
@@ -320,8 +320,8 @@ int host_config_load(const char *path, struct host_config *cfg, struct mv_error 
                                            "FILE or MICROVM_CONFIG");
                 goto fail;
         }
-        /* An import of the main file is skipped as a repeat. */
-        real = realpath(path, NULL);
+        /* An import of the main file is skipped as a repeat; a pipe cannot be imported anyway. */
+        real = strcmp(path, "-") == 0 ? NULL : realpath(path, NULL);
         if (real)
                 strv_push(&c.ctx.loaded, real);
 

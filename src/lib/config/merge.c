@@ -40,6 +40,27 @@ static bool ends_with(const char *s, const char *suffix)
         return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/*
+ * A configuration read from a pipe has no name to tell its format by: it is
+ * JSON when it opens as a JSON object does, `{"key":`, which Nix never does.
+ */
+static bool looks_like_json(const char *p)
+{
+        p += strspn(p, " \t\r\n");
+        if (*p++ != '{')
+                return false;
+        p += strspn(p, " \t\r\n");
+        if (*p++ != '"')
+                return false;
+        for (; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1])
+                        p++;
+        if (*p++ != '"')
+                return false;
+        p += strspn(p, " \t\r\n");
+        return *p == ':';
+}
+
 /* A file that could not be read: at the import that named it, or as the configuration itself. */
 static int load_error(const struct srcpos *import_pos, struct mv_error *cause,
                       struct mv_error **err)
@@ -63,10 +84,11 @@ int config_load_file(struct merge_ctx *ctx, const char *path, const struct srcpo
         struct source *src;
         struct value *v = NULL;
         _cleanup_error_ struct mv_error *cause = NULL;
-        int r = source_load(ctx->sources, path, &src, &cause);
+        int r = source_load(ctx->sources, path, import_pos ? 0 : SOURCE_ALLOW_STREAM, &src, &cause);
         if (r < 0)
                 return load_error(import_pos, cause, err);
-        r = ends_with(path, ".json") ? json_parse(src, &v, err) : nix_parse(src, &v, err);
+        bool json = ends_with(path, ".json") || (src->unnamed && looks_like_json(src->text));
+        r = json ? json_parse(src, &v, err) : nix_parse(src, &v, err);
         if (r < 0)
                 return r;
         own(ctx, v);

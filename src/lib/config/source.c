@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,18 +16,24 @@
 #include "util/error.h"
 #include "util/xalloc.h"
 
-static struct source *source_new(struct source_set *set, const char *path, char *text, size_t len)
+static struct source *source_new(struct source_set *set, const char *path, const char *dir,
+                                 char *text, size_t len)
 {
         struct source *s = xcalloc(1, sizeof(*s));
         _cleanup_free_ char *copy = xstrdup(path);
 
         s->path = xstrdup(path);
-        s->dir = xstrdup(dirname(copy));
+        s->dir = xstrdup(dir ? dir : dirname(copy));
         s->text = text;
         s->len = len;
         s->next = set->head;
         set->head = s;
         return s;
+}
+
+const char *source_display_name(const char *path)
+{
+        return strcmp(path, "-") == 0 ? "<stdin>" : path;
 }
 
 static const char *file_kind(mode_t mode)
@@ -52,7 +59,10 @@ static int too_large(const char *name, struct mv_error **err)
                                   "device");
 }
 
-/* Read `fd` to its end, refusing more than SOURCE_MAX_BYTES (a file may grow as we read). */
+/*
+ * Read `fd` to its end, refusing more than SOURCE_MAX_BYTES. A pipe opened
+ * with O_NONBLOCK is waited for with poll(): it may be slower than us.
+ */
 static int read_capped(int fd, const char *name, size_t size_hint, char **text, size_t *len,
                        struct mv_error **err)
 {
@@ -64,6 +74,12 @@ static int read_capped(int fd, const char *name, size_t size_hint, char **text, 
                         buf = xrealloc(buf, cap);
                 }
                 ssize_t got = read(fd, buf + n, cap - n - 1);
+                if (got < 0 && errno == EAGAIN) {
+                        struct pollfd p = { .fd = fd, .events = POLLIN };
+                        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                                return mv_error_set(err, errno, "%s", name);
+                        continue;
+                }
                 if (got < 0 && errno == EINTR)
                         continue;
                 if (got < 0)
@@ -80,49 +96,67 @@ static int read_capped(int fd, const char *name, size_t size_hint, char **text, 
         return 0;
 }
 
-static int check_kind(const struct stat *st, const char *name, struct mv_error **err)
+/* Regular files always; a pipe or socket only with SOURCE_ALLOW_STREAM. */
+static int check_kind(const struct stat *st, const char *name, unsigned flags,
+                      struct mv_error **err)
 {
         if (S_ISREG(st->st_mode)) {
                 if ((uint64_t)st->st_size > SOURCE_MAX_BYTES)
                         return too_large(name, err);
                 return 0;
         }
+        bool stream = S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode);
+        if (stream && (flags & SOURCE_ALLOW_STREAM))
+                return 0;
         mv_error_config(err, "%s: is %s, not a regular file", name, file_kind(st->st_mode));
+        if (stream)
+                return mv_error_hint(err, "only the main configuration may be read from a pipe; "
+                                          "import regular files");
+        if (flags & SOURCE_ALLOW_STREAM)
+                return mv_error_hint(err, "name a regular file, or pipe the configuration in with "
+                                          "--config -");
         return mv_error_hint(err, "a configuration file must be a regular file (Nix, or JSON "
                                   "named *.json)");
 }
 
-int source_load(struct source_set *set, const char *path, struct source **out,
+int source_load(struct source_set *set, const char *path, unsigned flags, struct source **out,
                 struct mv_error **err)
 {
+        bool is_stdin = (flags & SOURCE_ALLOW_STREAM) && strcmp(path, "-") == 0;
+        const char *name = is_stdin ? source_display_name(path) : path;
         /* O_NONBLOCK: opening a FIFO with no writer must not wait; O_NOCTTY: nor adopt a tty. */
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        _cleanup_close_ int owned =
+                is_stdin ? -1 : open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        int fd = is_stdin ? STDIN_FILENO : owned;
         if (fd < 0)
-                return mv_error_set(err, errno, "%s", path);
+                return mv_error_set(err, errno, "%s", name);
 
         struct stat st;
         if (fstat(fd, &st) < 0)
-                return mv_error_set(err, errno, "%s", path);
-        int r = check_kind(&st, path, err);
+                return mv_error_set(err, errno, "%s", name);
+        int r = check_kind(&st, name, flags, err);
         if (r < 0)
                 return r;
 
         char *text = NULL;
         size_t len = 0;
-        r = read_capped(fd, path, (size_t)st.st_size, &text, &len, err);
+        r = read_capped(fd, name, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, &text, &len, err);
         if (r < 0)
                 return r;
         if (strlen(text) != len) {
                 free(text);
-                return mv_error_config(err, "%s: contains a NUL byte; not a text file", path);
+                return mv_error_config(err, "%s: contains a NUL byte; not a text file", name);
         }
-        *out = source_new(set, path, text, len);
+        /* Standard input and pipes have no directory of their own: use the current one. */
+        bool unnamed = is_stdin || strcmp(path, "/dev/stdin") == 0 || !S_ISREG(st.st_mode);
+        *out = source_new(set, name, unnamed ? "." : NULL, text, len);
+        (*out)->unnamed = unnamed;
         return 0;
 }
 
 struct source *source_add_text(struct source_set *set, const char *name, const char *text)
 {
-        return source_new(set, name, xstrdup(text), strlen(text));
+        return source_new(set, name, NULL, xstrdup(text), strlen(text));
 }
 
 void source_set_free(struct source_set *set)

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct mv_error;
@@ -16,10 +17,11 @@ struct mv_error;
 #define SOURCE_MAX_BYTES ((size_t)64 << 20)
 
 struct source {
-        char *path; /* as given, or "<default>" for built-in defaults */
+        char *path; /* as given, "<stdin>" for "-", or "<default>" for built-in defaults */
         char *dir;  /* directory relative paths in it resolve against */
         char *text; /* NUL-terminated contents */
         size_t len;
+        bool unnamed;        /* read from standard input or a pipe: no file name to go by */
         struct source *next; /* sources form a list owned by a source_set */
 };
 
@@ -32,13 +34,27 @@ struct source_set {
         struct source *head;
 };
 
+/* source_load() flags. */
+enum {
+        /*
+         * Also read a pipe or socket to its end: the main configuration
+         * may come from standard input ("-" or /dev/stdin) or a pipe
+         * (`--config <(...)`). Relative paths in it resolve against the
+         * current directory. Without it, only regular files are read.
+         */
+        SOURCE_ALLOW_STREAM = 1 << 0,
+};
+
 /*
- * Read `path`, a regular file of at most SOURCE_MAX_BYTES, into the set.
- * Returns the source, owned by the set. Errors read "PATH: reason", for
- * the caller to prefix; a file that cannot be opened returns its -errno.
+ * Read `path` (at most SOURCE_MAX_BYTES) into the set. Returns the source,
+ * owned by the set. Errors read "PATH: reason", for the caller to prefix;
+ * a file that cannot be opened returns its -errno.
  */
-int source_load(struct source_set *set, const char *path, struct source **out,
+int source_load(struct source_set *set, const char *path, unsigned flags, struct source **out,
                 struct mv_error **err);
+
+/* How `path` is shown in messages: "<stdin>" for "-", else itself. */
+const char *source_display_name(const char *path);
 
 /* Register in-memory text (for built-in defaults and tests). */
 struct source *source_add_text(struct source_set *set, const char *name, const char *text);

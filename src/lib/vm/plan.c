@@ -49,7 +49,7 @@ int vm_read_spec(const char *state_dir, const char *name, const char *link, stru
         _cleanup_free_ char *path = xasprintf("%s/%s/%s/" RUNNER_SPEC, state_dir, name, link);
         struct source_set set = { 0 };
         struct source *src = NULL;
-        int r = source_load(&set, path, &src, err);
+        int r = source_load(&set, path, 0, &src, err);
         if (r == -ENOENT) {
                 mv_error_fail(err, "vm %s is not installed in %s (no %s runner)", name, state_dir,
                               link);

@@ -200,11 +200,100 @@ static void pipe_over_the_cap(void **state)
         stdin_restore(saved, writer);
 }
 
+/* The error message for a one-line source `line` at byte `at` (0-based). */
+static char *error_at(const char *line, size_t at)
+{
+        struct source_set set = { 0 };
+        struct source *src = source_add_text(&set, "big.nix", line);
+        struct mv_error *err = NULL;
+        srcpos_error(&err, (struct srcpos){ .src = src, .line = 1, .col = (int)at + 1 }, "bad");
+        char *msg = xstrdup(err->msg);
+        mv_error_free(&err);
+        source_set_free(&set);
+        return msg;
+}
+
+/* `len` bytes of 'a', with `mark` written at byte `at`. */
+static char *line_of(size_t len, const char *mark, size_t at)
+{
+        char *s = xmalloc(len + 1);
+        memset(s, 'a', len);
+        s[len] = '\0';
+        memcpy(s + at, mark, strlen(mark));
+        return s;
+}
+
+static char *repeat(char c, size_t n)
+{
+        char *s = xmalloc(n + 1);
+        memset(s, c, n);
+        s[n] = '\0';
+        return s;
+}
+
+/* A 900 KB one-line configuration shows 60 bytes each side of the column, not the line. */
+static void long_lines_are_clipped_around_the_column(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *huge = line_of(900000, "X", 450000);
+        _cleanup_free_ char *msg = error_at(huge, 450000);
+        _cleanup_free_ char *a60 = repeat('a', 60), *a59 = repeat('a', 59);
+        _cleanup_free_ char *pad = repeat(' ', 63);
+        _cleanup_free_ char *want =
+                xasprintf("big.nix:1:450001: bad\n  ...%sX%s...\n  %s^", a60, a59, pad);
+        assert_string_equal(msg, want);
+
+        /* Near the start: no leading cut, the caret where it always was. */
+        _cleanup_free_ char *early = line_of(1000, "X", 5);
+        _cleanup_free_ char *start = error_at(early, 5);
+        _cleanup_free_ char *want_start =
+                xasprintf("big.nix:1:6: bad\n  aaaaaX%s...\n       ^", a59);
+        assert_string_equal(start, want_start);
+
+        /* Near the end: no trailing cut. */
+        _cleanup_free_ char *late = line_of(1000, "X", 999);
+        _cleanup_free_ char *end = error_at(late, 999);
+        _cleanup_free_ char *want_end = xasprintf("big.nix:1:1000: bad\n  ...%sX\n  %s^", a60, pad);
+        assert_string_equal(end, want_end);
+
+        /* Lines up to 160 bytes are shown whole. */
+        _cleanup_free_ char *short_line = line_of(160, "X", 150);
+        _cleanup_free_ char *whole = error_at(short_line, 150);
+        assert_null(strstr(whole, "..."));
+
+        /* Tabs before the column are copied into the caret line. */
+        _cleanup_free_ char *tabs = line_of(1000, "\t\tX", 500);
+        _cleanup_free_ char *tabbed = error_at(tabs, 502);
+        _cleanup_free_ char *a58 = repeat('a', 58), *pad58 = repeat(' ', 61);
+        _cleanup_free_ char *want_tabs =
+                xasprintf("big.nix:1:503: bad\n  ...%s\t\tX%s...\n  %s\t\t^", a58, a59, pad58);
+        assert_string_equal(tabbed, want_tabs);
+}
+
+/* A cut never splits a UTF-8 character: the window moves to character boundaries. */
+static void clipping_keeps_characters_whole(void **state)
+{
+        (void)state;
+        /* The window of the column at 200 is [140, 260); "é" sits on bytes 139-140 and 259-260. */
+        _cleanup_free_ char *line = line_of(400, "\xc3\xa9", 139);
+        memcpy(line + 200, "X", 1);
+        memcpy(line + 259, "\xc3\xa9", 2);
+        _cleanup_free_ char *msg = error_at(line, 200);
+        /* It starts after the first "é" and ends after the second. */
+        _cleanup_free_ char *a59 = repeat('a', 59), *a58 = repeat('a', 58);
+        _cleanup_free_ char *pad = repeat(' ', 62);
+        _cleanup_free_ char *want =
+                xasprintf("big.nix:1:201: bad\n  ...%sX%s\xc3\xa9...\n  %s^", a59, a58, pad);
+        assert_string_equal(msg, want);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(error_shows_line_and_caret),
                 cmocka_unit_test(position_less_values),
+                cmocka_unit_test(long_lines_are_clipped_around_the_column),
+                cmocka_unit_test(clipping_keeps_characters_whole),
                 cmocka_unit_test(load_reads_files_and_rejects_binary),
                 cmocka_unit_test(only_regular_files),
                 cmocka_unit_test(files_over_the_cap),

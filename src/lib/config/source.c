@@ -14,6 +14,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 static struct source *source_new(struct source_set *set, const char *path, const char *dir,
@@ -196,6 +197,44 @@ static char *source_line(const struct source *src, int line)
         return xstrndup(p, strcspn(p, "\n"));
 }
 
+/* Lines up to this long are shown whole; longer ones as a window around the column. */
+#define EXCERPT_WHOLE   160
+#define EXCERPT_CONTEXT 60
+
+static bool utf8_continuation(char c)
+{
+        return ((unsigned char)c & 0xc0) == 0x80;
+}
+
+/*
+ * The excerpt of `line` shown for byte column `col` (0-based), and under
+ * it the caret line. A long line (a generated one-line configuration) is
+ * cut to EXCERPT_CONTEXT bytes each side at character boundaries, the
+ * cuts marked "...". The caret lines up under tabs too: the pad copies them.
+ */
+static void excerpt(const char *line, size_t col, struct strbuf *text, struct strbuf *caret)
+{
+        size_t len = strlen(line), start = 0, end = len;
+        if (len > EXCERPT_WHOLE) {
+                start = col > EXCERPT_CONTEXT ? col - EXCERPT_CONTEXT : 0;
+                end = col + EXCERPT_CONTEXT < len ? col + EXCERPT_CONTEXT : len;
+                while (start > 0 && start < len && utf8_continuation(line[start]))
+                        start++;
+                while (end < len && utf8_continuation(line[end]))
+                        end++;
+        }
+        if (start > 0) {
+                strbuf_puts(text, "...");
+                strbuf_puts(caret, "   ");
+        }
+        strbuf_putn(text, line + start, end - start);
+        if (end < len)
+                strbuf_puts(text, "...");
+        for (size_t i = start; i < col; i++)
+                strbuf_putc(caret, i < len && line[i] == '\t' ? '\t' : ' ');
+        strbuf_putc(caret, '^');
+}
+
 int srcpos_error(struct mv_error **err, struct srcpos pos, const char *fmt, ...)
 {
         va_list ap;
@@ -212,12 +251,11 @@ int srcpos_error(struct mv_error **err, struct srcpos pos, const char *fmt, ...)
         if (!pos.src)
                 return mv_error_config(err, "%s: %s", where, msg);
 
-        _cleanup_free_ char *text = source_line(pos.src, pos.line);
-        /* The caret lines up under tabs too when the indent copies them. */
-        size_t col = pos.col > 0 ? (size_t)pos.col - 1 : 0;
-        _cleanup_free_ char *pad = xmalloc(col + 1);
-        for (size_t i = 0; i < col; i++)
-                pad[i] = i < strlen(text) && text[i] == '\t' ? '\t' : ' ';
-        pad[col] = '\0';
-        return mv_error_config(err, "%s: %s\n  %s\n  %s^", where, msg, text, pad);
+        _cleanup_free_ char *line = source_line(pos.src, pos.line);
+        struct strbuf text = { 0 }, caret = { 0 };
+        excerpt(line, pos.col > 0 ? (size_t)pos.col - 1 : 0, &text, &caret);
+        int r = mv_error_config(err, "%s: %s\n  %s\n  %s", where, msg, text.data, caret.data);
+        strbuf_free(&text);
+        strbuf_free(&caret);
+        return r;
 }

@@ -66,7 +66,8 @@ char *srcpos_format(struct srcpos pos);
 
 /*
  * A configuration error at `pos`: "file:line:col: MESSAGE", then the
- * source line and a caret under the column. Returns -EINVAL.
+ * source line and a caret under the column. A long line is shown as a
+ * window around the column, the cuts marked "...". Returns -EINVAL.
  */
 int srcpos_error(struct mv_error **err, struct srcpos pos, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

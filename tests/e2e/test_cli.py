@@ -153,3 +153,13 @@ def test_unreadable_import_names_its_position(microvm, tmp_path):
     assert r.returncode == 2
     assert r.stderr.startswith(
         f"microvm: error: {host}:2:15: import {secret}: Permission denied"), r.stderr
+
+
+def test_eval_json_is_valid_utf8(microvm, tmp_path):
+    """A Nix string holds any bytes; JSON output replaces ill-formed ones with U+FFFD."""
+    host = tmp_path / "host.nix"
+    host.write_bytes(b'{ microvm.host.tapScript = "a\xff b\xed\xa0\x80 c\xe2\x82 \xc3\xa9"; }\n')
+    r = subprocess.run([microvm, "--config", str(host), "eval", "--json", "microvm.host.tapScript"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.decode("utf-8")) == "a\ufffd b\ufffd\ufffd\ufffd c\ufffd \u00e9"

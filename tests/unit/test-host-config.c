@@ -209,6 +209,42 @@ static void assertions_and_checks(void **state)
         host_config_free(&cfg);
 }
 
+static void mac_addresses(void **state)
+{
+        const char *dir = *state;
+        char buf[1024];
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "vm-a", "03:00:00:00:00:01", "");
+        load_fails(dir, buf,
+                   "microvm.vms.a.config.microvm.interfaces[0].mac: \"03:00:00:00:00:01\" is a "
+                   "multicast address");
+        snprintf(buf, sizeof(buf), iface, "a", "user", "u", "ff:ff:ff:ff:ff:ff", "");
+        load_fails(dir, buf, "is a multicast address");
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "vm-a", "00:00:00:00:00:00", "");
+        load_fails(dir, buf, "\"00:00:00:00:00:00\" is the all-zero address");
+        /* Across VMs, whatever the case of the hex digits. */
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "vm-a", "02:00:00:00:00:ab",
+                 "microvm.vms.b.config.microvm.interfaces = [ { type = \"macvtap\"; id = "
+                 "\"vm-b\"; mac = \"02:00:00:00:00:AB\"; macvtap = { link = \"eth0\"; mode = "
+                 "\"bridge\"; }; } ];");
+        load_fails(dir, buf,
+                   "microvm.vms.b.config.microvm.interfaces[0].mac: \"02:00:00:00:00:AB\" is "
+                   "already the address of microvm.vms.a.config.microvm.interfaces[0].mac");
+        /* Within one VM, user networking included. */
+        load_fails(dir,
+                   "{ microvm.vms.a.config.microvm.interfaces = [\n"
+                   "  { type = \"user\"; id = \"u\"; mac = \"02:00:00:00:00:01\"; }\n"
+                   "  { type = \"tap\"; id = \"vm-a\"; mac = \"02:00:00:00:00:01\"; } ]; }",
+                   "interfaces[1].mac: \"02:00:00:00:00:01\" is already the address of "
+                   "microvm.vms.a.config.microvm.interfaces[0].mac (");
+        /* User networking of two VMs: two separate networks, the same address is fine. */
+        struct host_config cfg;
+        snprintf(buf, sizeof(buf), iface, "a", "user", "qemu", "02:00:00:00:00:01",
+                 "microvm.vms.b.config.microvm.interfaces = [ { type = \"user\"; id = \"qemu\"; "
+                 "mac = \"02:00:00:00:00:01\"; } ];");
+        load_ok(dir, buf, &cfg);
+        host_config_free(&cfg);
+}
+
 static void missing_file_is_a_configuration_error(void **state)
 {
         _cleanup_free_ char *path = xasprintf("%s/absent.nix", (char *)*state);
@@ -259,6 +295,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(guest_computed_defaults, setup, teardown),
                 cmocka_unit_test_setup_teardown(json_configuration, setup, teardown),
                 cmocka_unit_test_setup_teardown(assertions_and_checks, setup, teardown),
+                cmocka_unit_test_setup_teardown(mac_addresses, setup, teardown),
                 cmocka_unit_test_setup_teardown(missing_file_is_a_configuration_error, setup,
                                                 teardown),
                 cmocka_unit_test(config_path_precedence),

@@ -245,6 +245,32 @@ static void mac_addresses(void **state)
         host_config_free(&cfg);
 }
 
+static void guest_sizes(void **state)
+{
+        const char *dir = *state;
+        struct host_config cfg;
+        load_ok(dir,
+                "{ microvm.vms.a.config.microvm = { mem = 16777216; hotplugMem = 16777216; "
+                "vcpu = 4096; }; }",
+                &cfg);
+        host_config_free(&cfg);
+        load_fails(dir, "{ microvm.vms.a.config.microvm.mem = 16777217; }",
+                   "microvm.vms.a.config.microvm.mem: 16777217 MiB is more memory than a host "
+                   "could give a VM; the most is 16777216 MiB (16 TiB)");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.mem = 9223372036854775807; }",
+                   "microvm.mem: 9223372036854775807 MiB is more memory");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.hotplugMem = 17179869184; }",
+                   "microvm.vms.a.config.microvm.hotplugMem: 17179869184 MiB is more memory");
+        load_fails(dir, "{ microvm.vms.\"a.b\".config.microvm.vcpu = 4097; }",
+                   "microvm.vms.\"a.b\".config.microvm.vcpu: 4097 virtual CPUs are more than a "
+                   "VM can have; the most is 4096");
+        /* The lower bounds are the options' types (positive integers). */
+        load_fails(dir, "{ microvm.vms.a.config.microvm.mem = 0; }", "expected positive integer");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.mem = -512; }",
+                   "expected positive integer");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.vcpu = 0; }", "expected positive integer");
+}
+
 static void missing_file_is_a_configuration_error(void **state)
 {
         _cleanup_free_ char *path = xasprintf("%s/absent.nix", (char *)*state);
@@ -296,6 +322,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(json_configuration, setup, teardown),
                 cmocka_unit_test_setup_teardown(assertions_and_checks, setup, teardown),
                 cmocka_unit_test_setup_teardown(mac_addresses, setup, teardown),
+                cmocka_unit_test_setup_teardown(guest_sizes, setup, teardown),
                 cmocka_unit_test_setup_teardown(missing_file_is_a_configuration_error, setup,
                                                 teardown),
                 cmocka_unit_test(config_path_precedence),

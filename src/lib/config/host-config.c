@@ -267,6 +267,46 @@ static int check_shares(const char *vm, const struct value *guest, struct mv_err
         return 0;
 }
 
+/* 16 TiB in MiB: more memory than a host could give one VM; a unit mistake, or a typo. */
+#define GUEST_MEM_MAX_MIB (INT64_C(16) << 20)
+/* KVM's most vCPUs per VM on x86 (KVM_MAX_VCPUS). */
+#define GUEST_VCPU_MAX 4096
+
+/* Guest sizes beyond what their types say: the types take any positive number. */
+static const struct guest_bound {
+        const char *option;
+        int64_t max;
+        const char *what;  /* the value's meaning, after the number */
+        const char *limit; /* max, for people */
+        const char *hint;
+} guest_bounds[] = {
+        { "microvm.mem", GUEST_MEM_MAX_MIB, "MiB is more memory than a host could give a VM",
+          "16777216 MiB (16 TiB)",
+          "microvm.mem is in MiB (megabytes), not bytes: 512 is half a GiB, 4096 is 4 GiB" },
+        { "microvm.hotplugMem", GUEST_MEM_MAX_MIB, "MiB is more memory than a host could give a VM",
+          "16777216 MiB (16 TiB)",
+          "microvm.hotplugMem is in MiB (megabytes), not bytes: 4096 is 4 GiB" },
+        { "microvm.vcpu", GUEST_VCPU_MAX, "virtual CPUs are more than a VM can have", "4096",
+          "microvm.vcpu counts the VM's virtual CPU cores, e.g. 2" },
+};
+
+static int check_guest_sizes(const char *vm, const struct value *guest, struct mv_error **err)
+{
+        for (size_t i = 0; i < ELEMENTSOF(guest_bounds); i++) {
+                const struct guest_bound *b = &guest_bounds[i];
+                const struct value *v = value_lookup(guest, b->option);
+                if (!v || v->type != VALUE_INT || v->integer <= b->max)
+                        continue;
+                _cleanup_free_ char *name = option_segment_display(vm);
+                int r = srcpos_error(err, v->pos,
+                                     "microvm.vms.%s.config.%s: %lld %s; the most is %s", name,
+                                     b->option, (long long)v->integer, b->what, b->limit);
+                mv_error_hint(err, "%s", b->hint);
+                return r;
+        }
+        return 0;
+}
+
 static int check_vsock(const char *vm, const struct value *guest, const struct value **cids,
                        const char **owners, size_t *n, struct mv_error **err)
 {
@@ -346,6 +386,7 @@ static int check_host(const struct value *root, struct mv_error **err)
                         continue;
                 if ((r = check_interfaces(name, guest, &names, &macs, err)) < 0 ||
                     (r = check_shares(name, guest, err)) < 0 ||
+                    (r = check_guest_sizes(name, guest, err)) < 0 ||
                     (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)
                         return r;
         }

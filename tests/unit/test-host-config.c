@@ -170,6 +170,11 @@ static void assertions_and_checks(void **state)
         load_fails(dir, "{ microvm.vms.\"$(reboot)\" = { }; }",
                    "vm name \"$(reboot)\" is not allowed");
         load_fails(dir, "{ microvm.vms.\"-x\" = { }; }", "is not allowed");
+        /* Autostart names become state directory paths too. */
+        load_fails(dir, "{ microvm.autostart = [ \"a\" \"../other-state/vm\" ]; }",
+                   "host.nix:1:29: microvm.autostart: \"../other-state/vm\" is not a VM name");
+        load_fails(dir, "{ microvm.autostart = [ \"\" ]; }", "\"\" is not a VM name");
+        load_fails(dir, "{ microvm.autostart = [ \"a/b\" ]; }", "\"a/b\" is not a VM name");
 #define iface                                                                                      \
         "{ microvm.vms.%s.config.microvm.interfaces = [ { type = \"%s\"; id = \"%s\"; mac = "      \
         "\"%s\"; } ]; %s }"

@@ -360,6 +360,25 @@ static int check_vsock_unique(const struct value **cids, const char **owners, si
         return 0;
 }
 
+/* The names of microvm.autostart become paths in the state directory: "../x" must not. */
+static int check_autostart(const struct value *root, struct mv_error **err)
+{
+        const struct value *list = value_lookup(root, "microvm.autostart");
+        for (size_t i = 0; list && i < list->n_items; i++) {
+                const struct value *name = list->items[i];
+                if (vm_name_valid(name->str))
+                        continue;
+                int r = srcpos_error(
+                        err, name->pos,
+                        "microvm.autostart: \"%s\" is not a VM name: a VM name is " VM_NAME_RULE,
+                        name->str);
+                mv_error_hint(err,
+                              "list the names of VMs, as in microvm.vms.NAME or 'microvm list'");
+                return r;
+        }
+        return 0;
+}
+
 static int check_host(const struct value *root, struct mv_error **err)
 {
         const struct value *vms = value_lookup(root, "microvm.vms");
@@ -375,9 +394,7 @@ static int check_host(const struct value *root, struct mv_error **err)
                 const struct value *vm = vms->attrs[i].value;
                 if (!vm_name_valid(name))
                         return srcpos_error(err, vms->attrs[i].key_pos,
-                                            "vm name \"%s\" is not allowed: use up to 64 letters, "
-                                            "digits, '-', '_' or '.', starting with a letter or "
-                                            "digit",
+                                            "vm name \"%s\" is not allowed: use " VM_NAME_RULE,
                                             name);
                 if ((r = check_vm_assertions(name, vm, err)) < 0)
                         return r;
@@ -390,7 +407,9 @@ static int check_host(const struct value *root, struct mv_error **err)
                     (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)
                         return r;
         }
-        return check_vsock_unique(cids, owners, n_cids, err);
+        if ((r = check_vsock_unique(cids, owners, n_cids, err)) < 0)
+                return r;
+        return check_autostart(root, err);
 }
 
 /* microvm.autostart: the user's list, then every VM with autostart = true; once each. */

@@ -4,6 +4,8 @@ import os
 import re
 import subprocess
 
+import pytest
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -163,3 +165,23 @@ def test_eval_json_is_valid_utf8(microvm, tmp_path):
                        capture_output=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.decode("utf-8")) == "a\ufffd b\ufffd\ufffd\ufffd c\ufffd \u00e9"
+
+
+@pytest.mark.parametrize("args", [
+    ["start", "ok", "../other-state/vm"], ["stop", "../other-state/vm"],
+    ["restart", "../other-state/vm"], ["status", "../other-state/vm"],
+    ["status", "--json", "../other-state/vm"], ["run", "../other-state/vm"],
+    ["run", "--stop-timeout", "5", "../other-state/vm"], ["plan", "../other-state/vm"],
+    ["plan", "--json", "../other-state/vm"], ["console", "../other-state/vm"],
+    ["logs", "../other-state/vm"], ["logs", "-f", "../other-state/vm"],
+    ["-r", "../other-state/vm"],
+])
+def test_vm_names_on_the_command_line_are_checked_first(microvm, args):
+    """A VM name is checked before the configuration is read or a path is built from it."""
+    r = run(microvm, "--config", "/nonexistent/host.nix", *args,
+            env=dict(os.environ, NO_COLOR="1"))
+    assert r.returncode == 2, r.stderr
+    command = "run" if args[0] == "-r" else args[0]
+    assert r.stderr.startswith(
+        f'microvm: error: {command}: "../other-state/vm" is not a VM name: a VM name is up to 64 '
+        "letters, digits, '-', '_' or '.', starting with a letter or digit\n"), r.stderr

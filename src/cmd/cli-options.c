@@ -29,6 +29,18 @@ int cli_parse_json_flag(const char *cmd, int argc, char **argv, bool *json, stru
         return optind;
 }
 
+int cli_check_vm_names(const char *cmd, char *const *names, int n, struct mv_error **err)
+{
+        for (int i = 0; i < n; i++) {
+                if (vm_name_valid(names[i]))
+                        continue;
+                mv_error_usage(err, "%s: \"%s\" is not a VM name: a VM name is " VM_NAME_RULE, cmd,
+                               names[i]);
+                return mv_error_hint(err, "'microvm list' shows the VMs of the state directory");
+        }
+        return 0;
+}
+
 int cli_parse_jobs(const char *cmd, const char *arg, int *jobs, struct mv_error **err)
 {
         char *end;

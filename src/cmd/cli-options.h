@@ -12,6 +12,12 @@ struct mv_error;
  */
 int cli_parse_json_flag(const char *cmd, int argc, char **argv, bool *json, struct mv_error **err);
 
+/*
+ * The VM names a command was given (`n` of them), checked before any path
+ * is built from one: a usage error naming the first bad one and the rule.
+ */
+int cli_check_vm_names(const char *cmd, char *const *names, int n, struct mv_error **err);
+
 /* --jobs N: a number of parallel starts (1 to 4096) into `*jobs`, or a usage error. */
 int cli_parse_jobs(const char *cmd, const char *arg, int *jobs, struct mv_error **err);
 

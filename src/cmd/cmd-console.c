@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "config/host-config.h"
 #include "config/value-get.h"
@@ -115,9 +116,12 @@ int cmd_console(const struct cli_context *ctx, int argc, char **argv, struct mv_
 {
         if (argc != 2 || argv[1][0] == '-')
                 return mv_error_usage(err, "console takes one VM name");
+        int r = cli_check_vm_names("console", argv + 1, 1, err);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *dir = NULL;
         bool running;
-        int r = vm_dir_of(ctx, argv[1], &dir, &running, err);
+        r = vm_dir_of(ctx, argv[1], &dir, &running, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *sock_path = xasprintf("%s/console.sock", dir);
@@ -208,9 +212,12 @@ int cmd_logs(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         if (argc - optind != 1)
                 return mv_error_usage(err, "logs takes one VM name");
         const char *name = argv[optind];
+        int r = cli_check_vm_names("logs", argv + optind, 1, err);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *dir = NULL;
         bool running;
-        int r = vm_dir_of(ctx, name, &dir, &running, err);
+        r = vm_dir_of(ctx, name, &dir, &running, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *path = xasprintf("%s/console.log", dir);

@@ -26,8 +26,9 @@ void print_usage(FILE *f)
               "  -q, --quiet              Only errors\n"
               "  -r NAME                  Same as 'run NAME' (microvm.nix's flag)\n"
               "  -l                       Same as 'list' (microvm.nix's flag)\n"
-              "      --config FILE        Host configuration (default: $MICROVM_CONFIG, else\n"
-              "                           " MICROVM_DEFAULT_CONFIG ")\n"
+              "      --config FILE        Host configuration, '-' for standard input\n"
+              "                           (default: $MICROVM_CONFIG, else " MICROVM_DEFAULT_CONFIG
+              ")\n"
               "\n"
               "Exit status: 0 success, 1 failure, 2 usage or configuration error.\n",
               f);

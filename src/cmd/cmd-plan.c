@@ -108,9 +108,12 @@ int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         if (argc - first != 1)
                 return mv_error_usage(err, "plan takes one VM name");
         const char *name = argv[first];
+        int r = cli_check_vm_names("plan", argv + first, 1, err);
+        if (r < 0)
+                return r;
 
         struct host_config cfg;
-        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
         if (r < 0)
                 return r;
         struct host_settings hs;

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 
+#include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "config/host-config.h"
 #include "monitor/monitor.h"
@@ -30,9 +31,12 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
         }
         if (argc - optind != 1)
                 return mv_error_usage(err, "run takes one VM name");
+        int r = cli_check_vm_names("run", argv + optind, 1, err);
+        if (r < 0)
+                return r;
 
         struct host_config cfg;
-        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
         if (r < 0)
                 return r;
         struct host_settings hs;

@@ -33,10 +33,12 @@ static int for_each_vm(const struct cli_context *ctx, int argc, char **argv, con
 {
         if (argc < 2)
                 return mv_error_usage(err, "%s takes one or more VM names", verb);
+        int r = cli_check_vm_names(verb, argv + 1, argc - 1, err);
+        if (r < 0)
+                return r;
         struct host_config cfg;
         /* Only start stands still while the host module is disabled: stopping is always allowed. */
-        int r = fn == start_vm_action ? host_config_load_enabled(ctx, &cfg, err)
-                                      : load(ctx, &cfg, err);
+        r = fn == start_vm_action ? host_config_load_enabled(ctx, &cfg, err) : load(ctx, &cfg, err);
         if (r < 0 || (fn == start_vm_action && r == 0))
                 return r;
         size_t failed = 0;
@@ -129,9 +131,12 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
         if (argc - first != 1)
                 return mv_error_usage(err, "status takes one VM name");
         const char *name = argv[first];
+        int r = cli_check_vm_names("status", argv + first, 1, err);
+        if (r < 0)
+                return r;
 
         struct host_config cfg;
-        int r = load(ctx, &cfg, err);
+        r = load(ctx, &cfg, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *state = xstrdup(vget_str(cfg.root, "microvm.stateDir"));

@@ -1,7 +1,10 @@
 """The microvm command line itself: version, help, usage errors and exit codes."""
+import json
 import os
 import re
 import subprocess
+
+import pytest
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -105,3 +108,90 @@ def test_output_that_cannot_be_written_is_a_failure(microvm, tmp_path):
                                stderr=subprocess.PIPE, text=True, timeout=30)
         assert r.returncode == 1, (args, r.stderr)
         assert message in r.stderr and "No space left on device" in r.stderr, r.stderr
+
+
+def run_piped(microvm, *args, stdin, cwd=None):
+    return subprocess.run([microvm, *args], input=stdin, capture_output=True, timeout=30,
+                          cwd=cwd, env=dict(os.environ, NO_COLOR="1"))
+
+
+def test_configuration_from_a_pipe(microvm, tmp_path):
+    """`--config -` and `--config /dev/stdin` read a pipe; relative imports resolve against
+    the current directory, and JSON is recognised without a file name."""
+    (tmp_path / "vm.nix").write_text("{ microvm.vms.b = { }; }\n")
+    nix = b"{ imports = [ ./vm.nix ]; microvm.vms.a = { }; }\n"
+    for name, shown in (("-", "<stdin>"), ("/dev/stdin", "/dev/stdin")):
+        r = run_piped(microvm, "--config", name, "check", stdin=nix, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"{shown}: OK (2 VMs, 2 to autostart)\n".encode()
+    r = run_piped(microvm, "--config", "-", "eval", "--json", "microvm.autostart",
+                  stdin=b'{"microvm": {"vms": {"j": {}}}}')
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == ["j"]
+    # Errors point into standard input.
+    r = run_piped(microvm, "--config", "-", "check", stdin=b"{ microvm.vms = ; }")
+    assert r.returncode == 2
+    assert r.stderr.startswith(b"microvm: error: <stdin>:1:17: "), r.stderr
+
+
+def test_configuration_pipe_over_the_cap(microvm):
+    r = run_piped(microvm, "--config", "-", "check", stdin=b" " * ((64 << 20) + 1))
+    assert r.returncode == 2
+    assert b"<stdin>: larger than 64 MiB" in r.stderr, r.stderr
+
+
+def test_import_of_a_fifo_is_refused_without_waiting(microvm, tmp_path):
+    """Only the main configuration may be a pipe; a FIFO with no writer must not hang."""
+    os.mkfifo(tmp_path / "fifo")
+    host = tmp_path / "host.nix"
+    host.write_text("{\n  imports = [ ./fifo ];\n}\n")
+    r = run(microvm, "--config", str(host), "check")
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        f"microvm: error: {host}:2:15: import {tmp_path}/fifo: is a pipe, not a regular file"), \
+        r.stderr
+
+
+def test_unreadable_import_names_its_position(microvm, tmp_path):
+    secret = tmp_path / "secret.nix"
+    secret.write_text("{ }\n")
+    secret.chmod(0)
+    host = tmp_path / "host.nix"
+    host.write_text("{\n  imports = [ ./secret.nix ];\n}\n")
+    # root reads anything: drop to nobody to see what an ordinary user sees.
+    as_nobody = dict(user=65534, group=65534, extra_groups=[]) if os.geteuid() == 0 else {}
+    r = subprocess.run([microvm, "--config", str(host), "check"], capture_output=True,
+                       text=True, timeout=30, **as_nobody)
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        f"microvm: error: {host}:2:15: import {secret}: Permission denied"), r.stderr
+
+
+def test_eval_json_is_valid_utf8(microvm, tmp_path):
+    """A Nix string holds any bytes; JSON output replaces ill-formed ones with U+FFFD."""
+    host = tmp_path / "host.nix"
+    host.write_bytes(b'{ microvm.host.tapScript = "a\xff b\xed\xa0\x80 c\xe2\x82 \xc3\xa9"; }\n')
+    r = subprocess.run([microvm, "--config", str(host), "eval", "--json", "microvm.host.tapScript"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.decode("utf-8")) == "a\ufffd b\ufffd\ufffd\ufffd c\ufffd \u00e9"
+
+
+@pytest.mark.parametrize("args", [
+    ["start", "ok", "../other-state/vm"], ["stop", "../other-state/vm"],
+    ["restart", "../other-state/vm"], ["status", "../other-state/vm"],
+    ["status", "--json", "../other-state/vm"], ["run", "../other-state/vm"],
+    ["run", "--stop-timeout", "5", "../other-state/vm"], ["plan", "../other-state/vm"],
+    ["plan", "--json", "../other-state/vm"], ["console", "../other-state/vm"],
+    ["logs", "../other-state/vm"], ["logs", "-f", "../other-state/vm"],
+    ["-r", "../other-state/vm"],
+])
+def test_vm_names_on_the_command_line_are_checked_first(microvm, args):
+    """A VM name is checked before the configuration is read or a path is built from it."""
+    r = run(microvm, "--config", "/nonexistent/host.nix", *args,
+            env=dict(os.environ, NO_COLOR="1"))
+    assert r.returncode == 2, r.stderr
+    command = "run" if args[0] == "-r" else args[0]
+    assert r.stderr.startswith(
+        f'microvm: error: {command}: "../other-state/vm" is not a VM name: a VM name is up to 64 '
+        "letters, digits, '-', '_' or '.', starting with a letter or digit\n"), r.stderr

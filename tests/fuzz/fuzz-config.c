@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness for the configuration reader: bytes in, through the
  * Nix reader (or the JSON reader when built with -DFUZZ_JSON), then the
- * whole evaluation: merge against the host schema, defaults, checks.
+ * whole evaluation: merge against the host schema, defaults, checks, and
+ * the JSON writer over the result (strings may hold any bytes).
  * Errors are expected; crashes, leaks and sanitizer reports are not.
  */
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include "config/host-config.h"
 #include "config/json-read.h"
+#include "config/json-write.h"
 #include "config/parser.h"
 #include "util/error.h"
 #include "util/xalloc.h"
@@ -37,6 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); /* success must produce a value */
         if (r < 0 && !err)
                 abort(); /* failure must say why */
+        if (root) {
+                struct strbuf json = { 0 };
+                json_write_value(&json, root, false);
+                strbuf_free(&json);
+        }
 
         value_free(root);
         value_free(module);

@@ -170,6 +170,11 @@ static void assertions_and_checks(void **state)
         load_fails(dir, "{ microvm.vms.\"$(reboot)\" = { }; }",
                    "vm name \"$(reboot)\" is not allowed");
         load_fails(dir, "{ microvm.vms.\"-x\" = { }; }", "is not allowed");
+        /* Autostart names become state directory paths too. */
+        load_fails(dir, "{ microvm.autostart = [ \"a\" \"../other-state/vm\" ]; }",
+                   "host.nix:1:29: microvm.autostart: \"../other-state/vm\" is not a VM name");
+        load_fails(dir, "{ microvm.autostart = [ \"\" ]; }", "\"\" is not a VM name");
+        load_fails(dir, "{ microvm.autostart = [ \"a/b\" ]; }", "\"a/b\" is not a VM name");
 #define iface                                                                                      \
         "{ microvm.vms.%s.config.microvm.interfaces = [ { type = \"%s\"; id = \"%s\"; mac = "      \
         "\"%s\"; } ]; %s }"
@@ -207,6 +212,68 @@ static void assertions_and_checks(void **state)
                  "mac = \"02:00:00:00:00:02\"; } ];");
         load_ok(dir, buf, &cfg);
         host_config_free(&cfg);
+}
+
+static void mac_addresses(void **state)
+{
+        const char *dir = *state;
+        char buf[1024];
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "vm-a", "03:00:00:00:00:01", "");
+        load_fails(dir, buf,
+                   "microvm.vms.a.config.microvm.interfaces[0].mac: \"03:00:00:00:00:01\" is a "
+                   "multicast address");
+        snprintf(buf, sizeof(buf), iface, "a", "user", "u", "ff:ff:ff:ff:ff:ff", "");
+        load_fails(dir, buf, "is a multicast address");
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "vm-a", "00:00:00:00:00:00", "");
+        load_fails(dir, buf, "\"00:00:00:00:00:00\" is the all-zero address");
+        /* Across VMs, whatever the case of the hex digits. */
+        snprintf(buf, sizeof(buf), iface, "a", "tap", "vm-a", "02:00:00:00:00:ab",
+                 "microvm.vms.b.config.microvm.interfaces = [ { type = \"macvtap\"; id = "
+                 "\"vm-b\"; mac = \"02:00:00:00:00:AB\"; macvtap = { link = \"eth0\"; mode = "
+                 "\"bridge\"; }; } ];");
+        load_fails(dir, buf,
+                   "microvm.vms.b.config.microvm.interfaces[0].mac: \"02:00:00:00:00:AB\" is "
+                   "already the address of microvm.vms.a.config.microvm.interfaces[0].mac");
+        /* Within one VM, user networking included. */
+        load_fails(dir,
+                   "{ microvm.vms.a.config.microvm.interfaces = [\n"
+                   "  { type = \"user\"; id = \"u\"; mac = \"02:00:00:00:00:01\"; }\n"
+                   "  { type = \"tap\"; id = \"vm-a\"; mac = \"02:00:00:00:00:01\"; } ]; }",
+                   "interfaces[1].mac: \"02:00:00:00:00:01\" is already the address of "
+                   "microvm.vms.a.config.microvm.interfaces[0].mac (");
+        /* User networking of two VMs: two separate networks, the same address is fine. */
+        struct host_config cfg;
+        snprintf(buf, sizeof(buf), iface, "a", "user", "qemu", "02:00:00:00:00:01",
+                 "microvm.vms.b.config.microvm.interfaces = [ { type = \"user\"; id = \"qemu\"; "
+                 "mac = \"02:00:00:00:00:01\"; } ];");
+        load_ok(dir, buf, &cfg);
+        host_config_free(&cfg);
+}
+
+static void guest_sizes(void **state)
+{
+        const char *dir = *state;
+        struct host_config cfg;
+        load_ok(dir,
+                "{ microvm.vms.a.config.microvm = { mem = 16777216; hotplugMem = 16777216; "
+                "vcpu = 4096; }; }",
+                &cfg);
+        host_config_free(&cfg);
+        load_fails(dir, "{ microvm.vms.a.config.microvm.mem = 16777217; }",
+                   "microvm.vms.a.config.microvm.mem: 16777217 MiB is more memory than a host "
+                   "could give a VM; the most is 16777216 MiB (16 TiB)");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.mem = 9223372036854775807; }",
+                   "microvm.mem: 9223372036854775807 MiB is more memory");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.hotplugMem = 17179869184; }",
+                   "microvm.vms.a.config.microvm.hotplugMem: 17179869184 MiB is more memory");
+        load_fails(dir, "{ microvm.vms.\"a.b\".config.microvm.vcpu = 4097; }",
+                   "microvm.vms.\"a.b\".config.microvm.vcpu: 4097 virtual CPUs are more than a "
+                   "VM can have; the most is 4096");
+        /* The lower bounds are the options' types (positive integers). */
+        load_fails(dir, "{ microvm.vms.a.config.microvm.mem = 0; }", "expected positive integer");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.mem = -512; }",
+                   "expected positive integer");
+        load_fails(dir, "{ microvm.vms.a.config.microvm.vcpu = 0; }", "expected positive integer");
 }
 
 static void missing_file_is_a_configuration_error(void **state)
@@ -259,6 +326,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(guest_computed_defaults, setup, teardown),
                 cmocka_unit_test_setup_teardown(json_configuration, setup, teardown),
                 cmocka_unit_test_setup_teardown(assertions_and_checks, setup, teardown),
+                cmocka_unit_test_setup_teardown(mac_addresses, setup, teardown),
+                cmocka_unit_test_setup_teardown(guest_sizes, setup, teardown),
                 cmocka_unit_test_setup_teardown(missing_file_is_a_configuration_error, setup,
                                                 teardown),
                 cmocka_unit_test(config_path_precedence),

@@ -26,7 +26,7 @@ static struct value *read_json(struct source_set *set, const char *path)
         struct source *src = NULL;
         struct value *v = NULL;
         struct mv_error *err = NULL;
-        if (source_load(set, path, &src, &err) < 0 || json_parse(src, &v, &err) < 0) {
+        if (source_load(set, path, 0, &src, &err) < 0 || json_parse(src, &v, &err) < 0) {
                 fail_msg("%s", err->msg);
                 abort();
         }

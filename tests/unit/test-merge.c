@@ -76,7 +76,7 @@ static char *eval_dir(const char *dir, const struct type *t, const char *select,
         struct value *mod = NULL, *out = NULL;
         char *json = NULL;
 
-        if (config_load_file(&ctx, path, &mod, err) >= 0 &&
+        if (config_load_file(&ctx, path, NULL, &mod, err) >= 0 &&
             merge_type(&ctx, t, NULL, &mod, 1, &out, err) >= 0) {
                 struct strbuf b = { 0 };
                 value_sort_attrs(out);
@@ -244,6 +244,20 @@ static void import_errors(void **state)
                      "bad.nix:1:13: unexpected ';', expected a value");
 }
 
+/* An import that is not a readable regular file: an error at the import, never a hang. */
+static void imports_of_what_is_not_a_file(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *fifo = xasprintf("%s/fifo", f->dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        expect_error(f->dir, "{\n  imports = [ /dev/zero ];\n}",
+                     "main.nix:2:15: import /dev/zero: is a character device, not a regular file");
+        expect_error(f->dir, "{ imports = [ ./fifo ]; }", "main.nix:1:15: import ");
+        expect_error(f->dir, "{ imports = [ ./fifo ]; }", "/fifo: is a pipe, not a regular file");
+        expect_error(f->dir, "{ imports = [ ./. ]; }", "main.nix:1:15: import ");
+        expect_error(f->dir, "{ imports = [ ./. ]; }", ": is a directory, not a regular file");
+}
+
 static void import_cycles_terminate(void **state)
 {
         struct fixture *f = *state;
@@ -259,7 +273,7 @@ static void json_modules(void **state)
         struct merge_ctx ctx = { .sources = xcalloc(1, sizeof(struct source_set)) };
         _cleanup_free_ char *path = xasprintf("%s/main.json", f->dir);
         struct value *mod = NULL, *out = NULL;
-        assert_int_equal(config_load_file(&ctx, path, &mod, NULL), 0);
+        assert_int_equal(config_load_file(&ctx, path, NULL, &mod, NULL), 0);
         assert_int_equal(merge_type(&ctx, &schema_test, NULL, &mod, 1, &out, NULL), 0);
         assert_int_equal(value_lookup(out, "a.count")->integer, 8);
         value_free(out);
@@ -294,6 +308,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(type_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(unknown_options_suggest, setup, teardown),
                 cmocka_unit_test_setup_teardown(import_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(imports_of_what_is_not_a_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(import_cycles_terminate, setup, teardown),
                 cmocka_unit_test_setup_teardown(json_modules, setup, teardown),
                 cmocka_unit_test(brief_renderings),

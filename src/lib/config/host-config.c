@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "config/schema.h"
@@ -81,30 +82,123 @@ static int check_vm_assertions(const char *name, const struct value *vm, struct 
         return 0;
 }
 
-/* What one host interface name is already used by, for collision messages. */
+/* What one host-wide interface name or MAC address is already used by, for collision messages. */
 struct claim {
         const char *owner; /* VM name */
         const struct value *value;
+        size_t index; /* the interface's place in the VM's microvm.interfaces */
 };
 
-static int claim_interface(struct claim **claims, size_t *n, struct strmap *names, const char *vm,
-                           const struct value *id, struct mv_error **err)
+struct claims {
+        struct claim *v;
+        size_t n;
+        struct strmap map;
+        char **keys; /* normalised keys the map borrows */
+};
+
+static void claims_free(struct claims *c)
 {
-        size_t first;
-        if (!strmap_put(names, id->str, *n, &first)) {
-                _cleanup_free_ char *where = srcpos_format((*claims)[first].value->pos);
-                return srcpos_error(err, id->pos,
-                                    "interface id \"%s\" of vm %s is already used by vm %s (%s); "
-                                    "host interface names must be unique",
-                                    id->str, vm, (*claims)[first].owner, where);
-        }
-        *claims = xreallocarray(*claims, *n + 1, sizeof(**claims));
-        (*claims)[(*n)++] = (struct claim){ .owner = vm, .value = id };
-        return 0;
+        free(c->v);
+        strmap_free(&c->map);
+        strv_free(c->keys);
 }
 
-static int check_interfaces(const char *vm, const struct value *guest, struct claim **claims,
-                            size_t *n_claims, struct strmap *names, struct mv_error **err)
+/* Claim `key` (which must outlive `c`) for `new`: NULL when it was free, else the earlier claim. */
+static const struct claim *claim(struct claims *c, const char *key, struct claim new)
+{
+        size_t first;
+        if (!strmap_put(&c->map, key, c->n, &first))
+                return &c->v[first];
+        c->v = xreallocarray(c->v, c->n + 1, sizeof(*c->v));
+        c->v[c->n++] = new;
+        return NULL;
+}
+
+/* "microvm.vms.VM.config.microvm.interfaces[I].LEAF", the option a message is about. */
+static char *iface_option(const char *vm, size_t i, const char *leaf)
+{
+        _cleanup_free_ char *name = option_segment_display(vm);
+        return xasprintf("microvm.vms.%s.config.microvm.interfaces[%zu].%s", name, i, leaf);
+}
+
+#define MAC_HINT                                                                                   \
+        "use a locally administered unicast address (the first octet's second digit 2, 6, a or "   \
+        "e), e.g. \"02:00:00:00:00:01\""
+
+/* A unicast address that is not all zero: what a network interface can have. */
+static int check_mac_kind(const char *vm, size_t i, const struct value *mac, struct mv_error **err)
+{
+        const char *why = NULL;
+        unsigned first = (unsigned)strtoul((char[]){ mac->str[0], mac->str[1], 0 }, NULL, 16);
+        if (first & 1)
+                why = "is a multicast address (the lowest bit of its first octet is set); an "
+                      "interface needs a unicast one";
+        else if (strspn(mac->str, "0:") == strlen(mac->str))
+                why = "is the all-zero address, which no interface can have";
+        if (!why)
+                return 0;
+        _cleanup_free_ char *opt = iface_option(vm, i, "mac");
+        int r = srcpos_error(err, mac->pos, "%s: \"%s\" %s", opt, mac->str, why);
+        mv_error_hint(err, MAC_HINT);
+        return r;
+}
+
+static int duplicate_mac(const char *vm, size_t i, const struct value *mac, const struct claim *by,
+                         struct mv_error **err)
+{
+        _cleanup_free_ char *opt = iface_option(vm, i, "mac");
+        _cleanup_free_ char *other = iface_option(by->owner, by->index, "mac");
+        _cleanup_free_ char *where = srcpos_format(by->value->pos);
+        int r = srcpos_error(err, mac->pos,
+                             "%s: \"%s\" is already the address of %s (%s); MAC addresses must be "
+                             "unique on a host",
+                             opt, mac->str, other, where);
+        mv_error_hint(err, "give each interface an address of its own, e.g. count up the last "
+                           "octet: \"02:00:00:00:00:01\", \"02:00:00:00:00:02\", ...");
+        return r;
+}
+
+/*
+ * Two interfaces of one VM never share a MAC address; interfaces of
+ * different VMs do not either, except user networking, where each VM has a
+ * network of its own.
+ */
+static int claim_mac(const char *vm, const struct value *ifaces, size_t i, struct claims *macs,
+                     struct mv_error **err)
+{
+        const struct value *mac = value_lookup(ifaces->items[i], "mac");
+        for (size_t j = 0; j < i; j++) {
+                const struct value *other = value_lookup(ifaces->items[j], "mac");
+                if (strcasecmp(mac->str, other->str) == 0)
+                        return duplicate_mac(vm, i, mac, &(struct claim){ vm, other, j }, err);
+        }
+        if (strcmp(value_lookup(ifaces->items[i], "type")->str, "user") == 0)
+                return 0;
+        char *key = xstrdup(mac->str);
+        for (char *p = key; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+        strv_push(&macs->keys, key);
+        free(key);
+        const struct claim *by =
+                claim(macs, macs->keys[strv_length(macs->keys) - 1], (struct claim){ vm, mac, i });
+        return by ? duplicate_mac(vm, i, mac, by, err) : 0;
+}
+
+static int claim_interface(struct claims *names, const char *vm, const struct value *id, size_t i,
+                           struct mv_error **err)
+{
+        const struct claim *by = claim(names, id->str, (struct claim){ vm, id, i });
+        if (!by)
+                return 0;
+        _cleanup_free_ char *where = srcpos_format(by->value->pos);
+        return srcpos_error(err, id->pos,
+                            "interface id \"%s\" of vm %s is already used by vm %s (%s); host "
+                            "interface names must be unique",
+                            id->str, vm, by->owner, where);
+}
+
+static int check_interfaces(const char *vm, const struct value *guest, struct claims *names,
+                            struct claims *macs, struct mv_error **err)
 {
         const struct value *ifaces = value_lookup(guest, "microvm.interfaces");
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
@@ -123,6 +217,9 @@ static int check_interfaces(const char *vm, const struct value *guest, struct cl
                                             "vm %s: interface %s: mac \"%s\" is not a MAC address "
                                             "like \"02:00:00:00:00:01\"",
                                             vm, id->str, mac->str);
+                int r = check_mac_kind(vm, i, mac, err);
+                if (r < 0)
+                        return r;
                 if (strcmp(type->str, "macvtap") == 0) {
                         const char *missing = !value_lookup(it, "macvtap.link")   ? "link"
                                               : !value_lookup(it, "macvtap.mode") ? "mode"
@@ -142,10 +239,10 @@ static int check_interfaces(const char *vm, const struct value *guest, struct cl
                                                     vm, id->str, link->str);
                 }
                 /* user networking creates no host interface; everything else does. */
-                if (strcmp(type->str, "user") == 0)
-                        continue;
-                int r = claim_interface(claims, n_claims, names, vm, id, err);
-                if (r < 0)
+                if (strcmp(type->str, "user") != 0 &&
+                    (r = claim_interface(names, vm, id, i, err)) < 0)
+                        return r;
+                if ((r = claim_mac(vm, ifaces, i, macs, err)) < 0)
                         return r;
         }
         return 0;
@@ -166,6 +263,46 @@ static int check_shares(const char *vm, const struct value *guest, struct mv_err
                                             "tags must be unique within a VM",
                                             vm, tag->str, first);
                 }
+        }
+        return 0;
+}
+
+/* 16 TiB in MiB: more memory than a host could give one VM; a unit mistake, or a typo. */
+#define GUEST_MEM_MAX_MIB (INT64_C(16) << 20)
+/* KVM's most vCPUs per VM on x86 (KVM_MAX_VCPUS). */
+#define GUEST_VCPU_MAX 4096
+
+/* Guest sizes beyond what their types say: the types take any positive number. */
+static const struct guest_bound {
+        const char *option;
+        int64_t max;
+        const char *what;  /* the value's meaning, after the number */
+        const char *limit; /* max, for people */
+        const char *hint;
+} guest_bounds[] = {
+        { "microvm.mem", GUEST_MEM_MAX_MIB, "MiB is more memory than a host could give a VM",
+          "16777216 MiB (16 TiB)",
+          "microvm.mem is in MiB (megabytes), not bytes: 512 is half a GiB, 4096 is 4 GiB" },
+        { "microvm.hotplugMem", GUEST_MEM_MAX_MIB, "MiB is more memory than a host could give a VM",
+          "16777216 MiB (16 TiB)",
+          "microvm.hotplugMem is in MiB (megabytes), not bytes: 4096 is 4 GiB" },
+        { "microvm.vcpu", GUEST_VCPU_MAX, "virtual CPUs are more than a VM can have", "4096",
+          "microvm.vcpu counts the VM's virtual CPU cores, e.g. 2" },
+};
+
+static int check_guest_sizes(const char *vm, const struct value *guest, struct mv_error **err)
+{
+        for (size_t i = 0; i < ELEMENTSOF(guest_bounds); i++) {
+                const struct guest_bound *b = &guest_bounds[i];
+                const struct value *v = value_lookup(guest, b->option);
+                if (!v || v->type != VALUE_INT || v->integer <= b->max)
+                        continue;
+                _cleanup_free_ char *name = option_segment_display(vm);
+                int r = srcpos_error(err, v->pos,
+                                     "microvm.vms.%s.config.%s: %lld %s; the most is %s", name,
+                                     b->option, (long long)v->integer, b->what, b->limit);
+                mv_error_hint(err, "%s", b->hint);
+                return r;
         }
         return 0;
 }
@@ -223,15 +360,33 @@ static int check_vsock_unique(const struct value **cids, const char **owners, si
         return 0;
 }
 
+/* The names of microvm.autostart become paths in the state directory: "../x" must not. */
+static int check_autostart(const struct value *root, struct mv_error **err)
+{
+        const struct value *list = value_lookup(root, "microvm.autostart");
+        for (size_t i = 0; list && i < list->n_items; i++) {
+                const struct value *name = list->items[i];
+                if (vm_name_valid(name->str))
+                        continue;
+                int r = srcpos_error(
+                        err, name->pos,
+                        "microvm.autostart: \"%s\" is not a VM name: a VM name is " VM_NAME_RULE,
+                        name->str);
+                mv_error_hint(err,
+                              "list the names of VMs, as in microvm.vms.NAME or 'microvm list'");
+                return r;
+        }
+        return 0;
+}
+
 static int check_host(const struct value *root, struct mv_error **err)
 {
         const struct value *vms = value_lookup(root, "microvm.vms");
         size_t n_vms = vms ? vms->n_attrs : 0;
-        _cleanup_free_ struct claim *claims = NULL;
-        _cleanup_(strmap_free) struct strmap names = { 0 };
+        _cleanup_(claims_free) struct claims names = { 0 }, macs = { 0 };
         _cleanup_free_ const struct value **cids = xcalloc(n_vms + 1, sizeof(*cids));
         _cleanup_free_ const char **owners = xcalloc(n_vms + 1, sizeof(*owners));
-        size_t n_claims = 0, n_cids = 0;
+        size_t n_cids = 0;
         int r = 0;
 
         for (size_t i = 0; i < n_vms; i++) {
@@ -239,21 +394,22 @@ static int check_host(const struct value *root, struct mv_error **err)
                 const struct value *vm = vms->attrs[i].value;
                 if (!vm_name_valid(name))
                         return srcpos_error(err, vms->attrs[i].key_pos,
-                                            "vm name \"%s\" is not allowed: use up to 64 letters, "
-                                            "digits, '-', '_' or '.', starting with a letter or "
-                                            "digit",
+                                            "vm name \"%s\" is not allowed: use " VM_NAME_RULE,
                                             name);
                 if ((r = check_vm_assertions(name, vm, err)) < 0)
                         return r;
                 const struct value *guest = value_lookup(vm, "config");
                 if (!guest || guest->type == VALUE_NULL)
                         continue;
-                if ((r = check_interfaces(name, guest, &claims, &n_claims, &names, err)) < 0 ||
+                if ((r = check_interfaces(name, guest, &names, &macs, err)) < 0 ||
                     (r = check_shares(name, guest, err)) < 0 ||
+                    (r = check_guest_sizes(name, guest, err)) < 0 ||
                     (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)
                         return r;
         }
-        return check_vsock_unique(cids, owners, n_cids, err);
+        if ((r = check_vsock_unique(cids, owners, n_cids, err)) < 0)
+                return r;
+        return check_autostart(root, err);
 }
 
 /* microvm.autostart: the user's list, then every VM with autostart = true; once each. */
@@ -302,16 +458,16 @@ int host_config_eval(struct merge_ctx *ctx, struct value *module, struct value *
 
 int host_config_load(const char *path, struct host_config *cfg, struct mv_error **err)
 {
-        struct host_config c = { .path = xstrdup(path) };
+        struct host_config c = { .path = xstrdup(source_display_name(path)) };
         c.ctx.sources = xcalloc(1, sizeof(*c.ctx.sources));
         c.arena = xcalloc(1, sizeof(*c.arena));
         struct arena *saved = value_use_arena(c.arena);
         struct value *module = NULL;
-        int r;
+        _cleanup_free_ char *real = NULL;
 
-        _cleanup_free_ char *real = realpath(path, NULL);
-        if (!real) {
-                r = mv_error_set(err, errno, "configuration %s", path);
+        int r = config_load_file(&c.ctx, path, NULL, &module, err);
+        if (r < 0) {
+                /* An unreadable configuration is a configuration problem: exit status 2. */
                 if (err && *err)
                         (*err)->kind = MV_ERROR_CONFIG;
                 if (r == -ENOENT)
@@ -320,15 +476,11 @@ int host_config_load(const char *path, struct host_config *cfg, struct mv_error 
                                            "FILE or MICROVM_CONFIG");
                 goto fail;
         }
-        strv_push(&c.ctx.loaded, real);
+        /* An import of the main file is skipped as a repeat; a pipe cannot be imported anyway. */
+        real = strcmp(path, "-") == 0 ? NULL : realpath(path, NULL);
+        if (real)
+                strv_push(&c.ctx.loaded, real);
 
-        r = config_load_file(&c.ctx, path, &module, err);
-        if (r < 0) {
-                /* An unreadable configuration is a configuration problem: exit status 2. */
-                if (err && *err)
-                        (*err)->kind = MV_ERROR_CONFIG;
-                goto fail;
-        }
         r = host_config_eval(&c.ctx, module, &c.root, err);
         if (r < 0)
                 goto fail;

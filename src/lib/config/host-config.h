@@ -35,5 +35,8 @@ void host_config_free(struct host_config *cfg);
 /* VM names: a letter or digit, then letters, digits, '-', '_' or '.'; at most 64 bytes. */
 bool vm_name_valid(const char *name);
 
+/* The rule vm_name_valid() checks, for messages. */
+#define VM_NAME_RULE "up to 64 letters, digits, '-', '_' or '.', starting with a letter or digit"
+
 /* Host interface names: 1 to 15 bytes of letters, digits, '-', '_' and '.', not starting with '-' or '.'. */
 bool interface_name_valid(const char *name);

@@ -4,23 +4,73 @@
 #include <string.h>
 
 /* Bytes a JSON string carries as they are: not '"', '\\', control characters or DEL. */
-static const bool plain[256] = {
+static const bool plain[128] = {
         [0x20 ... 0x21] = true,
         [0x23 ... 0x5b] = true,
         [0x5d ... 0x7e] = true,
-        [0x80 ... 0xff] = true,
 };
 
+/*
+ * The length of the well-formed UTF-8 character at `s` (`n` bytes left),
+ * or 0 when it is not one; then `*bad` is the length of its maximal
+ * subpart (Unicode's definition), the bytes one U+FFFD replaces. Overlong
+ * forms, surrogates and code points above U+10FFFF are ill-formed.
+ */
+static size_t utf8_char(const unsigned char *s, size_t n, size_t *bad)
+{
+        unsigned char c = s[0];
+        size_t need;
+        unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+        if (c >= 0xc2 && c <= 0xdf) {
+                need = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+                need = 3;
+                lo = c == 0xe0 ? 0xa0 : 0x80; /* E0 80..9F would be overlong */
+                hi = c == 0xed ? 0x9f : 0xbf; /* ED A0..BF would be a surrogate */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                need = 4;
+                lo = c == 0xf0 ? 0x90 : 0x80; /* F0 80..8F would be overlong */
+                hi = c == 0xf4 ? 0x8f : 0xbf; /* F4 90.. would be above U+10FFFF */
+        } else {
+                need = 0; /* a continuation byte, C0, C1 or F5..FF: never a start */
+        }
+        size_t i = 1;
+        for (; i < need && i < n; i++) {
+                unsigned char b = s[i];
+                if (i == 1 ? b < lo || b > hi : b < 0x80 || b > 0xbf)
+                        break;
+        }
+        if (need && i == need)
+                return need;
+        *bad = i;
+        return 0;
+}
+
+/*
+ * JSON is UTF-8, but a Nix string holds any bytes: each ill-formed sequence
+ * becomes U+FFFD, as a decoder would show it, so the output always parses.
+ */
 void json_write_string(struct strbuf *out, const char *s, size_t n)
 {
+        static const char replacement[] = "\xef\xbf\xbd";
+        const unsigned char *u = (const unsigned char *)s;
         strbuf_putc(out, '"');
         size_t run = 0; /* characters that need no escaping go out in one piece */
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (plain[c])
+        for (size_t i = 0; i < n;) {
+                unsigned char c = u[i];
+                if (c < 0x80 && plain[c]) {
+                        i++;
                         continue;
+                }
+                size_t bad = 1;
+                size_t len = c < 0x80 ? 0 : utf8_char(u + i, n - i, &bad);
+                if (len) {
+                        i += len;
+                        continue;
+                }
                 strbuf_putn(out, s + run, i - run);
-                run = i + 1;
+                i += bad;
+                run = i;
                 switch (c) {
                 case '"':
                         strbuf_puts(out, "\\\"");
@@ -38,7 +88,10 @@ void json_write_string(struct strbuf *out, const char *s, size_t n)
                         strbuf_puts(out, "\\r");
                         break;
                 default:
-                        strbuf_printf(out, "\\u%04x", c);
+                        if (c < 0x80)
+                                strbuf_printf(out, "\\u%04x", c);
+                        else
+                                strbuf_puts(out, replacement);
                 }
         }
         strbuf_putn(out, s + run, n - run);

@@ -16,5 +16,10 @@ void json_write_value(struct strbuf *out, const struct value *v, bool pretty);
  */
 int json_write_value_to(FILE *to, const struct value *v, bool pretty);
 
-/* Append `s` (length n) as a JSON string literal, quotes included. */
+/*
+ * Append `s` (length n) as a JSON string literal, quotes included. The
+ * output is always valid UTF-8: each ill-formed byte sequence (overlong,
+ * surrogate, truncated, a stray byte) becomes one U+FFFD, as Unicode
+ * recommends for decoders.
+ */
 void json_write_string(struct strbuf *out, const char *s, size_t n);

@@ -40,15 +40,55 @@ static bool ends_with(const char *s, const char *suffix)
         return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-int config_load_file(struct merge_ctx *ctx, const char *path, struct value **out,
-                     struct mv_error **err)
+/*
+ * A configuration read from a pipe has no name to tell its format by: it is
+ * JSON when it opens as a JSON object does, `{"key":`, which Nix never does.
+ */
+static bool looks_like_json(const char *p)
+{
+        p += strspn(p, " \t\r\n");
+        if (*p++ != '{')
+                return false;
+        p += strspn(p, " \t\r\n");
+        if (*p++ != '"')
+                return false;
+        for (; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1])
+                        p++;
+        if (*p++ != '"')
+                return false;
+        p += strspn(p, " \t\r\n");
+        return *p == ':';
+}
+
+/* A file that could not be read: at the import that named it, or as the configuration itself. */
+static int load_error(const struct srcpos *import_pos, struct mv_error *cause,
+                      struct mv_error **err)
+{
+        int r = mv_error_return(cause);
+        if (import_pos)
+                srcpos_error(err, *import_pos, "import %s", cause->msg);
+        else
+                mv_error_config(err, "configuration %s", cause->msg);
+        if (err && *err) {
+                (*err)->code = cause->code; /* -ENOENT stays recognisable */
+                if (cause->hint)
+                        mv_error_hint(err, "%s", cause->hint);
+        }
+        return r;
+}
+
+int config_load_file(struct merge_ctx *ctx, const char *path, const struct srcpos *import_pos,
+                     struct value **out, struct mv_error **err)
 {
         struct source *src;
         struct value *v = NULL;
-        int r = source_load(ctx->sources, path, &src, err);
+        _cleanup_error_ struct mv_error *cause = NULL;
+        int r = source_load(ctx->sources, path, import_pos ? 0 : SOURCE_ALLOW_STREAM, &src, &cause);
         if (r < 0)
-                return r;
-        r = ends_with(path, ".json") ? json_parse(src, &v, err) : nix_parse(src, &v, err);
+                return load_error(import_pos, cause, err);
+        bool json = ends_with(path, ".json") || (src->unnamed && looks_like_json(src->text));
+        r = json ? json_parse(src, &v, err) : nix_parse(src, &v, err);
         if (r < 0)
                 return r;
         own(ctx, v);
@@ -409,16 +449,16 @@ static int import_file(struct merge_ctx *ctx, const struct value *item, const st
                 return srcpos_error(err, item->pos, "imports are disabled here");
         _cleanup_free_ char *real = realpath(item->str, NULL);
         if (!real) {
-                mv_error_set(err, errno, "import %s", item->str);
-                _cleanup_free_ char *msg = xstrdup((*err)->msg);
-                return srcpos_error(err, item->pos, "%s", msg);
+                _cleanup_error_ struct mv_error *cause = NULL;
+                mv_error_set(&cause, errno, "%s", item->str);
+                return load_error(&item->pos, cause, err);
         }
         if (strv_contains(ctx->loaded, real))
                 return 0; /* a module is imported once, however often it is named */
         strv_push(&ctx->loaded, real);
 
         struct value *mod = NULL;
-        int r = config_load_file(ctx, real, &mod, err);
+        int r = config_load_file(ctx, real, &item->pos, &mod, err);
         if (r < 0)
                 return r;
         return expand_module(ctx, mod, path, mods, n, err);

@@ -48,10 +48,13 @@ const struct value *merge_ctx_root(const struct merge_ctx *ctx, size_t up);
 
 /*
  * Read a configuration file (Nix syntax, or JSON when it ends in .json)
- * as a module. `*out` is owned by the context.
+ * as a module. `*out` is owned by the context. `import_pos` is where an
+ * import named the file: only regular files are read then, and a file that
+ * cannot be read is an error there. NULL for the main configuration, which
+ * may also be a pipe ("-" is standard input; its format is sniffed).
  */
-int config_load_file(struct merge_ctx *ctx, const char *path, struct value **out,
-                     struct mv_error **err);
+int config_load_file(struct merge_ctx *ctx, const char *path, const struct srcpos *import_pos,
+                     struct value **out, struct mv_error **err);
 
 /* Merge the definitions `defs` (n of them) of type `t` at option path `path`. */
 int merge_type(struct merge_ctx *ctx, const struct type *t, const struct opt_path *path,

@@ -28,7 +28,7 @@ int vm_read_spec(const char *state_dir, const char *name, const char *runner, st
                 xasprintf("%s/" RUNNERS_DIR "/%s/" RUNNER_SPEC, state_dir, runner);
         struct source_set set = { 0 };
         struct source *src = NULL;
-        int r = source_load(&set, path, &src, err);
+        int r = source_load(&set, path, 0, &src, err);
         if (r >= 0)
                 r = json_parse(src, spec, err);
         if (r < 0) {

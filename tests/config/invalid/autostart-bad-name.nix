@@ -1,0 +1,4 @@
+{
+  microvm.vms.web = { };
+  microvm.autostart = [ "web" "../other-state/vm" ];
+}

@@ -1,0 +1,3 @@
+{
+  microvm.vms.a.config.microvm.interfaces = [ { type = "tap"; id = "vm-a"; mac = "00:00:00:00:00:00"; } ];
+}

@@ -1,0 +1,3 @@
+{
+  microvm.vms.a.config.microvm.mem = 0;
+}

@@ -199,6 +199,67 @@ static void shutdown_needs_the_socket(void **state)
         built_free(&b);
 }
 
+#define USER_NET                                                                                   \
+        "microvm.interfaces = [ { type = \"user\"; id = \"u\"; mac = \"02:00:00:00:00:01\"; } ]; "
+#define GUEST_FWD(host)                                                                            \
+        USER_NET "microvm.forwardPorts = [ { from = \"guest\"; guest.address = \"10.0.2.10\"; "    \
+                 "guest.port = 80; host.address = \"" host "\"; host.port = 8080; } ];"
+
+/* A guestfwd's host address is what the shell that qemu starts hands to netcat. */
+static void guestfwd_takes_addresses_and_host_names(void **state)
+{
+        (void)state;
+        static const char *const ok[][2] = {
+                { GUEST_FWD("127.0.0.1"), "127.0.0.1" },
+                { GUEST_FWD("::1"), "::1" },
+                { GUEST_FWD("db.example"), "db.example" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                struct built b;
+                assert_int_equal(build(ok[i][0], "x86_64", &b), 0);
+                _cleanup_free_ char *want = xasprintf(
+                        "user,id=u,guestfwd=tcp:10.0.2.10:80-cmd:/bin/nc %s 8080,", ok[i][1]);
+                assert_string_equal(after(b.argv, "-netdev"), want);
+                built_free(&b);
+        }
+}
+
+/*
+ * A runner installed before addresses were checked is built from its spec,
+ * which no configuration check sees: the backend refuses such a value too.
+ */
+static void guestfwd_refuses_a_command_from_a_spec(void **state)
+{
+        (void)state;
+        static const char *const evil[] = { "1.2.3.4; touch /tmp/x", "$(id)", "a b" };
+        struct built b;
+        assert_int_equal(build(GUEST_FWD("127.0.0.1"), "x86_64", &b), 0);
+        hv_command_free(&b.cmd);
+        const struct value *g = value_lookup(b.cfg.root, "microvm.vms.t.config");
+        const struct value *fwd = vget_list(g, "microvm.forwardPorts")->items[0];
+        struct attr *addr = value_attrs_get(value_lookup(fwd, "host"), "address");
+        struct value *orig = addr->value;
+        for (size_t i = 0; i < ELEMENTSOF(evil); i++) {
+                addr->value = value_new_string(VALUE_STRING, evil[i], strlen(evil[i]),
+                                               (struct srcpos){ 0 });
+                struct hv_vm vm = { .name = "t",
+                                    .guest = g,
+                                    .binary = "/q",
+                                    .env = { .arch = "x86_64", .netcat = "/bin/nc" } };
+                struct hv_command cmd = { 0 };
+                assert_true(hypervisor_find("qemu")->build(&vm, &cmd, &b.err) < 0);
+                assert_non_null(strstr(b.err->msg, "microvm.vms.t.config.microvm.forwardPorts[0]"
+                                                   ".host.address"));
+                assert_non_null(strstr(b.err->msg, "is not an IP address or a host name"));
+                assert_int_equal(mv_error_exit_status(b.err), 2);
+                assert_null(cmd.argv);
+                mv_error_free(&b.err);
+                value_free(addr->value);
+        }
+        addr->value = orig;
+        built_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -208,6 +269,8 @@ int main(void)
                 cmocka_unit_test(unsupported_settings_are_config_errors),
                 cmocka_unit_test(missing_kernel_is_reported),
                 cmocka_unit_test(shutdown_needs_the_socket),
+                cmocka_unit_test(guestfwd_takes_addresses_and_host_names),
+                cmocka_unit_test(guestfwd_refuses_a_command_from_a_spec),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/host-config.h"
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
@@ -304,7 +305,8 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
         if (strcmp(vm->env.arch, "x86_64") != 0 && strcmp(vm->env.arch, "aarch64") != 0)
                 return mv_error_fail(err, "vm %s: qemu runner has no settings for %s hosts",
                                      vm->name, vm->env.arch);
-        return 0;
+        /* Again here: a runner installed by an older version is built from its spec. */
+        return check_forward_ports(vm->name, g, err);
 }
 
 static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)

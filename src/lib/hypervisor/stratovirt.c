@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "config/host-config.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
 #include "util/cleanup.h"
@@ -111,7 +112,8 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "microvm.shares) do not fit stratovirt's PCI bus, which "
                                        "has room for %d; use fewer",
                                        vm->name, used, PCI_SLOTS - SLOT_VOLUMES);
-        return 0;
+        /* Again here: a runner installed by an older version is built from its spec. */
+        return check_forward_ports(vm->name, g, err);
 }
 
 static void push_volumes(char ***argv, const struct value *g, bool pci)

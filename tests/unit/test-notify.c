@@ -290,6 +290,37 @@ static void relay_passes_only_readiness_status_and_errno(void **state)
         scratch_dir_remove(dir);
 }
 
+/*
+ * A message that does not fit the buffer is not read in part: cut at the
+ * buffer's end, "READY=10" would have read as READY=1.
+ */
+static void too_long_message_is_ignored(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        char *path = xasprintf("%s/n", dir);
+        int mfd = manager_socket(dir);
+        struct notify_listener l;
+        assert_int_equal(notify_listen_unix(&l, path, NULL), 0);
+        unsetenv("NOTIFY_SOCKET");
+
+        char msg[NOTIFY_MAX_MESSAGE + 64];
+        size_t first = NOTIFY_MAX_MESSAGE - 7; /* "STATUS=aaa...\n", then READY=1 at the end */
+        memcpy(msg, "STATUS=", 7);
+        memset(msg + 7, 'a', first - 8);
+        msg[first - 1] = '\n';
+        memcpy(msg + first, "READY=10\n", 9);
+        guest_sends(&l, path, msg, first + 9);
+        assert_false(l.ready);
+        assert_null(l.status);
+        char got[64];
+        assert_int_equal(recv(mfd, got, sizeof(got), MSG_DONTWAIT), -1);
+        notify_close(&l);
+        close(mfd);
+        free(path);
+        scratch_dir_remove(dir);
+}
+
 /* Some hypervisors never pass the guest's half-close on: silence ends the message. */
 static void quiet_connection_is_closed_and_read(void **state)
 {
@@ -380,6 +411,7 @@ int main(void)
                 cmocka_unit_test(filter_caps_status),
                 cmocka_unit_test(hybrid_socket_sees_ready_and_relays_it),
                 cmocka_unit_test(relay_passes_only_readiness_status_and_errno),
+                cmocka_unit_test(too_long_message_is_ignored),
                 cmocka_unit_test(quiet_connection_is_closed_and_read),
                 cmocka_unit_test(not_ready_without_ready),
                 cmocka_unit_test(long_path_is_refused_with_a_hint),

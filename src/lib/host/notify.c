@@ -263,11 +263,32 @@ static void forward(const char *to, const char *msg, size_t len)
                 log_warning("relay the guest's notification to %s: %m", to);
 }
 
-static void finish_conn(struct notify_listener *l, size_t i)
+/* How a connection ended, which says how much of what it sent is a whole message. */
+enum conn_end {
+        CONN_COMPLETE, /* the guest closed its side, or went quiet: all of it */
+        CONN_CUT,      /* a read failed, or we stop: its complete lines only */
+        CONN_TOO_LONG, /* it filled the buffer: none of it, as systemd ignores it */
+};
+
+/* What to read of a connection's buffer: never a line it was cut in. */
+static size_t message_length(const struct notify_conn *c, enum conn_end end)
+{
+        if (end == CONN_TOO_LONG) {
+                log_warning("ignored a notification from the guest of %d bytes or more",
+                            NOTIFY_MAX_MESSAGE);
+                return 0;
+        }
+        if (end == CONN_COMPLETE)
+                return c->len;
+        const char *nl = memrchr(c->buf, '\n', c->len);
+        return nl ? (size_t)(nl - c->buf) + 1 : 0;
+}
+
+static void finish_conn(struct notify_listener *l, size_t i, enum conn_end end)
 {
         struct notify_conn *c = &l->conns[i];
         char relay[NOTIFY_RELAY_MAX + 1];
-        size_t n = notify_filter(c->buf, c->len, relay, sizeof(relay));
+        size_t n = notify_filter(c->buf, message_length(c, end), relay, sizeof(relay));
         if (n) {
                 /* The local state comes from the filtered message too: STATUS is sanitised. */
                 bool was_ready = l->ready;
@@ -321,14 +342,16 @@ void notify_process(struct notify_listener *l, const struct pollfd *fds, size_t 
                         c->len += (size_t)got;
                         c->last_ms = now;
                 }
-                bool done = got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) ||
-                            c->len == sizeof(c->buf);
-                if (done)
-                        finish_conn(l, i);
+                if (c->len == sizeof(c->buf))
+                        finish_conn(l, i, CONN_TOO_LONG);
+                else if (got == 0)
+                        finish_conn(l, i, CONN_COMPLETE);
+                else if (got < 0 && errno != EAGAIN && errno != EINTR)
+                        finish_conn(l, i, CONN_CUT);
         }
         for (size_t i = l->n_conns; i-- > 0;)
                 if (now - l->conns[i].last_ms >= IDLE_CLOSE_MS)
-                        finish_conn(l, i);
+                        finish_conn(l, i, CONN_COMPLETE);
         if (n > 0 && fds[0].revents)
                 accept_conns(l);
 }
@@ -343,7 +366,7 @@ void notify_service_manager(const char *msg)
 void notify_close(struct notify_listener *l)
 {
         while (l->n_conns)
-                finish_conn(l, l->n_conns - 1);
+                finish_conn(l, l->n_conns - 1, CONN_CUT);
         if (l->fd >= 0)
                 close(l->fd);
         l->fd = -1;

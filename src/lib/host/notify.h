@@ -18,8 +18,8 @@
 struct mv_error;
 
 #define NOTIFY_MAX_CONNS   8
-#define NOTIFY_MAX_MESSAGE 4096
-#define NOTIFY_STATUS_MAX  256 /* bytes of STATUS= text relayed */
+#define NOTIFY_MAX_MESSAGE 4096 /* a message this long or longer is ignored, as systemd does */
+#define NOTIFY_STATUS_MAX  256  /* bytes of STATUS= text relayed */
 /* The longest message notify_filter() makes: one line of each key it keeps. */
 #define NOTIFY_RELAY_MAX (sizeof("READY=1\nSTATUS=\nERRNO=2147483647") - 1 + NOTIFY_STATUS_MAX)
 

@@ -214,6 +214,54 @@ static void assertions_and_checks(void **state)
         host_config_free(&cfg);
 }
 
+/* Forward addresses end up in qemu's rules and, from the guest, in a shell command. */
+static void forward_addresses(void **state)
+{
+        const char *dir = *state;
+#define fwd(from, haddr, gaddr)                                                                    \
+        "{ microvm.vms.web.config.microvm.forwardPorts = [ { from = \"" from "\"; host.address "   \
+        "= \"" haddr "\"; host.port = 80; guest.address = \"" gaddr "\"; guest.port = 80; } "      \
+        "]; }"
+        static const char *const bad[] = { "1.2.3.4; touch /tmp/x",
+                                           "$(id)",
+                                           "127.0.0.1 80",
+                                           "-e/bin/sh",
+                                           "a..b",
+                                           "`id`",
+                                           "host,name",
+                                           "a\\nb" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = xasprintf(fwd("guest", "%s", "10.0.2.10"), bad[i]);
+                load_fails(dir, text,
+                           "microvm.vms.web.config.microvm.forwardPorts[0].host.address");
+                load_fails(dir, text, "is not an IP address or a host name");
+        }
+        load_fails(dir, fwd("host", "", "10.0.2.15 x"),
+                   "microvm.vms.web.config.microvm.forwardPorts[0].guest.address = \"10.0.2.15 "
+                   "x\" is not an IP address or a host name");
+        /* From the guest, the host address is what netcat connects to: it must be there. */
+        load_fails(dir, fwd("guest", "", "10.0.2.10"), "forwardPorts[0].host.address is not set");
+        load_fails(dir,
+                   "{ microvm.vms.web.config.microvm.forwardPorts = [ { host.port = 70000; "
+                   "guest.port = 22; } ]; }",
+                   "forwardPorts");
+
+        static const char *const good[][2] = {
+                { "guest", "127.0.0.1" }, { "guest", "::1" },          { "guest", "fd00::2" },
+                { "guest", "gateway" },   { "guest", "db-1.example" }, { "host", "" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                struct host_config cfg;
+                _cleanup_free_ char *text = xasprintf(
+                        "{ microvm.vms.web.config.microvm.forwardPorts = [ { from = \"%s\"; "
+                        "host.address = \"%s\"; host.port = 80; guest.port = 80; } ]; }",
+                        good[i][0], good[i][1]);
+                load_ok(dir, text, &cfg);
+                host_config_free(&cfg);
+        }
+#undef fwd
+}
+
 static void mac_addresses(void **state)
 {
         const char *dir = *state;
@@ -314,6 +362,21 @@ static void name_rules(void **state)
         assert_false(interface_name_valid("a:b"));
         assert_false(interface_name_valid("-x"));
         assert_false(interface_name_valid(""));
+        assert_true(host_address_valid("10.0.2.2"));
+        assert_true(host_address_valid("::1"));
+        assert_true(host_address_valid("2001:db8::8a2e:370:7334"));
+        assert_true(host_address_valid("example.org"));
+        assert_true(host_address_valid("a-b.c1"));
+        assert_false(host_address_valid(""));
+        assert_false(host_address_valid("-a"));
+        assert_false(host_address_valid("a-"));
+        assert_false(host_address_valid("a..b"));
+        assert_false(host_address_valid(".a"));
+        assert_false(host_address_valid("a_b"));
+        assert_false(host_address_valid("[::1]"));
+        assert_false(host_address_valid("fe80::1%eth0"));
+        assert_false(host_address_valid("1.2.3.4;id"));
+        assert_false(host_address_valid("a b"));
 }
 
 int main(void)
@@ -330,6 +393,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(guest_sizes, setup, teardown),
                 cmocka_unit_test_setup_teardown(missing_file_is_a_configuration_error, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(forward_addresses, setup, teardown),
                 cmocka_unit_test(config_path_precedence),
                 cmocka_unit_test(name_rules),
         };

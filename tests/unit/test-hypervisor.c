@@ -1,5 +1,5 @@
 /* The helpers every backend shares. */
-#include "vm-helpers.h"
+#include "backend-helpers.h"
 
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
@@ -116,6 +116,69 @@ static void shared_refusals_and_cmdline(void **state)
         scratch_dir_remove(dir);
 }
 
+/*
+ * Hypervisors other than qemu have no escape for ',' in their option
+ * strings: a value with one is a configuration error, not a command line
+ * with an extra option in it.
+ */
+static void option_values_without_an_escape(void **state)
+{
+        (void)state;
+        static const struct hv_env env = { .arch = "x86_64", .unbuffer = "/bin/unbuffer" };
+        static const char *const backends[] = { "cloud-hypervisor", "crosvm", "stratovirt",
+                                                "kvmtool", "alioth" };
+#define VOLUME(image) "volumes = [ { image = \"" image "\"; mountPoint = \"/m\"; size = 1; } ];"
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
+                struct built b;
+                if (build_backend(backends[i], VOLUME("/v/a.img"), env, &b) < 0)
+                        fail_msg("%s: %s", backends[i], b.err->msg);
+                built_free(&b);
+                assert_true(build_backend(backends[i], VOLUME("/v/a,readonly=off.img"), env, &b) <
+                            0);
+                if (!strstr(b.err->msg, "microvm.vms.t.config.microvm.volumes[0].image = "
+                                        "\"/v/a,readonly=off.img\" contains ','"))
+                        fail_msg("%s: %s", backends[i], b.err->msg);
+                assert_non_null(strstr(b.err->msg, "host.nix:1:"));
+                assert_non_null(strstr(b.err->hint, "without ','"));
+                assert_int_equal(mv_error_exit_status(b.err), 2);
+                built_free(&b);
+        }
+#undef VOLUME
+        static const char *const cases[][3] = {
+                { "cloud-hypervisor", "cloud-hypervisor.platformOEMStrings = [ \"a=b,c\" ];",
+                  "platformOEMStrings[0] = \"a=b,c\" contains ','" },
+                { "cloud-hypervisor", "socket = \"/run/fd=3\";",
+                  "socket = \"/run/fd=3\" contains '='" },
+                { "cloud-hypervisor",
+                  "shares = [ { tag = \"t[1]\"; source = \"/s\"; mountPoint = \"/m\"; proto = "
+                  "\"virtiofs\"; } ];",
+                  "shares[0].tag = \"t[1]\" contains '['" },
+                { "crosvm",
+                  "shares = [ { tag = \"a:b\"; source = \"/s\"; mountPoint = \"/m\"; proto = "
+                  "\"9p\"; } ];",
+                  "shares[0].tag = \"a:b\" contains ':'" },
+                { "crosvm",
+                  "volumes = [ { image = \"/v/a\"; serial = \"s\\\"x\"; mountPoint = "
+                  "\"/m\"; size = 1; } ];",
+                  "volumes[0].serial = \"s\"x\" contains '\"'" },
+                { "stratovirt", "socket = \"/run/a,b\";", "socket = \"/run/a,b\" contains ','" },
+                { "crosvm", "storeOnDisk = true; storeDisk = \"/s,x\";",
+                  "storeDisk = \"/s,x\" contains ','" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct built b;
+                assert_true(build_backend(cases[i][0], cases[i][1], env, &b) < 0);
+                if (!strstr(b.err->msg, cases[i][2]))
+                        fail_msg("%s <%s>: %s", cases[i][0], cases[i][1], b.err->msg);
+                built_free(&b);
+        }
+        /* A value that is not used is not checked: no store disk, no store disk path. */
+        struct built b;
+        assert_int_equal(
+                build_backend("crosvm", "storeOnDisk = false; storeDisk = \"/s,x\";", env, &b), 0);
+        built_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -124,6 +187,7 @@ int main(void)
                 cmocka_unit_test(words_and_files),
                 cmocka_unit_test(ifindex_lookup),
                 cmocka_unit_test(shared_refusals_and_cmdline),
+                cmocka_unit_test(option_values_without_an_escape),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

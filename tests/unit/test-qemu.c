@@ -6,6 +6,7 @@
 #include "hypervisor/hypervisor.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
+#include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -199,6 +200,151 @@ static void shutdown_needs_the_socket(void **state)
         built_free(&b);
 }
 
+/* Every argument that follows `flag`, joined with '|', for one assertion. */
+static char *all_after(char **argv, const char *flag)
+{
+        struct strbuf b = { 0 };
+        for (size_t i = 0; argv[i] && argv[i + 1]; i++)
+                if (strcmp(argv[i], flag) == 0)
+                        strbuf_printf(&b, "%s%s", b.len ? "|" : "", argv[i + 1]);
+        return strbuf_take(&b);
+}
+
+/* qemu reads ",," as a literal comma: a comma in a value must not start another option. */
+static void commas_in_values_are_doubled(void **state)
+{
+        (void)state;
+        struct built b;
+        assert_int_equal(
+                build("microvm.volumes = [ { image = \"/v/a,read-only=off.img\"; mountPoint = "
+                      "\"/a\"; size = 1; serial = \"s,1\"; } ]; "
+                      "microvm.shares = [ { tag = \"t,x\"; source = \"/s,rc\"; mountPoint = "
+                      "\"/s\"; proto = \"9p\"; } { tag = \"v\"; source = \"/v\"; mountPoint "
+                      "= \"/v\"; socket = \"/run/v,1.sock\"; proto = \"virtiofs\"; } ]; "
+                      "microvm.socket = \"/run/q,1.sock\"; microvm.storeOnDisk = true; "
+                      "microvm.storeDisk = \"/s,d.img\"; microvm.credentialFiles = { \"a,b\" = "
+                      "\"/c,d\"; }; networking.hostName = \"h,1\"; "
+                      "microvm.qemu.machineOpts = { accel = \"kvm,x=y\"; };",
+                      "x86_64", &b),
+                0);
+        _cleanup_free_ char *drives = all_after(b.argv, "-drive");
+        assert_string_equal(drives,
+                            "id=store,format=raw,read-only=on,file=/s,,d.img,if=none,aio=io_uring|"
+                            "id=vdb,format=raw,file=/v/a,,read-only=off.img,if=none,aio=io_uring,"
+                            "discard=unmap,read-only=off");
+        _cleanup_free_ char *devices = all_after(b.argv, "-device");
+        assert_non_null(strstr(devices, "virtio-blk-pci,drive=vdb,serial=s,,1|"));
+        assert_non_null(strstr(devices, "virtio-9p-pci,fsdev=fs0,mount_tag=t,,x|"));
+        assert_string_equal(after(b.argv, "-fsdev"),
+                            "local,id=fs0,path=/s,,rc,security_model=none,readonly=false");
+        assert_string_equal(after(b.argv, "-chardev"), "stdio,id=stdio,signal=off");
+        _cleanup_free_ char *chardevs = all_after(b.argv, "-chardev");
+        assert_non_null(strstr(chardevs, "|socket,id=fs1,path=/run/v,,1.sock"));
+        assert_string_equal(after(b.argv, "-qmp"), "unix:/run/q,,1.sock,server,nowait");
+        assert_string_equal(after(b.argv, "-fw_cfg"),
+                            "name=opt/io.systemd.credentials/a,,b,file=/c,,d");
+        assert_string_equal(after(b.argv, "-name"), "h,,1");
+        assert_string_equal(after(b.argv, "-M"), "microvm,accel=kvm,,x=y");
+        built_free(&b);
+}
+
+/* What qemu cannot take at all is a configuration error naming the option. */
+static void values_qemu_cannot_take_are_refused(void **state)
+{
+        (void)state;
+        static const char *const cases[][2] = {
+                { "microvm.volumes = [ { image = \"/v/a\\n.img\"; mountPoint = \"/a\"; size = "
+                  "1; } ];",
+                  "microvm.vms.t.config.microvm.volumes[0].image contains a control character "
+                  "(byte 0x0a)" },
+                { "microvm.socket = \"/run/a=b.sock\";",
+                  "microvm.vms.t.config.microvm.socket = \"/run/a=b.sock\" contains '='" },
+                { "networking.hostName = \"a=b\";",
+                  "microvm.vms.t.config.networking.hostName = \"a=b\" contains '='" },
+                { "microvm.qemu.machineOpts = { \"a,b\" = \"on\"; };",
+                  "microvm.vms.t.config.microvm.qemu.machineOpts.\"a,b\" = \"a,b\" contains "
+                  "','" },
+                { "microvm.interfaces = [ { type = \"user\"; id = \"0net\"; mac = "
+                  "\"02:00:00:00:00:01\"; } ];",
+                  "microvm.vms.t.config.microvm.interfaces[0].id = \"0net\" is not an id that "
+                  "qemu accepts" },
+                { "microvm.qemu.pcieRootPorts = [ { id = \"a,b\"; } ];",
+                  "microvm.vms.t.config.microvm.qemu.pcieRootPorts[0].id = \"a,b\" is not an "
+                  "id" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct built b;
+                assert_true(build(cases[i][0], "x86_64", &b) < 0);
+                if (!strstr(b.err->msg, cases[i][1]))
+                        fail_msg("case %zu: '%s' lacks '%s'", i, b.err->msg, cases[i][1]);
+                assert_int_equal(mv_error_exit_status(b.err), 2);
+                assert_non_null(strstr(b.err->msg, "host.nix:1:")); /* where it was written */
+                assert_non_null(b.err->hint);
+                built_free(&b);
+        }
+}
+
+#define USER_NET                                                                                   \
+        "microvm.interfaces = [ { type = \"user\"; id = \"u\"; mac = \"02:00:00:00:00:01\"; } ]; "
+#define GUEST_FWD(host)                                                                            \
+        USER_NET "microvm.forwardPorts = [ { from = \"guest\"; guest.address = \"10.0.2.10\"; "    \
+                 "guest.port = 80; host.address = \"" host "\"; host.port = 8080; } ];"
+
+/* A guestfwd's host address is what the shell that qemu starts hands to netcat. */
+static void guestfwd_takes_addresses_and_host_names(void **state)
+{
+        (void)state;
+        static const char *const ok[][2] = {
+                { GUEST_FWD("127.0.0.1"), "127.0.0.1" },
+                { GUEST_FWD("::1"), "::1" },
+                { GUEST_FWD("db.example"), "db.example" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                struct built b;
+                assert_int_equal(build(ok[i][0], "x86_64", &b), 0);
+                _cleanup_free_ char *want = xasprintf(
+                        "user,id=u,guestfwd=tcp:10.0.2.10:80-cmd:/bin/nc %s 8080,", ok[i][1]);
+                assert_string_equal(after(b.argv, "-netdev"), want);
+                built_free(&b);
+        }
+}
+
+/*
+ * A runner installed before addresses were checked is built from its spec,
+ * which no configuration check sees: the backend refuses such a value too.
+ */
+static void guestfwd_refuses_a_command_from_a_spec(void **state)
+{
+        (void)state;
+        static const char *const evil[] = { "1.2.3.4; touch /tmp/x", "$(id)", "a b" };
+        struct built b;
+        assert_int_equal(build(GUEST_FWD("127.0.0.1"), "x86_64", &b), 0);
+        hv_command_free(&b.cmd);
+        const struct value *g = value_lookup(b.cfg.root, "microvm.vms.t.config");
+        const struct value *fwd = vget_list(g, "microvm.forwardPorts")->items[0];
+        struct attr *addr = value_attrs_get(value_lookup(fwd, "host"), "address");
+        struct value *orig = addr->value;
+        for (size_t i = 0; i < ELEMENTSOF(evil); i++) {
+                addr->value = value_new_string(VALUE_STRING, evil[i], strlen(evil[i]),
+                                               (struct srcpos){ 0 });
+                struct hv_vm vm = { .name = "t",
+                                    .guest = g,
+                                    .binary = "/q",
+                                    .env = { .arch = "x86_64", .netcat = "/bin/nc" } };
+                struct hv_command cmd = { 0 };
+                assert_true(hypervisor_find("qemu")->build(&vm, &cmd, &b.err) < 0);
+                assert_non_null(strstr(b.err->msg, "microvm.vms.t.config.microvm.forwardPorts[0]"
+                                                   ".host.address"));
+                assert_non_null(strstr(b.err->msg, "is not an IP address or a host name"));
+                assert_int_equal(mv_error_exit_status(b.err), 2);
+                assert_null(cmd.argv);
+                mv_error_free(&b.err);
+                value_free(addr->value);
+        }
+        addr->value = orig;
+        built_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -208,6 +354,10 @@ int main(void)
                 cmocka_unit_test(unsupported_settings_are_config_errors),
                 cmocka_unit_test(missing_kernel_is_reported),
                 cmocka_unit_test(shutdown_needs_the_socket),
+                cmocka_unit_test(commas_in_values_are_doubled),
+                cmocka_unit_test(values_qemu_cannot_take_are_refused),
+                cmocka_unit_test(guestfwd_takes_addresses_and_host_names),
+                cmocka_unit_test(guestfwd_refuses_a_command_from_a_spec),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 #include "config/host-config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -82,6 +83,128 @@ static int check_vm_assertions(const char *name, const struct value *vm, struct 
         return 0;
 }
 
+char *guest_option_path(const char *vm, const char *rel)
+{
+        _cleanup_free_ char *name = option_segment_display(vm);
+        return xasprintf("microvm.vms.%s.config.%s", name, rel);
+}
+
+static bool ascii_alnum(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Dot-separated labels of 1 to 63 letters, digits and '-', with no '-' at either end. */
+static bool host_name_valid(const char *s)
+{
+        if (strlen(s) > 253)
+                return false;
+        for (;;) {
+                size_t len = 0;
+                while (ascii_alnum(s[len]) || s[len] == '-')
+                        len++;
+                /* A leading '-' would also make netcat read the name as an option. */
+                if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+                        return false;
+                if (s[len] == '\0')
+                        return true;
+                if (s[len] != '.')
+                        return false;
+                s += len + 1;
+        }
+}
+
+bool host_address_valid(const char *s)
+{
+        unsigned char addr[sizeof(struct in6_addr)];
+        return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1 ||
+               host_name_valid(s);
+}
+
+/* No control characters: safe to repeat in a message. */
+static bool printable(const struct value *v)
+{
+        for (size_t i = 0; i < v->len; i++)
+                if ((unsigned char)v->str[i] < 0x20 || v->str[i] == 0x7f)
+                        return false;
+        return true;
+}
+
+/* One address of forward `i`; `required`: it may not be left empty. */
+static int check_forward_address(const char *vm, const struct value *fwd, size_t i, const char *key,
+                                 bool required, struct mv_error **err)
+{
+        const struct value *a = value_lookup(fwd, key);
+        if (!a)
+                return 0;
+        bool text = a->type == VALUE_STRING && strlen(a->str) == a->len;
+        if (text && (a->len == 0 ? !required : host_address_valid(a->str)))
+                return 0;
+        _cleanup_free_ char *rel = xasprintf("microvm.forwardPorts[%zu].%s", i, key);
+        _cleanup_free_ char *path = guest_option_path(vm, rel);
+        if (text && a->len == 0) {
+                /* The default, not written anywhere: point at the forward itself. */
+                srcpos_error(err, fwd->pos,
+                             "%s is not set; a forward from the guest needs the host address "
+                             "to connect to",
+                             path);
+                return mv_error_hint(err, "set it to an IP address such as 127.0.0.1, or a "
+                                          "host name");
+        }
+        if (text && printable(a))
+                srcpos_error(err, a->pos, "%s = \"%s\" is not an IP address or a host name", path,
+                             a->str);
+        else
+                srcpos_error(err, a->pos, "%s is not an IP address or a host name", path);
+        return mv_error_hint(err, "use an IPv4 or IPv6 address such as 10.0.2.10 or fd00::2, or "
+                                  "a host name of letters, digits, '-' and '.'");
+}
+
+/* The enums and ports of forward `i`: the merge checks them, a runner's spec is re-read as is. */
+static int check_forward_fields(const char *vm, const struct value *fwd, size_t i,
+                                struct mv_error **err)
+{
+        static const char *const ports[] = { "host.port", "guest.port" };
+        const struct value *from = value_lookup(fwd, "from"), *proto = value_lookup(fwd, "proto");
+        const struct value *bad = NULL;
+        if (!from || from->type != VALUE_STRING ||
+            (strcmp(from->str, "host") != 0 && strcmp(from->str, "guest") != 0))
+                bad = from ? from : fwd;
+        else if (!proto || proto->type != VALUE_STRING ||
+                 (strcmp(proto->str, "tcp") != 0 && strcmp(proto->str, "udp") != 0))
+                bad = proto ? proto : fwd;
+        for (size_t p = 0; !bad && p < ELEMENTSOF(ports); p++) {
+                const struct value *port = value_lookup(fwd, ports[p]);
+                if (!port || port->type != VALUE_INT || port->integer < 0 || port->integer > 65535)
+                        bad = port ? port : fwd;
+        }
+        if (!bad)
+                return 0;
+        _cleanup_free_ char *rel = xasprintf("microvm.forwardPorts[%zu]", i);
+        _cleanup_free_ char *path = guest_option_path(vm, rel);
+        return srcpos_error(err, bad->pos,
+                            "%s: from must be \"host\" or \"guest\", proto \"tcp\" or "
+                            "\"udp\", and ports numbers from 0 to 65535",
+                            path);
+}
+
+int check_forward_ports(const char *vm, const struct value *guest, struct mv_error **err)
+{
+        const struct value *fwd = value_lookup(guest, "microvm.forwardPorts");
+        for (size_t i = 0; fwd && fwd->type == VALUE_LIST && i < fwd->n_items; i++) {
+                const struct value *f = fwd->items[i];
+                int r = check_forward_fields(vm, f, i, err);
+                if (r < 0)
+                        return r;
+                bool from_guest = strcmp(value_lookup(f, "from")->str, "guest") == 0;
+                if ((r = check_forward_address(vm, f, i, "host.address", from_guest, err)) < 0 ||
+                    (r = check_forward_address(vm, f, i, "guest.address", false, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* What one host interface name is already used by, for collision messages. */
 /* What one host-wide interface name or MAC address is already used by, for collision messages. */
 struct claim {
         const char *owner; /* VM name */
@@ -403,6 +526,7 @@ static int check_host(const struct value *root, struct mv_error **err)
                         continue;
                 if ((r = check_interfaces(name, guest, &names, &macs, err)) < 0 ||
                     (r = check_shares(name, guest, err)) < 0 ||
+                    (r = check_forward_ports(name, guest, err)) < 0 ||
                     (r = check_guest_sizes(name, guest, err)) < 0 ||
                     (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)
                         return r;

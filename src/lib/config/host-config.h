@@ -40,3 +40,18 @@ bool vm_name_valid(const char *name);
 
 /* Host interface names: 1 to 15 bytes of letters, digits, '-', '_' and '.', not starting with '-' or '.'. */
 bool interface_name_valid(const char *name);
+
+/* "microvm.vms.NAME.config.REL", for messages about a guest option; NAME quoted as needed. */
+char *guest_option_path(const char *vm, const char *rel);
+
+/* An IPv4 or IPv6 address literal, or a DNS host name (letters, digits, '-' and '.'). */
+bool host_address_valid(const char *s);
+
+/*
+ * microvm.forwardPorts of guest `guest` of vm `vm`: addresses go into
+ * qemu's hostfwd= and guestfwd= rules, and a guestfwd's host address into
+ * a command that qemu runs through /bin/sh, so only address literals and
+ * host names pass; ports are 0 to 65535. A configuration error at the
+ * offending value otherwise.
+ */
+int check_forward_ports(const char *vm, const struct value *guest, struct mv_error **err);

@@ -4,8 +4,9 @@
  * cloud-hypervisor and firecracker forward such a connection to the unix
  * socket `notify.vsock_8888` beside their own (hybrid vsock); with qemu
  * and crosvm it arrives on an AF_VSOCK socket. The listener reads each
- * connection, records readiness and relays the message, unchanged, to the
- * service manager's $NOTIFY_SOCKET when there is one.
+ * connection, records readiness and relays what the host's service
+ * manager may hear from a guest (notify_filter()) to its $NOTIFY_SOCKET
+ * when there is one.
  */
 #pragma once
 
@@ -17,7 +18,10 @@
 struct mv_error;
 
 #define NOTIFY_MAX_CONNS   8
-#define NOTIFY_MAX_MESSAGE 4096
+#define NOTIFY_MAX_MESSAGE 4096 /* a message this long or longer is ignored, as systemd does */
+#define NOTIFY_STATUS_MAX  256  /* bytes of STATUS= text relayed */
+/* The longest message notify_filter() makes: one line of each key it keeps. */
+#define NOTIFY_RELAY_MAX (sizeof("READY=1\nSTATUS=\nERRNO=2147483647") - 1 + NOTIFY_STATUS_MAX)
 
 struct notify_conn {
         int fd;
@@ -44,6 +48,20 @@ struct notify_listener {
  * newlines; anything else is ignored, as systemd does.
  */
 void notify_parse(const char *msg, size_t len, bool *ready, char **status);
+
+/*
+ * What of a guest's message may reach the host's service manager:
+ * READY=1, STATUS= and ERRNO=, each at most once, in that order, one per
+ * line. Every other line is dropped (MAINPID=, STOPPING=1, FDSTORE=1,
+ * WATCHDOG=, EXTEND_TIMEOUT_USEC=, ...: the guest has no say over the
+ * host's unit). STATUS= is the last one, its text printable UTF-8
+ * (control characters dropped, invalid bytes replaced by U+FFFD) cut to
+ * NOTIFY_STATUS_MAX bytes between characters; ERRNO= the last one that is
+ * a plain non-negative decimal int. Writes a NUL-terminated message to
+ * `out`, which needs more than NOTIFY_RELAY_MAX bytes, and returns its
+ * length: 0 when nothing is left to relay.
+ */
+size_t notify_filter(const char *msg, size_t len, char *out, size_t out_size);
 
 /* Listen on the unix socket `path` (a stale one is replaced). */
 int notify_listen_unix(struct notify_listener *l, const char *path, struct mv_error **err);

@@ -6,6 +6,7 @@
 
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/optval.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -30,6 +31,15 @@ static char *kernel_cmdline(const struct value *g)
 {
         return hv_kernel_cmdline(g, "console=ttyS0 reboot=k panic=1 ");
 }
+
+/* The values that go into alioth's option strings, which it splits at ',' with no escape. */
+static const struct optval_check alioth_values[] = {
+        { "microvm.storeDisk", OPTVAL_PLAIN, "microvm.storeOnDisk" },
+        { "microvm.volumes.*.image", OPTVAL_PLAIN, NULL },
+        /* The tag first: the default socket path is made from it. */
+        { "microvm.shares.*.tag", OPTVAL_PLAIN, NULL },
+        { "microvm.shares.*.socket", OPTVAL_PLAIN, NULL },
+};
 
 /* microvm.nix refuses these at evaluation time; here they are configuration errors. */
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
@@ -67,7 +77,7 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "(microvm.devices); remove them, or use qemu or "
                                        "cloud-hypervisor",
                                        vm->name);
-        return 0;
+        return optval_check(vm, "alioth", alioth_values, ELEMENTSOF(alioth_values), err);
 }
 
 static int alioth_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)

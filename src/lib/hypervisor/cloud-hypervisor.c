@@ -7,6 +7,7 @@
 
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/optval.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -223,6 +224,25 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, long long vcpu
         }
 }
 
+/*
+ * The values that go into cloud-hypervisor's option strings, which it
+ * splits at ',' (outside quotes and brackets) with no escape. extraArgs
+ * are its option syntax on purpose and stay as written.
+ */
+static const struct optval_check ch_values[] = {
+        { "microvm.storeDisk", OPTVAL_PLAIN, "microvm.storeOnDisk" },
+        { "microvm.volumes.*.image", OPTVAL_PLAIN, NULL },
+        { "microvm.volumes.*.serial", OPTVAL_PLAIN, NULL },
+        { "microvm.cloud-hypervisor.platformOEMStrings.*", OPTVAL_PLAIN, NULL },
+        { "microvm.graphics.socket", OPTVAL_PLAIN, "microvm.graphics.enable" },
+        /* The tag first: the default socket path is made from it. */
+        { "microvm.shares.*.tag", OPTVAL_PLAIN, NULL },
+        { "microvm.shares.*.socket", OPTVAL_PLAIN, NULL },
+        /* --api-socket takes a bare path, or path= and fd= options. */
+        { "microvm.socket", OPTVAL_PLAIN_IMPLIED, NULL },
+        { "microvm.devices.*.path", OPTVAL_PLAIN, NULL },
+};
+
 /* microvm.nix refuses these at evaluation time; here they are configuration errors. */
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
@@ -270,7 +290,7 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                                "cloud-hypervisor cannot pass USB devices through; "
                                                "remove it, or use qemu",
                                                vm->name, vget_str(devices->items[i], "path"));
-        return 0;
+        return optval_check(vm, "cloud-hypervisor", ch_values, ELEMENTSOF(ch_values), err);
 }
 
 static int ch_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)

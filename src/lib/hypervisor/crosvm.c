@@ -6,12 +6,30 @@
 
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/optval.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
 extern const struct hypervisor_ops hypervisor_crosvm;
+
+/*
+ * The values that go into crosvm's option strings, split at ',' (and
+ * --shared-dir's at ':'); its quoting is not in every version, so what it
+ * would split or quote is refused.
+ */
+static const struct optval_check crosvm_values[] = {
+        /* -r PATH,... and --block PATH,...: the path comes first, without its key. */
+        { "microvm.storeDisk", OPTVAL_PLAIN_IMPLIED, "microvm.storeOnDisk" },
+        { "microvm.volumes.*.image", OPTVAL_PLAIN_IMPLIED, NULL },
+        { "microvm.volumes.*.serial", OPTVAL_PLAIN, NULL },
+        { "microvm.shares.*.socket", OPTVAL_PLAIN, "proto=virtiofs" },
+        /* --shared-dir SOURCE:TAG:type=p9 */
+        { "microvm.shares.*.source", OPTVAL_PLAIN_COLON, "proto=9p" },
+        { "microvm.shares.*.tag", OPTVAL_PLAIN_COLON, "proto=9p" },
+        { "microvm.devices.*.path", OPTVAL_PLAIN, NULL },
+};
 
 /* What microvm.nix's crosvm runner refuses, as configuration errors. */
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
@@ -56,6 +74,9 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
         if (strcmp(vm->env.arch, "x86_64") != 0 && strcmp(vm->env.arch, "aarch64") != 0)
                 return mv_error_fail(err, "vm %s: crosvm runner has no settings for %s hosts",
                                      vm->name, vm->env.arch);
+        r = optval_check(vm, "crosvm", crosvm_values, ELEMENTSOF(crosvm_values), err);
+        if (r < 0)
+                return r;
         const char *kernel, *initrd;
         return hv_boot_files(vm, &kernel, &initrd, err);
 }

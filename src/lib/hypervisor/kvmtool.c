@@ -6,11 +6,20 @@
 
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/optval.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+
+/* The values in kvmtool's -d PATH,ro and --9p SOURCE,TAG, which it splits at ','. */
+static const struct optval_check kvmtool_values[] = {
+        { "microvm.storeDisk", OPTVAL_PLAIN, "microvm.storeOnDisk" },
+        { "microvm.volumes.*.image", OPTVAL_PLAIN, NULL },
+        { "microvm.shares.*.source", OPTVAL_PLAIN, NULL },
+        { "microvm.shares.*.tag", OPTVAL_PLAIN, NULL },
+};
 
 /* What microvm.nix's kvmtool runner refuses, as configuration errors. */
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
@@ -52,6 +61,9 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "vm %s: kvmtool cannot pass USB devices through "
                                        "(microvm.devices); remove them, or use qemu",
                                        vm->name);
+        r = optval_check(vm, "kvmtool", kvmtool_values, ELEMENTSOF(kvmtool_values), err);
+        if (r < 0)
+                return r;
         const char *kernel, *initrd;
         return hv_boot_files(vm, &kernel, &initrd, err);
 }

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/host-config.h"
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/optval.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -85,9 +87,11 @@ static char *machine_config(const struct hv_vm *vm, bool pci, bool tcg)
         qsort(kvs, n, sizeof(*kvs), kv_cmp);
 
         struct strbuf b = { 0 };
-        strbuf_puts(&b, vget_str(g, "microvm.qemu.machine"));
-        for (size_t i = 0; i < n; i++)
-                strbuf_printf(&b, ",%s=%s", kvs[i].key, kvs[i].value);
+        optval_put_qemu(&b, vget_str(g, "microvm.qemu.machine"));
+        for (size_t i = 0; i < n; i++) {
+                strbuf_printf(&b, ",%s=", kvs[i].key);
+                optval_put_qemu(&b, kvs[i].value);
+        }
         return strbuf_take(&b);
 }
 
@@ -112,12 +116,15 @@ static void push_devices(char ***argv, const struct value *g)
                 _cleanup_free_ char *arg = NULL;
                 if (strcmp(vget_str(d, "bus"), "pci") == 0) {
                         const char *id = vget_str(d, "qemu.id");
-                        const char *bus = vget_str(d, "qemu.bus");
+                        _cleanup_free_ char *host = optval_qemu(path);
+                        _cleanup_free_ char *bus = optval_qemu(vget_str(d, "qemu.bus"));
+                        /* deviceExtraArgs is qemu option syntax on purpose: passed as written. */
                         const char *extra = vget_str(d, "qemu.deviceExtraArgs");
-                        arg = xasprintf("vfio-pci,host=%s,multifunction=on%s%s%s%s%s%s", path,
+                        arg = xasprintf("vfio-pci,host=%s,multifunction=on%s%s%s%s%s%s", host,
                                         id ? ",id=" : "", id ? id : "", bus ? ",bus=" : "",
                                         bus ? bus : "", extra ? "," : "", extra ? extra : "");
                 } else {
+                        /* A USB device's path is qemu options (vendorid=...,productid=...). */
                         arg = xasprintf("usb-host,%s", path);
                 }
                 /* microvm.nix splices these unquoted: the shell splits them at spaces. */
@@ -132,13 +139,13 @@ static void push_volumes(char ***argv, const struct value *g, const char *dev_ty
         for (size_t i = 0; volumes && i < volumes->n_items; i++) {
                 const struct value *v = volumes->items[i];
                 char letter = volume_letter(g, i);
-                const char *serial = vget_str(v, "serial");
+                _cleanup_free_ char *serial = optval_qemu(vget_str(v, "serial"));
+                _cleanup_free_ char *image = optval_qemu(vget_str(v, "image"));
                 strv_push(argv, "-drive");
                 strv_pushf(argv,
                            "id=vd%c,format=raw,file=%s,if=none,aio=io_uring,discard=unmap%s,"
                            "read-only=%s",
-                           letter, vget_str(v, "image"),
-                           vget_bool(v, "direct", false) ? ",cache=none" : "",
+                           letter, image, vget_bool(v, "direct", false) ? ",cache=none" : "",
                            vget_bool(v, "readOnly", false) ? "on" : "off");
                 strv_push(argv, "-device");
                 strv_pushf(argv, "virtio-blk-%s,drive=vd%c%s%s", dev_type, letter,
@@ -159,16 +166,19 @@ static void push_shares(char ***argv, const struct value *g, const char *dev_typ
                    (long long)vget_int(g, "microvm.mem", 512));
         for (size_t i = 0; i < shares->n_items; i++) {
                 const struct value *s = shares->items[i];
-                const char *tag = vget_str(s, "tag");
+                _cleanup_free_ char *tag = optval_qemu(vget_str(s, "tag"));
                 if (strcmp(vget_str(s, "proto"), "virtiofs") == 0) {
+                        _cleanup_free_ char *socket = optval_qemu(vget_str(s, "socket"));
                         strv_push(argv, "-chardev");
-                        strv_pushf(argv, "socket,id=fs%zu,path=%s", i, vget_str(s, "socket"));
+                        strv_pushf(argv, "socket,id=fs%zu,path=%s", i, socket);
                         strv_push(argv, "-device");
                         strv_pushf(argv, "vhost-user-fs-%s,chardev=fs%zu,tag=%s", dev_type, i, tag);
                 } else {
+                        _cleanup_free_ char *source = optval_qemu(vget_str(s, "source"));
+                        _cleanup_free_ char *model = optval_qemu(vget_str(s, "securityModel"));
                         strv_push(argv, "-fsdev");
                         strv_pushf(argv, "local,id=fs%zu,path=%s,security_model=%s,readonly=%s", i,
-                                   vget_str(s, "source"), vget_str(s, "securityModel"),
+                                   source, model,
                                    vget_bool(s, "readOnly", false) ? "true" : "false");
                         strv_push(argv, "-device");
                         strv_pushf(argv, "virtio-9p-%s,fsdev=fs%zu,mount_tag=%s", dev_type, i, tag);
@@ -188,12 +198,15 @@ static void push_forwards(struct strbuf *b, const struct hv_vm *vm)
                 const char *gaddr = vget_str(f, "guest.address");
                 long long hport = (long long)vget_int(f, "host.port", 0);
                 long long gport = (long long)vget_int(f, "guest.port", 0);
-                if (strcmp(vget_str(f, "from"), "host") == 0)
+                /* The addresses are checked (check_forward_ports): no ',' and nothing for a shell. */
+                if (strcmp(vget_str(f, "from"), "host") == 0) {
                         strbuf_printf(b, "hostfwd=%s:%s:%lld-%s:%lld,", proto, haddr, hport, gaddr,
                                       gport);
-                else
-                        strbuf_printf(b, "guestfwd=%s:%s:%lld-cmd:%s %s %lld,", proto, gaddr, gport,
-                                      vm->env.netcat, haddr, hport);
+                } else {
+                        strbuf_printf(b, "guestfwd=%s:%s:%lld-cmd:", proto, gaddr, gport);
+                        optval_put_qemu(b, vm->env.netcat);
+                        strbuf_printf(b, " %s %lld,", haddr, hport);
+                }
         }
 }
 
@@ -217,9 +230,12 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *de
                 strbuf_printf(&b, "%s,id=%s", macvtap ? "tap" : type, id);
                 if (strcmp(type, "user") == 0 && vget_count(g, "microvm.forwardPorts") > 0)
                         push_forwards(&b, vm);
-                if (strcmp(type, "bridge") == 0)
-                        strbuf_printf(&b, ",br=%s,helper=%s", vget_str(it, "bridge"),
-                                      vm->env.bridge_helper);
+                if (strcmp(type, "bridge") == 0) {
+                        strbuf_puts(&b, ",br=");
+                        optval_put_qemu(&b, vget_str(it, "bridge"));
+                        strbuf_puts(&b, ",helper=");
+                        optval_put_qemu(&b, vm->env.bridge_helper);
+                }
                 if (tap) {
                         strbuf_printf(&b, ",ifname=%s,script=no,downscript=no", id);
                         if (vget_bool(it, "tap.vhost", false))
@@ -258,10 +274,9 @@ static void push_graphics(char ***argv, const struct value *g)
         }
         const char *backend = vget_str(g, "microvm.graphics.backend");
         const char *vulkan = vget_str(g, "microvm.graphics.vulkan");
+        _cleanup_free_ char *hostmem = optval_qemu(vget_str(g, "microvm.graphics.hostmem"));
         _cleanup_free_ char *vk =
-                vulkan ? xasprintf(",blob=true,hostmem=%s,%s=on",
-                                   vget_str(g, "microvm.graphics.hostmem"), vulkan)
-                       : xstrdup("");
+                vulkan ? xasprintf(",blob=true,hostmem=%s,%s=on", hostmem, vulkan) : xstrdup("");
         if (strcmp(backend, "cocoa") == 0) {
                 strv_push(argv, "-display");
                 strv_push(argv, "cocoa");
@@ -285,6 +300,41 @@ static void push_graphics(char ***argv, const struct value *g)
         }
 }
 
+/*
+ * The values that go into qemu's option strings. ',' is escaped on the
+ * way out; what qemu cannot take at all is refused here. Values that are
+ * qemu option syntax on purpose (extraArgs, a USB device's path,
+ * deviceExtraArgs, microvm.cpu) are passed as written.
+ */
+static const struct optval_check qemu_values[] = {
+        { "networking.hostName", OPTVAL_QEMU_IMPLIED, NULL },
+        { "microvm.qemu.machine", OPTVAL_QEMU_IMPLIED, NULL },
+        { "microvm.qemu.machineOpts.<name>", OPTVAL_QEMU_KEY, NULL },
+        { "microvm.qemu.machineOpts.*", OPTVAL_QEMU, NULL },
+        { "microvm.machineId", OPTVAL_QEMU, NULL },
+        { "microvm.qemu.pcieRootPorts.*.id", OPTVAL_QEMU_ID, NULL },
+        { "microvm.qemu.pcieRootPorts.*.bus", OPTVAL_QEMU, NULL },
+        { "microvm.qemu.pcieRootPorts.*.slot", OPTVAL_QEMU, NULL },
+        { "microvm.qemu.pcieRootPorts.*.addr", OPTVAL_QEMU, NULL },
+        { "microvm.devices.*.path", OPTVAL_QEMU, "bus=pci" },
+        { "microvm.devices.*.qemu.id", OPTVAL_QEMU_ID, "bus=pci" },
+        { "microvm.devices.*.qemu.bus", OPTVAL_QEMU, "bus=pci" },
+        { "microvm.credentialFiles.<name>", OPTVAL_QEMU, NULL },
+        { "microvm.credentialFiles.*", OPTVAL_QEMU, NULL },
+        { "microvm.storeDisk", OPTVAL_QEMU, "microvm.storeOnDisk" },
+        { "microvm.user", OPTVAL_QEMU, NULL },
+        /* -qmp unix:PATH,server,nowait: PATH is the first value, without its key. */
+        { "microvm.socket", OPTVAL_QEMU_IMPLIED, NULL },
+        { "microvm.graphics.hostmem", OPTVAL_QEMU, "microvm.graphics.enable" },
+        { "microvm.volumes.*.image", OPTVAL_QEMU, NULL },
+        { "microvm.volumes.*.serial", OPTVAL_QEMU, NULL },
+        { "microvm.shares.*.tag", OPTVAL_QEMU, NULL },
+        { "microvm.shares.*.socket", OPTVAL_QEMU, "proto=virtiofs" },
+        { "microvm.shares.*.source", OPTVAL_QEMU, "proto=9p" },
+        { "microvm.interfaces.*.id", OPTVAL_QEMU_ID, NULL },
+        { "microvm.interfaces.*.bridge", OPTVAL_QEMU, "type=bridge" },
+};
+
 /* microvm.nix refuses these at evaluation time; here they are configuration errors. */
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
@@ -304,7 +354,11 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
         if (strcmp(vm->env.arch, "x86_64") != 0 && strcmp(vm->env.arch, "aarch64") != 0)
                 return mv_error_fail(err, "vm %s: qemu runner has no settings for %s hosts",
                                      vm->name, vm->env.arch);
-        return 0;
+        int r = optval_check(vm, "qemu", qemu_values, ELEMENTSOF(qemu_values), err);
+        if (r < 0)
+                return r;
+        /* Again here: a runner installed by an older version is built from its spec. */
+        return check_forward_ports(vm->name, g, err);
 }
 
 static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)
@@ -335,8 +389,9 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
                 return r;
 
         strv_push(&argv, vm->binary);
+        /* -name NAME is an option string too, NAME its first value. */
         strv_push(&argv, "-name");
-        strv_push(&argv, vget_str(g, "networking.hostName"));
+        strv_consume(&argv, optval_qemu(vget_str(g, "networking.hostName")));
         strv_push(&argv, "-M");
         strv_consume(&argv, machine_config(vm, pci, tcg));
         strv_push(&argv, "-m");
@@ -359,8 +414,9 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         strv_pushf(&argv, "virtio-rng-%s", dev_type);
         const char *machine_id = vget_str(g, "microvm.machineId");
         if (machine_id) {
+                _cleanup_free_ char *uuid = optval_qemu(machine_id);
                 strv_push(&argv, "-smbios");
-                strv_pushf(&argv, "type=1,uuid=%s", machine_id);
+                strv_pushf(&argv, "type=1,uuid=%s", uuid);
         }
 
         const struct value *ports = vget_list(g, "microvm.qemu.pcieRootPorts");
@@ -368,14 +424,20 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
                 const struct value *p = ports->items[i];
                 struct strbuf b = { 0 };
                 strbuf_printf(&b, "pcie-root-port,id=%s", vget_str(p, "id"));
-                if (vget_str(p, "bus"))
-                        strbuf_printf(&b, ",bus=%s", vget_str(p, "bus"));
+                if (vget_str(p, "bus")) {
+                        strbuf_puts(&b, ",bus=");
+                        optval_put_qemu(&b, vget_str(p, "bus"));
+                }
                 if (value_lookup_type(p, "chassis") == VALUE_INT)
                         strbuf_printf(&b, ",chassis=%lld", (long long)vget_int(p, "chassis", 0));
-                if (vget_str(p, "slot"))
-                        strbuf_printf(&b, ",slot=%s", vget_str(p, "slot"));
-                if (vget_str(p, "addr"))
-                        strbuf_printf(&b, ",addr=%s", vget_str(p, "addr"));
+                if (vget_str(p, "slot")) {
+                        strbuf_puts(&b, ",slot=");
+                        optval_put_qemu(&b, vget_str(p, "slot"));
+                }
+                if (vget_str(p, "addr")) {
+                        strbuf_puts(&b, ",addr=");
+                        optval_put_qemu(&b, vget_str(p, "addr"));
+                }
                 strv_push(&argv, "-device");
                 strv_consume(&argv, strbuf_take(&b));
         }
@@ -383,9 +445,10 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
 
         const struct value *creds = vget_attrs(g, "microvm.credentialFiles");
         for (size_t i = 0; creds && i < creds->n_attrs; i++) {
+                _cleanup_free_ char *name = optval_qemu(creds->attrs[i].key);
+                _cleanup_free_ char *file = optval_qemu(creds->attrs[i].value->str);
                 strv_push(&argv, "-fw_cfg");
-                strv_pushf(&argv, "name=opt/io.systemd.credentials/%s,file=%s", creds->attrs[i].key,
-                           creds->attrs[i].value->str);
+                strv_pushf(&argv, "name=opt/io.systemd.credentials/%s,file=%s", name, file);
         }
         if (vget_bool(g, "microvm.qemu.serialConsole", true)) {
                 strv_push(&argv, "-serial");
@@ -404,9 +467,10 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
         strv_consume(&argv, kernel_cmdline(vm));
 
         if (has_store_disk(g)) {
+                _cleanup_free_ char *store = optval_qemu(vget_str(g, "microvm.storeDisk"));
                 strv_push(&argv, "-drive");
                 strv_pushf(&argv, "id=store,format=raw,read-only=on,file=%s,if=none,aio=io_uring",
-                           vget_str(g, "microvm.storeDisk"));
+                           store);
                 strv_push(&argv, "-device");
                 strv_pushf(&argv, "virtio-blk-%s,drive=store%s", dev_type,
                            pci ? ",disable-legacy=on" : "");
@@ -417,12 +481,12 @@ static int qemu_build(const struct hv_vm *vm, struct hv_command *out, struct mv_
                 strv_push(&argv, "-sandbox");
                 strv_push(&argv, "on");
         }
-        const char *user = vget_str(g, "microvm.user");
+        _cleanup_free_ char *user = optval_qemu(vget_str(g, "microvm.user"));
         if (user) {
                 strv_push(&argv, "-run-with");
                 strv_pushf(&argv, "user=%s", user);
         }
-        const char *socket = vget_str(g, "microvm.socket");
+        _cleanup_free_ char *socket = optval_qemu(vget_str(g, "microvm.socket"));
         if (socket) {
                 strv_push(&argv, "-qmp");
                 strv_pushf(&argv, "unix:%s,server,nowait", socket);

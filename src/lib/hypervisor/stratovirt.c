@@ -5,8 +5,10 @@
  */
 #include <string.h>
 
+#include "config/host-config.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/optval.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -74,6 +76,21 @@ static char *forward_ports(const struct hv_vm *vm)
         return strbuf_take(&b);
 }
 
+/* The values that go into stratovirt's option strings, which it splits at ',' with no escape. */
+static const struct optval_check sv_values[] = {
+        { "microvm.storeDisk", OPTVAL_PLAIN, "microvm.storeOnDisk" },
+        /* -qmp unix:PATH,server,nowait: PATH is the first value, without its key. */
+        { "microvm.socket", OPTVAL_PLAIN_IMPLIED, NULL },
+        { "microvm.volumes.*.image", OPTVAL_PLAIN, NULL },
+        { "microvm.volumes.*.serial", OPTVAL_PLAIN, NULL },
+        /* The tag first: the default socket path is made from it. */
+        { "microvm.shares.*.tag", OPTVAL_PLAIN, NULL },
+        { "microvm.shares.*.socket", OPTVAL_PLAIN, NULL },
+        { "microvm.interfaces.*.bridge", OPTVAL_PLAIN, "type=bridge" },
+        /* A USB device's path is stratovirt's options on purpose. */
+        { "microvm.devices.*.path", OPTVAL_PLAIN, "bus=pci" },
+};
+
 /* microvm.nix refuses these at evaluation time; here they are configuration errors. */
 static int check_supported(const struct hv_vm *vm, struct mv_error **err)
 {
@@ -111,7 +128,11 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "microvm.shares) do not fit stratovirt's PCI bus, which "
                                        "has room for %d; use fewer",
                                        vm->name, used, PCI_SLOTS - SLOT_VOLUMES);
-        return 0;
+        r = optval_check(vm, "stratovirt", sv_values, ELEMENTSOF(sv_values), err);
+        if (r < 0)
+                return r;
+        /* Again here: a runner installed by an older version is built from its spec. */
+        return check_forward_ports(vm->name, g, err);
 }
 
 static void push_volumes(char ***argv, const struct value *g, bool pci)

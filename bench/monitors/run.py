@@ -12,7 +12,7 @@ run, supervisord with N [program:x] sections running the same binary
             until getAllProcessInfo (what supervisorctl status asks) shows
             all N RUNNING
   memory    RSS and PSS (smaps_rollup) of every microvm monitor (the pid of
-            STATE/NAME/pid) summed and per VM, against supervisord's own;
+            STATE/.host/NAME/pid) summed and per VM, against supervisord's own;
             the stand-ins are left out of both
   restart   SIGKILL to one stand-in, until its replacement has been exec'd
             (its parent's children polled every 1 ms), once per VM
@@ -195,7 +195,7 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://{d}/supervisor.sock
 """)
-        # The console of a microvm VM goes to STATE/NAME/console.log; here to a log each.
+        # The console of a microvm VM goes to STATE/.host/NAME/console.log; here to a log each.
         for name in names:
             f.write(f"\n[program:{name}]\ncommand={stand_in} {name}\nstartsecs=0\n"
                     f"autorestart=true\nredirect_stderr=true\n"
@@ -271,9 +271,9 @@ class Microvm:
         return [self.binary, "--config", self.host, *args]
 
     def monitor(self, name):
-        """The monitor's pid, from STATE/NAME/pid (pid and start time), checked against /proc."""
+        """The monitor's pid, from STATE/.host/NAME/pid (pid and start time), checked against /proc."""
         try:
-            with open(os.path.join(self.state, name, "pid"), encoding="ascii") as f:
+            with open(os.path.join(self.state, ".host", name, "pid"), encoding="ascii") as f:
                 fields = f.read().split()
         except FileNotFoundError:
             return None
@@ -292,7 +292,7 @@ class Microvm:
         return stand_in_child(mon, self.stand_in) if mon else None
 
     def ready(self, name):
-        return os.path.exists(os.path.join(self.state, name, "ready"))
+        return os.path.exists(os.path.join(self.state, ".host", name, "ready"))
 
     def autostart(self, names, jobs):
         ms, out = timed(self.cmd("autostart", *(["--jobs", str(jobs)] if jobs else [])))

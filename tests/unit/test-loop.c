@@ -88,7 +88,7 @@ static void deadlines_and_stop_requests(void **state)
 static void stop_child_escalates(void **state)
 {
         struct loop *l = *state;
-        char *argv[] = { "/bin/sh", "-c", "trap '' TERM; echo > /dev/null; sleep 30", NULL };
+        char *argv[] = { "/bin/sh", "-c", "trap '' TERM; exec sleep 30", NULL };
         struct loop_child c = start(argv);
         loop_track(l, &c);
         usleep(100 * 1000); /* the trap is set */

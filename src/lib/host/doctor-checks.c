@@ -14,6 +14,7 @@
 #include "util/cleanup.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/statedir.h"
 
 /* The hypervisors whose vsock is vhost-vsock; cloud-hypervisor and firecracker proxy a socket. */
 static bool vsock_is_vhost(const char *hv)
@@ -190,48 +191,50 @@ static char *group_name(gid_t gid)
         return account_group_by_id(gid, &a) ? xstrdup(a.name) : xasprintf("%u", (unsigned)gid);
 }
 
-void doctor_check_state_dir(struct doctor_report *r, const char *path, const char *user,
-                            const char *group)
+void doctor_check_state_dir(struct doctor_report *r, const char *path)
 {
         const char *check = "state-directory";
         struct stat st;
-        if (stat(path, &st) < 0) {
-                if (errno == ENOENT)
-                        doctor_add(
-                                r, check, DOCTOR_INFO,
-                                xasprintf("%s does not exist yet: microvm apply creates it", path),
-                                NULL);
-                else
-                        doctor_add(r, check, DOCTOR_ERROR,
-                                   xasprintf("%s: %s", path, strerror(errno)), NULL);
+        if (stat(path, &st) < 0 && errno != ENOENT) {
+                doctor_add(r, check, DOCTOR_ERROR, xasprintf("%s: %s", path, strerror(errno)),
+                           NULL);
                 return;
         }
-        if (!S_ISDIR(st.st_mode)) {
+        if (errno != ENOENT && !S_ISDIR(st.st_mode)) {
                 doctor_add(r, check, DOCTOR_ERROR, xasprintf("%s is not a directory", path),
                            xasprintf("move it away, or set microvm.stateDir to a directory"));
                 return;
         }
-        unsigned mode = st.st_mode & 07777;
-        _cleanup_free_ char *owner = user_name(st.st_uid), *grp = group_name(st.st_gid);
-        /* Whoever can write here can swap a VM's runner for their own. */
-        if (mode & S_IWOTH) {
+        /* The rule every start applies: nobody but root may rename what root reads there. */
+        struct statedir_facts f;
+        statedir_inspect(path, &f);
+        if (f.vm_owned) {
                 doctor_add(r, check, DOCTOR_ERROR,
-                           xasprintf("%s is writable by every user (mode %04o)", path, mode),
-                           xasprintf("chmod o-w %s", path));
-                return;
+                           xasprintf("%s is given to the VMs' user (%s); VMs do not start from "
+                                     "it",
+                                     path, f.unsafe),
+                           xasprintf("microvm apply takes it back (root:root, not group- or "
+                                     "world-writable)"));
+        } else if (f.unsafe) {
+                doctor_add(r, check, DOCTOR_ERROR,
+                           xasprintf("%s: %s; VMs do not start from it", path, f.unsafe),
+                           xasprintf("make it and every directory above it writable by root "
+                                     "alone (docs/security.md)"));
+        } else if (!f.exists) {
+                doctor_add(r, check, DOCTOR_INFO,
+                           xasprintf("%s does not exist yet: microvm apply creates it, root's, "
+                                     "0755",
+                                     path),
+                           NULL);
+        } else {
+                _cleanup_free_ char *owner = user_name(f.uid), *grp = group_name(f.gid);
+                doctor_add(r, check, DOCTOR_OK,
+                           xasprintf("%s belongs to %s:%s, mode %04o, and nobody else can "
+                                     "write it or a directory above it",
+                                     path, owner, grp, (unsigned)f.mode),
+                           NULL);
         }
-        struct account pw, gr;
-        if (account_user_by_name(user, &pw) && account_group_by_name(group, &gr) &&
-            (st.st_uid != pw.id || st.st_gid != gr.id)) {
-                doctor_add(r, check, DOCTOR_WARNING,
-                           xasprintf("%s belongs to %s:%s (mode %04o); microvm.nix gives it to "
-                                     "%s:%s",
-                                     path, owner, grp, mode, user, group),
-                           xasprintf("chown %s:%s %s", user, group, path));
-                return;
-        }
-        doctor_add(r, check, DOCTOR_OK,
-                   xasprintf("%s belongs to %s:%s, mode %04o", path, owner, grp, mode), NULL);
+        statedir_facts_done(&f);
 }
 
 static char *limit_text(rlim_t v)
@@ -285,7 +288,7 @@ void doctor_run(const struct value *host, struct doctor_report *r)
                             "vhost_vsock");
         doctor_check_programs(r, &n);
         doctor_check_accounts(r, "microvm", "kvm");
-        doctor_check_state_dir(r, vget_str(host, "microvm.stateDir"), "microvm", "kvm");
+        doctor_check_state_dir(r, vget_str(host, "microvm.stateDir"));
         struct rlimit limit;
         if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0)
                 doctor_check_memlock(r, &n, &limit);

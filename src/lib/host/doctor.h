@@ -78,8 +78,11 @@ void doctor_check_kvm(struct doctor_report *r, const struct doctor_needs *n,
 void doctor_check_device(struct doctor_report *r, const char *check, const char *path,
                          char *const *needers, const char *needed_for, const char *module);
 void doctor_check_accounts(struct doctor_report *r, const char *user, const char *group);
-void doctor_check_state_dir(struct doctor_report *r, const char *path, const char *user,
-                            const char *group);
+/*
+ * The state directory's owner and mode, and whether another user could
+ * write it or a directory above it: then no VM starts from it.
+ */
+void doctor_check_state_dir(struct doctor_report *r, const char *path);
 void doctor_check_memlock(struct doctor_report *r, const struct doctor_needs *n,
                           const struct rlimit *limit);
 /* The hypervisors and virtiofsd: found where, and their versions. */

@@ -16,6 +16,7 @@
 #include "util/io.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/unix-socket.h"
 #include "util/xalloc.h"
 
 static void say(int fd, const char *text)
@@ -192,17 +193,12 @@ int control_request(const char *records, const char *request, int timeout_ms, ch
 {
         *answer = NULL;
         _cleanup_free_ char *path = xasprintf("%s/" CONTROL_SOCKET, records);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return mv_error_fail(err, "the control socket path %s is too long", path);
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        _cleanup_close_ int fd = unix_socket_connect(path, NULL);
+        /* Nothing listens: not an error to report, an answer. */
+        if (fd == -ENOENT || fd == -ECONNREFUSED)
+                return fd;
         if (fd < 0)
-                return mv_error_set(err, errno, "socket");
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                return errno == ENOENT || errno == ECONNREFUSED
-                               ? -errno
-                               : mv_error_set(err, errno, "connect to %s", path);
+                return mv_error_set(err, -fd, "connect to %s", path);
         _cleanup_free_ char *line = xasprintf("%s\n", request);
         int r = send_all(fd, line, strlen(line));
         if (r < 0)

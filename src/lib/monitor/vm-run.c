@@ -574,6 +574,9 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
 
         run.vmdir = vmdir_open(rt->hs->state_dir, rt->name, true, err);
         r = run.vmdir;
+        /* First: a crash from here on is cleaned up from what this record names. */
+        if (r >= 0)
+                r = mark_booted(&run, err);
         if (r >= 0)
                 r = create_volumes(&run, &w.base, err);
         if (r >= 0)
@@ -584,8 +587,6 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
                 r = vm_interfaces_open_fds(plan, &run.interfaces, err);
         if (r >= 0)
                 r = start_virtiofsd(&run, err);
-        if (r >= 0)
-                r = mark_booted(&run, err);
         if (r >= 0)
                 r = readiness_prepare(&run, err);
         if (r >= 0)

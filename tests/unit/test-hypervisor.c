@@ -23,28 +23,54 @@ static void backend_table(void **state)
         assert_null(hypervisor_find("vfkit"));
 }
 
-static void macvtap_fd_numbering(void **state)
+/* The descriptors of `id`, joined by ',' ("" for none). */
+static char *fds_of(const struct hv_vm *vm, const char *hv, const char *id)
+{
+        _cleanup_free_ int *fds = NULL;
+        size_t n = passed_fds(vm, hypervisor_find(hv), id, &fds);
+        assert_true((n == 0) == (fds == NULL));
+        return hv_fds_join(fds, n, ",");
+}
+
+#define assert_fds(vm, hv, id, want)                                                               \
+        do {                                                                                       \
+                _cleanup_free_ char *got_ = fds_of(vm, hv, id);                                    \
+                assert_string_equal(got_, want);                                                   \
+        } while (0)
+
+static void passed_fd_numbering(void **state)
 {
         (void)state;
         char *dir = scratch_dir_new();
         struct host_config cfg;
+#define TAP(id, n) "{ type = \"tap\"; id = \"" id "\"; mac = \"02:00:00:00:00:0" n "\"; } "
 #define MACVTAP(id, n)                                                                             \
         "{ type = \"macvtap\"; id = \"" id "\"; mac = \"02:00:00:00:00:0" n "\"; "                 \
-        "macvtap = { link = \"eth0\"; mode = \"bridge\"; }; }"
-        const char *a = MACVTAP("mv-a", "1"), *b = MACVTAP("mv-b", "2");
-        _cleanup_free_ char *body =
-                xasprintf(VM("t", "vcpu = 3; interfaces = [ { type = \"tap\"; id = \"tp\"; mac = "
-                                  "\"02:00:00:00:00:05\"; } %s %s ];"),
-                          a, b);
+        "macvtap = { link = \"eth0\"; mode = \"bridge\"; }; } "
+        static const char body[] =
+                VM("t", "vcpu = 3; interfaces = [ " TAP("tp", "1") MACVTAP("mv-a", "2")
+                                TAP("tq", "3") MACVTAP("mv-b", "4") "];");
         load_host(dir, body, &cfg);
         struct hv_vm vm = { .name = "t", .guest = value_lookup(cfg.root, "microvm.vms.t.config") };
-        int fds[8];
-        /* qemu: multi-queue with 3 vCPUs, so 3 fds per macvtap, from 3 up. */
-        size_t n = macvtap_fds(&vm, hypervisor_find("qemu"), "mv-b", fds, 8);
-        assert_int_equal(n, 3);
-        assert_int_equal(fds[0], 6);
-        assert_int_equal(fds[2], 8);
-        assert_int_equal(macvtap_fds(&vm, hypervisor_find("qemu"), "tp", fds, 8), 0);
+
+        /* Taps by name: only the macvtaps are numbered; qemu has 3 queues with 3 vCPUs. */
+        assert_fds(&vm, "qemu", "mv-a", "3,4,5");
+        assert_fds(&vm, "qemu", "mv-b", "6,7,8");
+        assert_fds(&vm, "qemu", "tp", "");
+        assert_fds(&vm, "qemu", "absent", "");
+        /* kvmtool opens a macvtap's /dev/tapN itself. */
+        assert_fds(&vm, "kvmtool", "mv-a", "");
+
+        /* Taps as descriptors: numbered together with the macvtaps, in interface order. */
+        vm.env.taps_as_fds = true;
+        assert_fds(&vm, "qemu", "tp", "3,4,5");
+        assert_fds(&vm, "qemu", "mv-a", "6,7,8");
+        assert_fds(&vm, "qemu", "tq", "9,10,11");
+        assert_fds(&vm, "qemu", "mv-b", "12,13,14");
+        /* crosvm's taps have one queue. */
+        assert_fds(&vm, "crosvm", "tp", "3");
+        assert_fds(&vm, "crosvm", "mv-b", "6");
+
         assert_int_equal(volume_letter(vm.guest, 0), 'a'); /* no store disk without storeDisk */
         host_config_free(&cfg);
         scratch_dir_remove(dir);
@@ -183,7 +209,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(backend_table),
-                cmocka_unit_test(macvtap_fd_numbering),
+                cmocka_unit_test(passed_fd_numbering),
                 cmocka_unit_test(words_and_files),
                 cmocka_unit_test(ifindex_lookup),
                 cmocka_unit_test(shared_refusals_and_cmdline),

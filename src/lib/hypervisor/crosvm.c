@@ -93,9 +93,10 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm)
                         continue;
                 }
                 /* One queue: the macvtap comes as one open descriptor. */
-                int fd = 0;
-                macvtap_fds(vm, &hypervisor_crosvm, id, &fd, 1);
-                strv_pushf(argv, "tap-fd=%d,mac=%s", fd, mac);
+                _cleanup_free_ int *fds = NULL;
+                size_t n = passed_fds(vm, &hypervisor_crosvm, id, &fds);
+                _cleanup_free_ char *fd = hv_fds_join(fds, n, ",");
+                strv_pushf(argv, "tap-fd=%s,mac=%s", fd, mac);
         }
 }
 

@@ -210,6 +210,15 @@ static void push_forwards(struct strbuf *b, const struct hv_vm *vm)
         }
 }
 
+/* ",fd=N" for one queue, ",fds=N:M:..." for several: qemu derives queues= from them. */
+static void put_fds(struct strbuf *b, const struct hv_vm *vm, const char *id)
+{
+        _cleanup_free_ int *fds = NULL;
+        size_t n = passed_fds(vm, &hypervisor_qemu, id, &fds);
+        _cleanup_free_ char *list = hv_fds_join(fds, n, ":");
+        strbuf_printf(b, n == 1 ? ",fd=%s" : ",fds=%s", list);
+}
+
 static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *dev_type, bool pci,
                             const char *cpu)
 {
@@ -241,13 +250,8 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *de
                         if (vget_bool(it, "tap.vhost", false))
                                 strbuf_puts(&b, ",vhost=on");
                 }
-                if (macvtap) {
-                        int fds[64];
-                        size_t n = macvtap_fds(vm, &hypervisor_qemu, id, fds, 64);
-                        strbuf_puts(&b, n == 1 ? ",fd=" : ",fds=");
-                        for (size_t q = 0; q < n; q++)
-                                strbuf_printf(&b, "%s%d", q ? ":" : "", fds[q]);
-                }
+                if (macvtap)
+                        put_fds(&b, vm, id);
                 if (tap && multi_queue)
                         strbuf_printf(&b, ",queues=%lld", vcpu);
                 strv_push(argv, "-netdev");

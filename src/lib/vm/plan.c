@@ -106,11 +106,7 @@ static void interfaces_plan(struct vm_plan *plan, const struct hv_vm *vm,
                 }
                 p->link = xstrdup(vget_str(it, "macvtap.link"));
                 p->mode = xstrdup(vget_str(it, "macvtap.mode"));
-                if (ops->macvtap_as_fds) {
-                        int fds[64]; /* as many as the backends put on their command lines */
-                        p->n_fds = macvtap_fds(vm, ops, p->id, fds, ELEMENTSOF(fds));
-                        p->fds = xmemdup(fds, p->n_fds * sizeof(int));
-                }
+                p->n_fds = passed_fds(vm, ops, p->id, &p->fds);
         }
 }
 

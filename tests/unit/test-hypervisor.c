@@ -205,6 +205,34 @@ static void option_values_without_an_escape(void **state)
         built_free(&b);
 }
 
+#define TAP_AND_MACVTAP                                                                            \
+        "interfaces = [ { type = \"tap\"; id = \"tp0\"; mac = \"02:00:00:00:00:01\"; } { type = "  \
+        "\"macvtap\"; id = \"mv0\"; mac = \"02:00:00:00:00:02\"; macvtap = { link = \"eth0\"; "    \
+        "mode = \"bridge\"; }; } ];"
+
+/* crosvm and stratovirt take a tap as descriptors as they take a macvtap, numbered with it. */
+static void taps_as_descriptors(void **state)
+{
+        (void)state;
+        static const char *const cases[][4] = {
+                { "crosvm", "", "tap-fd=3,mac=02:00:00:00:00:01",
+                  "tap-fd=4,mac=02:00:00:00:00:02" },
+                { "stratovirt", "vcpu = 2;", "tap,id=tp0,queues=2,fd=3 4,queues=2",
+                  "tap,id=mv0,queues=2,fd=5 6,queues=2" },
+        };
+        struct hv_env env = { .arch = "x86_64", .unbuffer = "/bin/unbuffer", .taps_as_fds = true };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *guest = xasprintf("%s " TAP_AND_MACVTAP, cases[i][1]);
+                struct built b;
+                if (build_backend(cases[i][0], guest, env, &b) < 0)
+                        fail_msg("%s: %s", cases[i][0], b.err->msg);
+                for (size_t k = 2; k < 4; k++)
+                        if (!strv_contains(b.cmd.argv, cases[i][k]))
+                                fail_msg("%s: no %s", cases[i][0], cases[i][k]);
+                built_free(&b);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -214,6 +242,7 @@ int main(void)
                 cmocka_unit_test(ifindex_lookup),
                 cmocka_unit_test(shared_refusals_and_cmdline),
                 cmocka_unit_test(option_values_without_an_escape),
+                cmocka_unit_test(taps_as_descriptors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,7 +203,7 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, long long vcpu
                 const struct value *it = ifaces->items[i];
                 const char *id = vget_str(it, "id");
                 char **o = NULL;
-                if (strcmp(vget_str(it, "type"), "tap") == 0) {
+                if (strcmp(vget_str(it, "type"), "tap") == 0 && !vm->env.taps_as_fds) {
                         strv_pushf(&o, "tap=%s", id);
                 } else {
                         _cleanup_free_ int *fds = NULL;

@@ -88,11 +88,11 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm)
                 const struct value *it = ifaces->items[i];
                 const char *id = vget_str(it, "id"), *mac = vget_str(it, "mac");
                 strv_push(argv, "--net");
-                if (strcmp(vget_str(it, "type"), "tap") == 0) {
+                if (strcmp(vget_str(it, "type"), "tap") == 0 && !vm->env.taps_as_fds) {
                         strv_pushf(argv, "tap-name=%s,mac=%s", id, mac);
                         continue;
                 }
-                /* One queue: the macvtap comes as one open descriptor. */
+                /* One queue: a macvtap, or a tap, comes as one open descriptor. */
                 _cleanup_free_ int *fds = NULL;
                 size_t n = passed_fds(vm, &hypervisor_crosvm, id, &fds);
                 _cleanup_free_ char *fd = hv_fds_join(fds, n, ",");

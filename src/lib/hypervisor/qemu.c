@@ -246,13 +246,16 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *de
                         optval_put_qemu(&b, vm->env.bridge_helper);
                 }
                 if (tap) {
-                        strbuf_printf(&b, ",ifname=%s,script=no,downscript=no", id);
+                        if (vm->env.taps_as_fds)
+                                put_fds(&b, vm, id);
+                        else
+                                strbuf_printf(&b, ",ifname=%s,script=no,downscript=no", id);
                         if (vget_bool(it, "tap.vhost", false))
                                 strbuf_puts(&b, ",vhost=on");
                 }
                 if (macvtap)
                         put_fds(&b, vm, id);
-                if (tap && multi_queue)
+                if (tap && multi_queue && !vm->env.taps_as_fds)
                         strbuf_printf(&b, ",queues=%lld", vcpu);
                 strv_push(argv, "-netdev");
                 strv_consume(argv, strbuf_take(&b));

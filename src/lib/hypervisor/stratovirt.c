@@ -196,7 +196,7 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const struct value *it = ifaces->items[i];
                 const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
-                bool macvtap = strcmp(type, "macvtap") == 0;
+                bool macvtap = strcmp(type, "macvtap") == 0, tap = strcmp(type, "tap") == 0;
                 struct strbuf b = { 0 };
 
                 strbuf_printf(&b, "%s,id=%s,queues=%lld", macvtap ? "tap" : type, id,
@@ -206,9 +206,9 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
                 if (strcmp(type, "bridge") == 0)
                         strbuf_printf(&b, ",br=%s,helper=%s", vget_str(it, "bridge"),
                                       vm->env.bridge_helper);
-                if (strcmp(type, "tap") == 0)
+                if (tap && !vm->env.taps_as_fds)
                         strbuf_printf(&b, ",ifname=%s", id);
-                if (macvtap)
+                if (macvtap || (tap && vm->env.taps_as_fds))
                         put_fds(&b, vm, id);
                 /* microvm.nix gives queues= a second time, this once uncapped. */
                 if (multi_queue)

@@ -233,6 +233,35 @@ static void taps_as_descriptors(void **state)
         }
 }
 
+/* kvmtool and alioth open a tap by name: with taps as descriptors they refuse, naming it. */
+static void taps_as_descriptors_are_refused(void **state)
+{
+        (void)state;
+        static const char *const backends[] = { "kvmtool", "alioth" };
+        static const char guest[] =
+                "interfaces = [ { type = \"tap\"; id = \"tp0\"; mac = \"02:00:00:00:00:01\"; } ];";
+        struct hv_env env = { .arch = "x86_64", .taps_as_fds = true };
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
+                struct built b;
+                assert_true(build_backend(backends[i], guest, env, &b) < 0);
+                _cleanup_free_ char *want = xasprintf(
+                        "vm t: tap interface tp0: %s runs as the VM's user, which cannot open "
+                        "/dev/net/tun, and it attaches to a tap only by its name",
+                        backends[i]);
+                assert_string_equal(b.err->msg, want);
+                assert_non_null(strstr(b.err->hint, "chmod 0666 /dev/net/tun"));
+                built_free(&b);
+        }
+        /* kvmtool's user networking has no tap: nothing to refuse. */
+        struct built b;
+        assert_int_equal(build_backend("kvmtool",
+                                       "interfaces = [ { type = \"user\"; id = \"u\"; mac = "
+                                       "\"02:00:00:00:00:01\"; } ];",
+                                       env, &b),
+                         0);
+        built_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -243,6 +272,7 @@ int main(void)
                 cmocka_unit_test(shared_refusals_and_cmdline),
                 cmocka_unit_test(option_values_without_an_escape),
                 cmocka_unit_test(taps_as_descriptors),
+                cmocka_unit_test(taps_as_descriptors_are_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

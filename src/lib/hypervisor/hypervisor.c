@@ -164,6 +164,23 @@ int hv_refuse_user(const struct hv_vm *vm, const char *hv, struct mv_error **err
                                vm->name, hv);
 }
 
+int hv_refuse_taps_as_fds(const struct hv_vm *vm, const char *hv, struct mv_error **err)
+{
+        const struct value *ifaces = vget_list(vm->guest, "microvm.interfaces");
+        for (size_t i = 0; vm->env.taps_as_fds && ifaces && i < ifaces->n_items; i++) {
+                if (strcmp(vget_str(ifaces->items[i], "type"), "tap") != 0)
+                        continue;
+                mv_error_fail(err,
+                              "vm %s: tap interface %s: %s runs as the VM's user, which cannot "
+                              "open /dev/net/tun, and it attaches to a tap only by its name",
+                              vm->name, vget_str(ifaces->items[i], "id"), hv);
+                return mv_error_hint(err, "let every user open /dev/net/tun, as udev does on a "
+                                          "normal host (chmod 0666 /dev/net/tun), or use qemu, "
+                                          "cloud-hypervisor, crosvm or stratovirt");
+        }
+        return 0;
+}
+
 int hv_boot_files(const struct hv_vm *vm, const char **kernel, const char **initrd,
                   struct mv_error **err)
 {

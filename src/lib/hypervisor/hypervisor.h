@@ -134,6 +134,13 @@ int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, boo
 /* microvm.user, which only qemu honours: a configuration error for hypervisor `hv`. */
 int hv_refuse_user(const struct hv_vm *vm, const char *hv, struct mv_error **err);
 
+/*
+ * For hypervisor `hv`, which can attach to a tap only by its name: with
+ * env.taps_as_fds the VM's user cannot open /dev/net/tun, so a tap
+ * interface is an error naming it, with what to change on the host.
+ */
+int hv_refuse_taps_as_fds(const struct hv_vm *vm, const char *hv, struct mv_error **err);
+
 /* The guest's kernel and initrd, which a configuration without Nix must name. */
 int hv_boot_files(const struct hv_vm *vm, const char **kernel, const char **initrd,
                   struct mv_error **err);

@@ -47,7 +47,22 @@ static void print_run_as(const struct vm_plan *p)
         printf("\n");
 }
 
-static void print_interface(const struct plan_interface *it)
+/* The descriptors root opens for the hypervisor: /dev/tapN, or /dev/net/tun attached to a tap. */
+static void print_fds(const struct vm_plan *p, const struct plan_interface *it)
+{
+        const char *s = it->n_fds > 1 ? "s" : "";
+        if (it->macvtap)
+                printf("    open its /dev/tapN as the hypervisor's descriptor%s", s);
+        else
+                printf("    attach /dev/net/tun to it as the hypervisor's descriptor%s", s);
+        for (size_t f = 0; f < it->n_fds; f++)
+                printf("%s%d", f ? ", " : " ", it->fds[f]);
+        if (!it->macvtap)
+                printf(" (%s:%s cannot open /dev/net/tun)", p->run_as.user, p->run_as.group);
+        putchar('\n');
+}
+
+static void print_interface(const struct vm_plan *p, const struct plan_interface *it)
 {
         const char *type = it->macvtap ? "macvtap" : "tap";
         if (!it->create)
@@ -58,12 +73,8 @@ static void print_interface(const struct plan_interface *it)
         else
                 printf("  macvtap %s: create on %s, mode %s, mac %s, /dev/tapN owner %s\n", it->id,
                        it->link, it->mode, it->mac, it->owner);
-        if (!it->n_fds)
-                return;
-        printf("    open its /dev/tapN as the hypervisor's descriptor%s", it->n_fds > 1 ? "s" : "");
-        for (size_t f = 0; f < it->n_fds; f++)
-                printf("%s%d", f ? ", " : " ", it->fds[f]);
-        putchar('\n');
+        if (it->n_fds)
+                print_fds(p, it);
 }
 
 static void print_plan(const struct vm_plan *p)
@@ -81,7 +92,7 @@ static void print_plan(const struct vm_plan *p)
                 print_argv(v->mkfs);
         }
         for (size_t i = 0; i < p->n_interfaces; i++)
-                print_interface(&p->interfaces[i]);
+                print_interface(p, &p->interfaces[i]);
         for (size_t i = 0; i < p->n_virtiofsd; i++) {
                 const struct plan_virtiofsd *v = &p->virtiofsd[i];
                 printf("  virtiofsd for share %s (%s virtiofsd), listening on %s:\n", v->tag,

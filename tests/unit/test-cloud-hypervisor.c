@@ -17,6 +17,28 @@ static void builds_and_shuts_down_over_the_api(void **state)
         built_free(&b);
 }
 
+/* A tap passed as descriptors takes fd=[...] as a macvtap does, numbered with it. */
+static void taps_as_descriptors(void **state)
+{
+        (void)state;
+        static const char guest[] =
+                "vcpu = 2; interfaces = [ { type = \"tap\"; id = \"tp0\"; mac = "
+                "\"02:00:00:00:00:01\"; } { type = \"macvtap\"; id = \"mv0\"; mac = "
+                "\"02:00:00:00:00:02\"; macvtap = { link = \"eth0\"; mode = \"bridge\"; }; } ];";
+        struct built b;
+        assert_int_equal(build_backend("cloud-hypervisor", guest, x86, &b), 0);
+        assert_true(strv_contains(b.cmd.argv, "mac=02:00:00:00:00:01,num_queues=4,tap=tp0"));
+        assert_true(strv_contains(b.cmd.argv, "fd=[3,4],mac=02:00:00:00:00:02,num_queues=4"));
+        built_free(&b);
+
+        struct hv_env env = x86;
+        env.taps_as_fds = true;
+        assert_int_equal(build_backend("cloud-hypervisor", guest, env, &b), 0);
+        assert_true(strv_contains(b.cmd.argv, "fd=[3,4],mac=02:00:00:00:00:01,num_queues=4"));
+        assert_true(strv_contains(b.cmd.argv, "fd=[5,6],mac=02:00:00:00:00:02,num_queues=4"));
+        built_free(&b);
+}
+
 static void refusals_are_configuration_errors(void **state)
 {
         (void)state;
@@ -42,6 +64,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(builds_and_shuts_down_over_the_api),
+                cmocka_unit_test(taps_as_descriptors),
                 cmocka_unit_test(refusals_are_configuration_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,12 +49,39 @@ static void refusals_are_configuration_errors(void **state)
         }
 }
 
+/* firecracker opens a tap by name: where the VM's user cannot open /dev/net/tun, it cannot start. */
+static void taps_as_descriptors_are_refused(void **state)
+{
+        (void)state;
+        static const char guest[] =
+                "interfaces = [ { type = \"tap\"; id = \"tp0\"; mac = \"02:00:00:00:00:01\"; } ];";
+        struct built b;
+        assert_int_equal(build_backend("firecracker", guest, x86, &b), 0);
+        built_free(&b);
+
+        struct hv_env env = x86;
+        env.taps_as_fds = true;
+        assert_true(build_backend("firecracker", guest, env, &b) < 0);
+        assert_string_equal(b.err->msg,
+                            "vm t: tap interface tp0: firecracker runs as the VM's user, which "
+                            "cannot open /dev/net/tun, and it attaches to a tap only by its name");
+        assert_non_null(strstr(b.err->hint, "chmod 0666 /dev/net/tun"));
+        assert_non_null(strstr(b.err->hint, "or use qemu"));
+        assert_int_equal(mv_error_exit_status(b.err), 1);
+        built_free(&b);
+
+        /* Without a tap there is nothing to refuse. */
+        assert_int_equal(build_backend("firecracker", "", env, &b), 0);
+        built_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(no_store_disk_without_nix),
                 cmocka_unit_test(older_firecracker_has_no_pci_flag),
                 cmocka_unit_test(refusals_are_configuration_errors),
+                cmocka_unit_test(taps_as_descriptors_are_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

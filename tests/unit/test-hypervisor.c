@@ -23,28 +23,54 @@ static void backend_table(void **state)
         assert_null(hypervisor_find("vfkit"));
 }
 
-static void macvtap_fd_numbering(void **state)
+/* The descriptors of `id`, joined by ',' ("" for none). */
+static char *fds_of(const struct hv_vm *vm, const char *hv, const char *id)
+{
+        _cleanup_free_ int *fds = NULL;
+        size_t n = passed_fds(vm, hypervisor_find(hv), id, &fds);
+        assert_true((n == 0) == (fds == NULL));
+        return hv_fds_join(fds, n, ",");
+}
+
+#define assert_fds(vm, hv, id, want)                                                               \
+        do {                                                                                       \
+                _cleanup_free_ char *got_ = fds_of(vm, hv, id);                                    \
+                assert_string_equal(got_, want);                                                   \
+        } while (0)
+
+static void passed_fd_numbering(void **state)
 {
         (void)state;
         char *dir = scratch_dir_new();
         struct host_config cfg;
+#define TAP(id, n) "{ type = \"tap\"; id = \"" id "\"; mac = \"02:00:00:00:00:0" n "\"; } "
 #define MACVTAP(id, n)                                                                             \
         "{ type = \"macvtap\"; id = \"" id "\"; mac = \"02:00:00:00:00:0" n "\"; "                 \
-        "macvtap = { link = \"eth0\"; mode = \"bridge\"; }; }"
-        const char *a = MACVTAP("mv-a", "1"), *b = MACVTAP("mv-b", "2");
-        _cleanup_free_ char *body =
-                xasprintf(VM("t", "vcpu = 3; interfaces = [ { type = \"tap\"; id = \"tp\"; mac = "
-                                  "\"02:00:00:00:00:05\"; } %s %s ];"),
-                          a, b);
+        "macvtap = { link = \"eth0\"; mode = \"bridge\"; }; } "
+        static const char body[] =
+                VM("t", "vcpu = 3; interfaces = [ " TAP("tp", "1") MACVTAP("mv-a", "2")
+                                TAP("tq", "3") MACVTAP("mv-b", "4") "];");
         load_host(dir, body, &cfg);
         struct hv_vm vm = { .name = "t", .guest = value_lookup(cfg.root, "microvm.vms.t.config") };
-        int fds[8];
-        /* qemu: multi-queue with 3 vCPUs, so 3 fds per macvtap, from 3 up. */
-        size_t n = macvtap_fds(&vm, hypervisor_find("qemu"), "mv-b", fds, 8);
-        assert_int_equal(n, 3);
-        assert_int_equal(fds[0], 6);
-        assert_int_equal(fds[2], 8);
-        assert_int_equal(macvtap_fds(&vm, hypervisor_find("qemu"), "tp", fds, 8), 0);
+
+        /* Taps by name: only the macvtaps are numbered; qemu has 3 queues with 3 vCPUs. */
+        assert_fds(&vm, "qemu", "mv-a", "3,4,5");
+        assert_fds(&vm, "qemu", "mv-b", "6,7,8");
+        assert_fds(&vm, "qemu", "tp", "");
+        assert_fds(&vm, "qemu", "absent", "");
+        /* kvmtool opens a macvtap's /dev/tapN itself. */
+        assert_fds(&vm, "kvmtool", "mv-a", "");
+
+        /* Taps as descriptors: numbered together with the macvtaps, in interface order. */
+        vm.env.taps_as_fds = true;
+        assert_fds(&vm, "qemu", "tp", "3,4,5");
+        assert_fds(&vm, "qemu", "mv-a", "6,7,8");
+        assert_fds(&vm, "qemu", "tq", "9,10,11");
+        assert_fds(&vm, "qemu", "mv-b", "12,13,14");
+        /* crosvm's taps have one queue. */
+        assert_fds(&vm, "crosvm", "tp", "3");
+        assert_fds(&vm, "crosvm", "mv-b", "6");
+
         assert_int_equal(volume_letter(vm.guest, 0), 'a'); /* no store disk without storeDisk */
         host_config_free(&cfg);
         scratch_dir_remove(dir);
@@ -179,15 +205,74 @@ static void option_values_without_an_escape(void **state)
         built_free(&b);
 }
 
+#define TAP_AND_MACVTAP                                                                            \
+        "interfaces = [ { type = \"tap\"; id = \"tp0\"; mac = \"02:00:00:00:00:01\"; } { type = "  \
+        "\"macvtap\"; id = \"mv0\"; mac = \"02:00:00:00:00:02\"; macvtap = { link = \"eth0\"; "    \
+        "mode = \"bridge\"; }; } ];"
+
+/* crosvm and stratovirt take a tap as descriptors as they take a macvtap, numbered with it. */
+static void taps_as_descriptors(void **state)
+{
+        (void)state;
+        static const char *const cases[][4] = {
+                { "crosvm", "", "tap-fd=3,mac=02:00:00:00:00:01",
+                  "tap-fd=4,mac=02:00:00:00:00:02" },
+                { "stratovirt", "vcpu = 2;", "tap,id=tp0,queues=2,fd=3 4,queues=2",
+                  "tap,id=mv0,queues=2,fd=5 6,queues=2" },
+        };
+        struct hv_env env = { .arch = "x86_64", .unbuffer = "/bin/unbuffer", .taps_as_fds = true };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *guest = xasprintf("%s " TAP_AND_MACVTAP, cases[i][1]);
+                struct built b;
+                if (build_backend(cases[i][0], guest, env, &b) < 0)
+                        fail_msg("%s: %s", cases[i][0], b.err->msg);
+                for (size_t k = 2; k < 4; k++)
+                        if (!strv_contains(b.cmd.argv, cases[i][k]))
+                                fail_msg("%s: no %s", cases[i][0], cases[i][k]);
+                built_free(&b);
+        }
+}
+
+/* kvmtool and alioth open a tap by name: with taps as descriptors they refuse, naming it. */
+static void taps_as_descriptors_are_refused(void **state)
+{
+        (void)state;
+        static const char *const backends[] = { "kvmtool", "alioth" };
+        static const char guest[] =
+                "interfaces = [ { type = \"tap\"; id = \"tp0\"; mac = \"02:00:00:00:00:01\"; } ];";
+        struct hv_env env = { .arch = "x86_64", .taps_as_fds = true };
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
+                struct built b;
+                assert_true(build_backend(backends[i], guest, env, &b) < 0);
+                _cleanup_free_ char *want = xasprintf(
+                        "vm t: tap interface tp0: %s runs as the VM's user, which cannot open "
+                        "/dev/net/tun, and it attaches to a tap only by its name",
+                        backends[i]);
+                assert_string_equal(b.err->msg, want);
+                assert_non_null(strstr(b.err->hint, "chmod 0666 /dev/net/tun"));
+                built_free(&b);
+        }
+        /* kvmtool's user networking has no tap: nothing to refuse. */
+        struct built b;
+        assert_int_equal(build_backend("kvmtool",
+                                       "interfaces = [ { type = \"user\"; id = \"u\"; mac = "
+                                       "\"02:00:00:00:00:01\"; } ];",
+                                       env, &b),
+                         0);
+        built_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(backend_table),
-                cmocka_unit_test(macvtap_fd_numbering),
+                cmocka_unit_test(passed_fd_numbering),
                 cmocka_unit_test(words_and_files),
                 cmocka_unit_test(ifindex_lookup),
                 cmocka_unit_test(shared_refusals_and_cmdline),
                 cmocka_unit_test(option_values_without_an_escape),
+                cmocka_unit_test(taps_as_descriptors),
+                cmocka_unit_test(taps_as_descriptors_are_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

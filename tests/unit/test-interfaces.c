@@ -2,7 +2,9 @@
 #include "test-helpers.h"
 
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "host/macvtap.h"
@@ -79,6 +81,73 @@ static void created_passed_and_removed(void **state)
         vm_interfaces_remove(&ifs);
         assert_false(link_exists("tp0") || link_exists("mv0"));
         assert_int_equal(access(dev, F_OK), -1);
+}
+
+/* The name of the tap a /dev/net/tun descriptor is attached to, and whether it is multi-queue. */
+static void assert_tap_queue(int fd, const char *name, bool multi_queue)
+{
+        struct ifreq ifr = { 0 };
+        assert_int_equal(ioctl(fd, TUNGETIFF, &ifr), 0);
+        assert_string_equal(ifr.ifr_name, name);
+        assert_int_equal(!!(ifr.ifr_flags & IFF_MULTI_QUEUE), multi_queue);
+}
+
+/* Where the hypervisor cannot open /dev/net/tun, root opens the taps' queues too, in its numbering. */
+static void taps_passed_as_descriptors(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        make_lower();
+        int tap_fd[] = { 3 }, macvtap_fds[] = { 4, 5 }, mq_fds[] = { 6, 7 };
+        struct plan_interface list[] = { tap("tp4"), macvtap("mv4", "lower0"), tap("tp5") };
+        list[0].fds = tap_fd;
+        list[0].n_fds = 1;
+        list[1].fds = macvtap_fds;
+        list[1].n_fds = 2;
+        list[2].multi_queue = true;
+        list[2].fds = mq_fds;
+        list[2].n_fds = 2;
+        struct vm_plan plan = plan_of(list, 3);
+        struct vm_interfaces ifs = { 0 };
+        _cleanup_error_ struct mv_error *err = NULL;
+        if (vm_interfaces_create(&plan, &ifs, NULL, &err) < 0 ||
+            vm_interfaces_open_fds(&plan, &ifs, &err) < 0)
+                fail_msg("%s", err->msg);
+
+        assert_int_equal(ifs.n_fds, 5);
+        assert_tap_queue(ifs.fds[0], "tp4", false);
+        _cleanup_free_ char *dev = macvtap_device_path((int)if_nametoindex("mv4"));
+        struct stat want, got;
+        assert_int_equal(stat(dev, &want), 0);
+        assert_int_equal(fstat(ifs.fds[1], &got), 0);
+        assert_true(got.st_rdev == want.st_rdev);
+        assert_tap_queue(ifs.fds[3], "tp5", true);
+        assert_tap_queue(ifs.fds[4], "tp5", true);
+        assert_true(ifs.fds[3] != ifs.fds[4]);
+
+        /* The teardown closes the queues and removes every interface. */
+        vm_interfaces_remove(&ifs);
+        assert_false(link_exists("tp4") || link_exists("mv4") || link_exists("tp5"));
+}
+
+/* A tap that is not there has no queue to open: the error names it. */
+static void a_tap_queue_needs_the_tap(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        int fds[] = { 3 };
+        struct plan_interface list[] = { tap("tp6") };
+        list[0].fds = fds;
+        list[0].n_fds = 1;
+        struct vm_plan plan = plan_of(list, 1);
+        struct vm_interfaces ifs = { 0 };
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_true(vm_interfaces_open_fds(&plan, &ifs, &err) < 0);
+        assert_string_equal(err->msg, "tap tp6 does not exist");
+        vm_interfaces_remove(&ifs);
+        assert_false(link_exists("tp6"));
 }
 
 /* What was made before a failure is still recorded, so the teardown removes it. */
@@ -169,6 +238,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(created_passed_and_removed),
+                cmocka_unit_test(taps_passed_as_descriptors),
+                cmocka_unit_test(a_tap_queue_needs_the_tap),
                 cmocka_unit_test(a_failure_leaves_what_was_made_to_remove),
                 cmocka_unit_test(interfaces_made_elsewhere_must_exist),
                 cmocka_unit_test(the_runners_lists_are_removed),

@@ -20,6 +20,8 @@ struct built {
 /* The host's KVM as the tests pretend it: NULL leaves the env's kvm_usable unset. */
 static const bool *kvm_answer;
 static int kvm_asked;
+/* Whether the host passes taps as descriptors (hv_env.taps_as_fds). */
+static bool taps_as_fds;
 
 static bool kvm_stub(const struct hv_vm *vm)
 {
@@ -49,7 +51,8 @@ static int build(const char *guest, const char *arch, struct built *b)
                 .env = { .arch = arch,
                          .netcat = "/bin/nc",
                          .bridge_helper = "/h",
-                         .kvm_usable = kvm_answer ? kvm_stub : NULL },
+                         .kvm_usable = kvm_answer ? kvm_stub : NULL,
+                         .taps_as_fds = taps_as_fds },
         };
         int r = hypervisor_find("qemu")->build(&vm, &b->cmd, &b->err);
         b->argv = b->cmd.argv;
@@ -129,6 +132,52 @@ static void tcg_when_kvm_cannot_run_guests(void **state)
         assert_true(strv_contains(b.argv, "-enable-kvm"));
         built_free(&b);
         kvm_answer = NULL;
+}
+
+/* The -netdev of interface `id`, or NULL. */
+static const char *netdev(char **argv, const char *id)
+{
+        _cleanup_free_ char *prefix = xasprintf("tap,id=%s,", id);
+        for (size_t i = 0; argv[i]; i++)
+                if (strcmp(argv[i], "-netdev") == 0 && argv[i + 1] &&
+                    strncmp(argv[i + 1], prefix, strlen(prefix)) == 0)
+                        return argv[i + 1];
+        return NULL;
+}
+
+#define TAP_AND_MACVTAP(vcpu)                                                                      \
+        "microvm.vcpu = " vcpu "; microvm.interfaces = [ { type = \"tap\"; id = \"tp0\"; mac = "   \
+        "\"02:00:00:00:00:01\"; tap.vhost = true; } { type = \"macvtap\"; id = \"mv0\"; mac = "    \
+        "\"02:00:00:00:00:02\"; macvtap = { link = \"eth0\"; mode = \"bridge\"; }; } ];"
+
+/* A tap passed as descriptors: fd= or fds=, numbered with the macvtap, vhost kept. */
+static void taps_as_descriptors(void **state)
+{
+        (void)state;
+        struct built b;
+        assert_int_equal(build(TAP_AND_MACVTAP("1"), "x86_64", &b), 0);
+        assert_string_equal(netdev(b.argv, "tp0"),
+                            "tap,id=tp0,ifname=tp0,script=no,downscript=no,vhost=on");
+        assert_string_equal(netdev(b.argv, "mv0"), "tap,id=mv0,fd=3");
+        built_free(&b);
+
+        taps_as_fds = true;
+        assert_int_equal(build(TAP_AND_MACVTAP("1"), "x86_64", &b), 0);
+        assert_string_equal(netdev(b.argv, "tp0"), "tap,id=tp0,fd=3,vhost=on");
+        assert_string_equal(netdev(b.argv, "mv0"), "tap,id=mv0,fd=4");
+        built_free(&b);
+
+        /* One descriptor per queue; qemu counts the queues itself, so no queues=. */
+        assert_int_equal(build(TAP_AND_MACVTAP("2"), "x86_64", &b), 0);
+        assert_string_equal(netdev(b.argv, "tp0"), "tap,id=tp0,fds=3:4,vhost=on");
+        assert_string_equal(netdev(b.argv, "mv0"), "tap,id=mv0,fds=5:6");
+        built_free(&b);
+        taps_as_fds = false;
+
+        assert_int_equal(build(TAP_AND_MACVTAP("2"), "x86_64", &b), 0);
+        assert_string_equal(netdev(b.argv, "tp0"),
+                            "tap,id=tp0,ifname=tp0,script=no,downscript=no,vhost=on,queues=2");
+        built_free(&b);
 }
 
 static void aarch64_and_no_serial_console(void **state)
@@ -350,6 +399,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(tcg_with_an_emulated_cpu),
                 cmocka_unit_test(tcg_when_kvm_cannot_run_guests),
+                cmocka_unit_test(taps_as_descriptors),
                 cmocka_unit_test(aarch64_and_no_serial_console),
                 cmocka_unit_test(unsupported_settings_are_config_errors),
                 cmocka_unit_test(missing_kernel_is_reported),

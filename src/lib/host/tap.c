@@ -20,7 +20,7 @@ static int tun_attach(const char *name, bool multi_queue, int *fd_out, struct mv
                                        IFNAMSIZ - 1);
         int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0) {
-                mv_error_set(err, errno, "open /dev/net/tun");
+                mv_error_set(err, errno, "open /dev/net/tun for tap %s", name);
                 return mv_error_hint(err, "load the tun module (modprobe tun) and run as root");
         }
         strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
@@ -62,6 +62,21 @@ int tap_create(const char *name, const struct tap_options *opts, struct mv_error
         if (r >= 0 && ioctl(fd, TUNSETPERSIST, 1) < 0)
                 r = mv_error_set(err, errno, "make tap %s persistent", name);
         return r;
+}
+
+int tap_open_queue(const char *name, bool multi_queue, struct mv_error **err)
+{
+        _cleanup_close_ int fd = -1;
+        int r = tun_attach(name, multi_queue, &fd, err);
+        if (r < 0)
+                return r;
+        /* TUNSETIFF makes a tap when there is none: a fresh one, not persistent, is not ours. */
+        struct ifreq ifr = { 0 };
+        if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+                return mv_error_set(err, errno, "read the flags of tap %s", name);
+        if (!(ifr.ifr_flags & IFF_PERSIST))
+                return mv_error_fail(err, "tap %s does not exist", name);
+        return TAKE_FD(fd);
 }
 
 int tap_delete(const char *name, bool multi_queue, struct mv_error **err)

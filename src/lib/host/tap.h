@@ -2,7 +2,8 @@
  * Tap interfaces: created persistent with TUNSETIFF (IFF_TAP | IFF_NO_PI |
  * IFF_VNET_HDR, IFF_MULTI_QUEUE when the hypervisor opens one queue per
  * vCPU), owned by the user the hypervisor runs as, so that it can attach
- * to them by name. Like microvm.nix's `ip tuntap add ... vnet_hdr`.
+ * to them by name. Like microvm.nix's `ip tuntap add ... vnet_hdr`. Where
+ * that user cannot open /dev/net/tun, root opens the queues for it.
  */
 #pragma once
 
@@ -19,6 +20,14 @@ struct tap_options {
 
 /* Create persistent tap `name`. An existing interface of that name is an error. */
 int tap_create(const char *name, const struct tap_options *opts, struct mv_error **err);
+
+/*
+ * Open one queue of persistent tap `name` for a hypervisor that cannot
+ * open /dev/net/tun itself: a new /dev/net/tun descriptor attached to it
+ * with the flags it was created with. Returns the descriptor (O_CLOEXEC);
+ * a tap that does not exist is an error.
+ */
+int tap_open_queue(const char *name, bool multi_queue, struct mv_error **err);
 
 /* Remove persistent tap `name`; an absent one is not an error. */
 int tap_delete(const char *name, bool multi_queue, struct mv_error **err);

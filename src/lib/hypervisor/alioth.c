@@ -77,7 +77,10 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "(microvm.devices); remove them, or use qemu or "
                                        "cloud-hypervisor",
                                        vm->name);
-        return optval_check(vm, "alioth", alioth_values, ELEMENTSOF(alioth_values), err);
+        /* --net takes if_name= and opens /dev/net/tun itself, again for each further queue pair. */
+        r = hv_refuse_taps_as_fds(vm, "alioth", err);
+        return r < 0 ? r
+                     : optval_check(vm, "alioth", alioth_values, ELEMENTSOF(alioth_values), err);
 }
 
 static int alioth_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)

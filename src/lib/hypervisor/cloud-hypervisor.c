@@ -203,18 +203,13 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, long long vcpu
                 const struct value *it = ifaces->items[i];
                 const char *id = vget_str(it, "id");
                 char **o = NULL;
-                if (strcmp(vget_str(it, "type"), "tap") == 0) {
+                if (strcmp(vget_str(it, "type"), "tap") == 0 && !vm->env.taps_as_fds) {
                         strv_pushf(&o, "tap=%s", id);
                 } else {
-                        int fds[64];
-                        size_t n = macvtap_fds(vm, &hypervisor_cloud_hypervisor, id, fds,
-                                               ELEMENTSOF(fds));
-                        struct strbuf b = { 0 };
-                        strbuf_puts(&b, "fd=[");
-                        for (size_t q = 0; q < n; q++)
-                                strbuf_printf(&b, "%s%d", q ? "," : "", fds[q]);
-                        strbuf_putc(&b, ']');
-                        strv_consume(&o, strbuf_take(&b));
+                        _cleanup_free_ int *fds = NULL;
+                        size_t n = passed_fds(vm, &hypervisor_cloud_hypervisor, id, &fds);
+                        _cleanup_free_ char *list = hv_fds_join(fds, n, ",");
+                        strv_pushf(&o, "fd=[%s]", list);
                 }
                 strv_pushf(&o, "mac=%s", vget_str(it, "mac"));
                 /* A receive and a transmit queue per vCPU. */

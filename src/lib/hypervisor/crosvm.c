@@ -88,14 +88,15 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm)
                 const struct value *it = ifaces->items[i];
                 const char *id = vget_str(it, "id"), *mac = vget_str(it, "mac");
                 strv_push(argv, "--net");
-                if (strcmp(vget_str(it, "type"), "tap") == 0) {
+                if (strcmp(vget_str(it, "type"), "tap") == 0 && !vm->env.taps_as_fds) {
                         strv_pushf(argv, "tap-name=%s,mac=%s", id, mac);
                         continue;
                 }
-                /* One queue: the macvtap comes as one open descriptor. */
-                int fd = 0;
-                macvtap_fds(vm, &hypervisor_crosvm, id, &fd, 1);
-                strv_pushf(argv, "tap-fd=%d,mac=%s", fd, mac);
+                /* One queue: a macvtap, or a tap, comes as one open descriptor. */
+                _cleanup_free_ int *fds = NULL;
+                size_t n = passed_fds(vm, &hypervisor_crosvm, id, &fds);
+                _cleanup_free_ char *fd = hv_fds_join(fds, n, ",");
+                strv_pushf(argv, "tap-fd=%s,mac=%s", fd, mac);
         }
 }
 

@@ -189,7 +189,8 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
         if (strcmp(vm->env.arch, "x86_64") != 0 && strcmp(vm->env.arch, "aarch64") != 0)
                 return mv_error_fail(err, "vm %s: firecracker runner has no settings for %s hosts",
                                      vm->name, vm->env.arch);
-        return 0;
+        /* Its config names host_dev_name, which it opens on /dev/net/tun itself. */
+        return hv_refuse_taps_as_fds(vm, "firecracker", err);
 }
 
 static int fc_build(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err)

@@ -62,8 +62,17 @@ const struct hypervisor_ops *hypervisor_find(const char *name)
         return NULL;
 }
 
-size_t macvtap_fds(const struct hv_vm *vm, const struct hypervisor_ops *ops, const char *id,
-                   int *fds, size_t max)
+/* Whether an interface of `type` reaches the hypervisor as open descriptors, not by name. */
+static bool passed_as_fds(const struct hv_vm *vm, const struct hypervisor_ops *ops,
+                          const char *type)
+{
+        if (strcmp(type, "macvtap") == 0)
+                return ops->macvtap_as_fds;
+        return strcmp(type, "tap") == 0 && vm->env.taps_as_fds;
+}
+
+size_t passed_fds(const struct hv_vm *vm, const struct hypervisor_ops *ops, const char *id,
+                  int **fds)
 {
         const struct value *ifaces = vget_list(vm->guest, "microvm.interfaces");
         size_t queues = ops->tap_multi_queue && ops->tap_multi_queue(vm)
@@ -71,19 +80,28 @@ size_t macvtap_fds(const struct hv_vm *vm, const struct hypervisor_ops *ops, con
                                 : 1;
         size_t index = 0;
 
+        *fds = NULL;
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const struct value *it = ifaces->items[i];
-                if (strcmp(vget_str(it, "type"), "macvtap") != 0)
+                if (!passed_as_fds(vm, ops, vget_str(it, "type")))
                         continue;
                 if (strcmp(vget_str(it, "id"), id) == 0) {
-                        size_t n = 0;
-                        for (size_t q = 0; q < queues && n < max; q++)
-                                fds[n++] = (int)(3 + index * queues + q);
-                        return n;
+                        *fds = xcalloc(queues, sizeof(**fds));
+                        for (size_t q = 0; q < queues; q++)
+                                (*fds)[q] = (int)(3 + index * queues + q);
+                        return queues;
                 }
                 index++;
         }
         return 0;
+}
+
+char *hv_fds_join(const int *fds, size_t n, const char *sep)
+{
+        struct strbuf b = { 0 };
+        for (size_t i = 0; i < n; i++)
+                strbuf_printf(&b, "%s%d", i ? sep : "", fds[i]);
+        return strbuf_take(&b);
 }
 
 bool guest_has_device_on(const struct value *guest, const char *bus)
@@ -144,6 +162,23 @@ int hv_refuse_user(const struct hv_vm *vm, const char *hv, struct mv_error **err
                                "vm %s: %s will not change user (microvm.user); unset it, or use "
                                "qemu",
                                vm->name, hv);
+}
+
+int hv_refuse_taps_as_fds(const struct hv_vm *vm, const char *hv, struct mv_error **err)
+{
+        const struct value *ifaces = vget_list(vm->guest, "microvm.interfaces");
+        for (size_t i = 0; vm->env.taps_as_fds && ifaces && i < ifaces->n_items; i++) {
+                if (strcmp(vget_str(ifaces->items[i], "type"), "tap") != 0)
+                        continue;
+                mv_error_fail(err,
+                              "vm %s: tap interface %s: %s runs as the VM's user, which cannot "
+                              "open /dev/net/tun, and it attaches to a tap only by its name",
+                              vm->name, vget_str(ifaces->items[i], "id"), hv);
+                return mv_error_hint(err, "let every user open /dev/net/tun, as udev does on a "
+                                          "normal host (chmod 0666 /dev/net/tun), or use qemu, "
+                                          "cloud-hypervisor, crosvm or stratovirt");
+        }
+        return 0;
 }
 
 int hv_boot_files(const struct hv_vm *vm, const char **kernel, const char **initrd,

@@ -27,6 +27,12 @@ struct hv_env {
         /* AF_VSOCK port the guest is told to send readiness to (an SMBIOS credential); 0: none. */
         unsigned notify_vsock_port;
         /*
+         * Taps are passed as open /dev/net/tun descriptors, as macvtaps are:
+         * the hypervisor's user cannot open /dev/net/tun itself. Backends
+         * that can take a tap only by name refuse.
+         */
+        bool taps_as_fds;
+        /*
          * Whether KVM can run guests, asked only where the command line
          * depends on it (qemu without microvm.cpu); NULL: it can.
          */
@@ -98,12 +104,17 @@ extern const struct hypervisor_ops *const hypervisors[];
 const struct hypervisor_ops *hypervisor_find(const char *name);
 
 /*
- * The descriptors a macvtap interface is passed as: 3 upwards, one per
- * queue (vcpu queues with multi-queue taps), in interface order. Fills
- * `fds` (up to `max`) and returns how many.
+ * The descriptors interface `id` is passed as: 3 upwards, one per queue
+ * (vcpu queues with multi-queue taps), numbered over the interfaces passed
+ * so in interface order: macvtaps where the backend takes them so, taps
+ * with env.taps_as_fds. Sets *fds to a new array (NULL for none) and
+ * returns its length, 0 for an interface passed by name.
  */
-size_t macvtap_fds(const struct hv_vm *vm, const struct hypervisor_ops *ops, const char *id,
-                   int *fds, size_t max);
+size_t passed_fds(const struct hv_vm *vm, const struct hypervisor_ops *ops, const char *id,
+                  int **fds);
+
+/* Descriptor numbers joined by `sep`, as a command line lists them ("3:4"). */
+char *hv_fds_join(const int *fds, size_t n, const char *sep);
 
 /* Whether a guest passes through a device on `bus` ("pci", "usb"). */
 bool guest_has_device_on(const struct value *guest, const char *bus);
@@ -122,6 +133,13 @@ int hv_refuse_memory_and_credentials(const struct hv_vm *vm, const char *hv, boo
 
 /* microvm.user, which only qemu honours: a configuration error for hypervisor `hv`. */
 int hv_refuse_user(const struct hv_vm *vm, const char *hv, struct mv_error **err);
+
+/*
+ * For hypervisor `hv`, which can attach to a tap only by its name: with
+ * env.taps_as_fds the VM's user cannot open /dev/net/tun, so a tap
+ * interface is an error naming it, with what to change on the host.
+ */
+int hv_refuse_taps_as_fds(const struct hv_vm *vm, const char *hv, struct mv_error **err);
 
 /* The guest's kernel and initrd, which a configuration without Nix must name. */
 int hv_boot_files(const struct hv_vm *vm, const char **kernel, const char **initrd,

@@ -61,7 +61,10 @@ static int check_supported(const struct hv_vm *vm, struct mv_error **err)
                                        "vm %s: kvmtool cannot pass USB devices through "
                                        "(microvm.devices); remove them, or use qemu",
                                        vm->name);
-        r = optval_check(vm, "kvmtool", kvmtool_values, ELEMENTSOF(kvmtool_values), err);
+        /* tapif= is a tap's name, or a macvtap's /dev/tapN: no descriptor. */
+        r = hv_refuse_taps_as_fds(vm, "kvmtool", err);
+        if (r >= 0)
+                r = optval_check(vm, "kvmtool", kvmtool_values, ELEMENTSOF(kvmtool_values), err);
         if (r < 0)
                 return r;
         const char *kernel, *initrd;

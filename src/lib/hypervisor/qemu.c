@@ -210,6 +210,15 @@ static void push_forwards(struct strbuf *b, const struct hv_vm *vm)
         }
 }
 
+/* ",fd=N" for one queue, ",fds=N:M:..." for several: qemu derives queues= from them. */
+static void put_fds(struct strbuf *b, const struct hv_vm *vm, const char *id)
+{
+        _cleanup_free_ int *fds = NULL;
+        size_t n = passed_fds(vm, &hypervisor_qemu, id, &fds);
+        _cleanup_free_ char *list = hv_fds_join(fds, n, ":");
+        strbuf_printf(b, n == 1 ? ",fd=%s" : ",fds=%s", list);
+}
+
 static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *dev_type, bool pci,
                             const char *cpu)
 {
@@ -237,18 +246,16 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *de
                         optval_put_qemu(&b, vm->env.bridge_helper);
                 }
                 if (tap) {
-                        strbuf_printf(&b, ",ifname=%s,script=no,downscript=no", id);
+                        if (vm->env.taps_as_fds)
+                                put_fds(&b, vm, id);
+                        else
+                                strbuf_printf(&b, ",ifname=%s,script=no,downscript=no", id);
                         if (vget_bool(it, "tap.vhost", false))
                                 strbuf_puts(&b, ",vhost=on");
                 }
-                if (macvtap) {
-                        int fds[64];
-                        size_t n = macvtap_fds(vm, &hypervisor_qemu, id, fds, 64);
-                        strbuf_puts(&b, n == 1 ? ",fd=" : ",fds=");
-                        for (size_t q = 0; q < n; q++)
-                                strbuf_printf(&b, "%s%d", q ? ":" : "", fds[q]);
-                }
-                if (tap && multi_queue)
+                if (macvtap)
+                        put_fds(&b, vm, id);
+                if (tap && multi_queue && !vm->env.taps_as_fds)
                         strbuf_printf(&b, ",queues=%lld", vcpu);
                 strv_push(argv, "-netdev");
                 strv_consume(argv, strbuf_take(&b));

@@ -170,14 +170,21 @@ static void push_shares(char ***argv, const struct value *g, bool pci)
         }
 }
 
+/* Several queues' descriptors go into one word, blank-separated. */
+static void put_fds(struct strbuf *b, const struct hv_vm *vm, const char *id)
+{
+        _cleanup_free_ int *fds = NULL;
+        size_t n = passed_fds(vm, &hypervisor_stratovirt, id, &fds);
+        _cleanup_free_ char *list = hv_fds_join(fds, n, " ");
+        strbuf_printf(b, ",fd=%s", list);
+}
+
 static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
 {
         const struct value *g = vm->guest;
         const struct value *ifaces = vget_list(g, "microvm.interfaces");
         long long vcpu = (long long)vget_int(g, "microvm.vcpu", 1);
         bool multi_queue = sv_tap_multi_queue(vm);
-        size_t max_fds = vcpu > 1 ? (size_t)vcpu : 1;
-        _cleanup_free_ int *fds = xcalloc(max_fds, sizeof(*fds));
         _cleanup_free_ char *fwd = forward_ports(vm);
         /* All interfaces share one slot: microvm.nix does not number them yet. */
         _cleanup_free_ char *type_suffix = dev_type(pci, SLOT_NET);
@@ -189,7 +196,7 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const struct value *it = ifaces->items[i];
                 const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
-                bool macvtap = strcmp(type, "macvtap") == 0;
+                bool macvtap = strcmp(type, "macvtap") == 0, tap = strcmp(type, "tap") == 0;
                 struct strbuf b = { 0 };
 
                 strbuf_printf(&b, "%s,id=%s,queues=%lld", macvtap ? "tap" : type, id,
@@ -199,15 +206,10 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
                 if (strcmp(type, "bridge") == 0)
                         strbuf_printf(&b, ",br=%s,helper=%s", vget_str(it, "bridge"),
                                       vm->env.bridge_helper);
-                if (strcmp(type, "tap") == 0)
+                if (tap && !vm->env.taps_as_fds)
                         strbuf_printf(&b, ",ifname=%s", id);
-                if (macvtap) {
-                        /* Several queues' descriptors go into one word, blank-separated. */
-                        size_t n = macvtap_fds(vm, &hypervisor_stratovirt, id, fds, max_fds);
-                        strbuf_puts(&b, ",fd=");
-                        for (size_t q = 0; q < n; q++)
-                                strbuf_printf(&b, "%s%d", q ? " " : "", fds[q]);
-                }
+                if (macvtap || (tap && vm->env.taps_as_fds))
+                        put_fds(&b, vm, id);
                 /* microvm.nix gives queues= a second time, this once uncapped. */
                 if (multi_queue)
                         strbuf_printf(&b, ",queues=%lld", vcpu);

@@ -118,40 +118,70 @@ int vm_interfaces_create(const struct vm_plan *plan, struct vm_interfaces *ifs,
         return 0;
 }
 
+/* Where descriptor `n` waits in ifs->fds (as 3 + its index), grown as needed; NULL: out of range. */
+static int *fd_slot(struct vm_interfaces *ifs, int n)
+{
+        if (n < 3 || n > 3 + 4096)
+                return NULL;
+        size_t slot = (size_t)(n - 3);
+        if (slot >= ifs->n_fds) {
+                ifs->fds = xreallocarray(ifs->fds, slot + 1, sizeof(int));
+                for (size_t k = ifs->n_fds; k <= slot; k++)
+                        ifs->fds[k] = -1;
+                ifs->n_fds = slot + 1;
+        }
+        return &ifs->fds[slot];
+}
+
+/* One queue, opened as root: a macvtap's /dev/tapN, or /dev/net/tun attached to the tap. */
+static int open_queue(const struct plan_interface *it, const char *dev, struct mv_error **err)
+{
+        if (!it->macvtap)
+                return tap_open_queue(it->id, it->multi_queue, err);
+        int fd = open(dev, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return mv_error_set(err, errno, "open %s (macvtap %s)", dev, it->id);
+        return fd;
+}
+
+static int open_interface_fds(const struct plan_interface *it, struct vm_interfaces *ifs,
+                              struct mv_error **err)
+{
+        if (!it->n_fds)
+                return 0; /* the hypervisor opens it by name */
+        const char *kind = it->macvtap ? "macvtap" : "tap";
+        _cleanup_free_ char *dev = NULL;
+        if (it->macvtap) {
+                int index = (int)if_nametoindex(it->id);
+                if (!index)
+                        return mv_error_set(err, errno, "macvtap %s", it->id);
+                dev = macvtap_device_path(index);
+        }
+        for (size_t q = 0; q < it->n_fds; q++) {
+                int *slot = fd_slot(ifs, it->fds[q]);
+                if (!slot)
+                        return mv_error_fail(err, "%s %s: descriptor %d is out of range", kind,
+                                             it->id, it->fds[q]);
+                /* Each open is one queue of the interface. */
+                *slot = open_queue(it, dev, err);
+                if (*slot < 0)
+                        return *slot;
+        }
+        return 0;
+}
+
 int vm_interfaces_open_fds(const struct vm_plan *plan, struct vm_interfaces *ifs,
                            struct mv_error **err)
 {
         for (size_t i = 0; i < plan->n_interfaces; i++) {
-                const struct plan_interface *it = &plan->interfaces[i];
-                if (!it->n_fds)
-                        continue;
-                int index = (int)if_nametoindex(it->id);
-                if (!index)
-                        return mv_error_set(err, errno, "macvtap %s", it->id);
-                _cleanup_free_ char *path = macvtap_device_path(index);
-                for (size_t q = 0; q < it->n_fds; q++) {
-                        int n = it->fds[q];
-                        if (n < 3 || n > 3 + 4096)
-                                return mv_error_fail(err,
-                                                     "macvtap %s: descriptor %d is out of range",
-                                                     it->id, n);
-                        size_t slot = (size_t)(n - 3);
-                        if (slot >= ifs->n_fds) {
-                                ifs->fds = xreallocarray(ifs->fds, slot + 1, sizeof(int));
-                                for (size_t k = ifs->n_fds; k <= slot; k++)
-                                        ifs->fds[k] = -1;
-                                ifs->n_fds = slot + 1;
-                        }
-                        /* Each open is one queue of the macvtap. */
-                        ifs->fds[slot] = open(path, O_RDWR | O_CLOEXEC);
-                        if (ifs->fds[slot] < 0)
-                                return mv_error_set(err, errno, "open %s (macvtap %s)", path,
-                                                    it->id);
-                }
+                int r = open_interface_fds(&plan->interfaces[i], ifs, err);
+                if (r < 0)
+                        return r;
         }
         for (size_t k = 0; k < ifs->n_fds; k++)
                 if (ifs->fds[k] < 0)
-                        return mv_error_fail(err, "no macvtap is passed as descriptor %zu", k + 3);
+                        return mv_error_fail(err, "no interface is passed as descriptor %zu",
+                                             k + 3);
         return 0;
 }
 

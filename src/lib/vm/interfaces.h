@@ -1,8 +1,8 @@
 /*
  * A VM's host interfaces for one run: the taps and macvtaps of its plan,
  * created before the hypervisor starts and removed after it ends (or,
- * after a crash, by the next start), and the /dev/tapN descriptors a
- * hypervisor is given its macvtaps as.
+ * after a crash, by the next start), and the descriptors a hypervisor is
+ * given its macvtaps (and, where it cannot open /dev/net/tun, its taps) as.
  */
 #pragma once
 
@@ -37,8 +37,9 @@ int vm_interfaces_create(const struct vm_plan *plan, struct vm_interfaces *ifs,
                          struct child_waiter *w, struct mv_error **err);
 
 /*
- * Open /dev/tapN once for each descriptor number the plan gives a macvtap,
- * so that the hypervisor inherits them as those numbers.
+ * Open one queue for each descriptor number the plan gives an interface,
+ * so that the hypervisor inherits them as those numbers: a macvtap's
+ * /dev/tapN, or /dev/net/tun attached to a tap (tap_open_queue()).
  */
 int vm_interfaces_open_fds(const struct vm_plan *plan, struct vm_interfaces *ifs,
                            struct mv_error **err);

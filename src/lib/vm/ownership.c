@@ -106,9 +106,10 @@ int ownership_check(const struct vm_plan *plan, struct mv_error **err)
                      v->read_only ? R_OK : R_OK | W_OK,
                      v->read_only ? "read volume" : "read and write volume");
         }
+        /* A tap passed as descriptors was opened by root: only one opened by name needs it. */
         bool tap = false;
         for (size_t i = 0; i < plan->n_interfaces; i++)
-                tap = tap || !plan->interfaces[i].macvtap;
+                tap = tap || (!plan->interfaces[i].macvtap && !plan->interfaces[i].n_fds);
         if (tap)
                 need(&n, NEED_TUN, "/dev/net/tun", NULL, R_OK | W_OK, "open");
         const struct hypervisor_ops *ops = plan->hypervisor;
@@ -129,5 +130,23 @@ int ownership_check(const struct vm_plan *plan, struct mv_error **err)
                             "normally gives it to group kvm with mode 0660",
                             id->user, id->group, strerror(results[i]));
         }
+        return 0;
+}
+
+int ownership_taps_as_fds(const struct run_as *id, bool has_taps, bool *out, struct mv_error **err)
+{
+        static const char *const tun[] = { "/dev/net/tun" };
+        static const int mode[] = { R_OK | W_OK };
+        int result = 0;
+        *out = false;
+        if (!id->switch_ids || !has_taps)
+                return 0;
+        int r = run_as_access(id, NULL, tun, mode, 1, &result, err);
+        if (r < 0)
+                return r;
+        *out = result != 0;
+        if (*out)
+                log_debug("%s:%s cannot open /dev/net/tun (%s): taps are passed as descriptors",
+                          id->user, id->group, strerror(result));
         return 0;
 }

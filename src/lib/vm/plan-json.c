@@ -63,6 +63,12 @@ static struct value *interface_value(const struct plan_interface *it)
         put(p, "create", boolean(it->create));
         put(p, "mac", str(it->mac));
         put(p, "owner", str(it->owner));
+        if (it->n_fds) {
+                struct value *fds = value_new(VALUE_LIST, nowhere);
+                for (size_t i = 0; i < it->n_fds; i++)
+                        value_list_append(fds, integer(it->fds[i]));
+                put(p, "fds", fds);
+        }
         if (!it->macvtap) {
                 char *flags[] = { (char *)"vnet_hdr",
                                   it->multi_queue ? (char *)"multi_queue" : NULL, NULL };
@@ -72,12 +78,6 @@ static struct value *interface_value(const struct plan_interface *it)
         }
         put(p, "link", str(it->link));
         put(p, "mode", str(it->mode));
-        if (it->fds) {
-                struct value *fds = value_new(VALUE_LIST, nowhere);
-                for (size_t i = 0; i < it->n_fds; i++)
-                        value_list_append(fds, integer(it->fds[i]));
-                put(p, "fds", fds);
-        }
         return p;
 }
 

@@ -17,6 +17,7 @@
 #include "util/spawn.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/ownership.h"
 #include "vm/records.h"
 #include "vm/runner.h"
 #include "vm/settings.h"
@@ -99,6 +100,8 @@ static void interfaces_plan(struct vm_plan *plan, const struct hv_vm *vm,
                         .mac = xstrdup(vget_str(it, "mac")),
                         .owner = xstrdup(owner ? owner : RUN_AS_USER),
                 };
+                /* Macvtaps where the backend takes them so, taps with env.taps_as_fds. */
+                p->n_fds = passed_fds(vm, ops, p->id, &p->fds);
                 if (!macvtap) {
                         p->multi_queue = mq;
                         p->tap_script = hs->tap_script ? xstrdup(hs->tap_script) : NULL;
@@ -106,11 +109,6 @@ static void interfaces_plan(struct vm_plan *plan, const struct hv_vm *vm,
                 }
                 p->link = xstrdup(vget_str(it, "macvtap.link"));
                 p->mode = xstrdup(vget_str(it, "macvtap.mode"));
-                if (ops->macvtap_as_fds) {
-                        int fds[64]; /* as many as the backends put on their command lines */
-                        p->n_fds = macvtap_fds(vm, ops, p->id, fds, ELEMENTSOF(fds));
-                        p->fds = xmemdup(fds, p->n_fds * sizeof(int));
-                }
         }
 }
 
@@ -274,7 +272,8 @@ static void plan_hv_vm(const struct vm_plan *plan, const struct host_programs *p
                          .kvm_usable = probe_kvm,
                          .ifindex = ifindex_or_pending,
                          .ifindex_data = pending,
-                         .notify_vsock_port = plan->notify_port },
+                         .notify_vsock_port = plan->notify_port,
+                         .taps_as_fds = plan->taps_as_fds },
         };
 }
 
@@ -342,6 +341,13 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
             vget_str(guest, "microvm.socket"))
                 plan->readiness = READY_WHEN_QMP;
 
+        /* Who the hypervisor runs as decides how it gets its taps. */
+        run_as_resolve(vget_str(guest, "microvm.user"), &plan->run_as);
+        r = ownership_taps_as_fds(&plan->run_as, guest_has_interface(guest, "tap"),
+                                  &plan->taps_as_fds, err);
+        if (r < 0)
+                return r;
+
         _cleanup_free_ char *runner_dir =
                 xasprintf("%s/" RUNNERS_DIR "/%s", plan->state_dir, plan->runner);
         bool pending = false;
@@ -356,7 +362,6 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
         const char *socket =
                 plan->hypervisor->control_socket ? vget_str(guest, "microvm.socket") : NULL;
         plan->socket = socket ? xstrdup(socket) : NULL;
-        run_as_resolve(vget_str(guest, "microvm.user"), &plan->run_as);
         return 0;
 }
 

@@ -75,6 +75,7 @@ struct vm_plan {
         enum hv_shutdown shutdown;
         char *socket; /* the control socket, relative to the VM dir, or NULL */
         struct run_as run_as;
+        bool taps_as_fds;    /* run_as cannot open /dev/net/tun: root opens the taps' queues */
         char *boot_files[3]; /* kernel, initrd, store disk (NULL when absent) */
         struct value *spec;  /* the runner's spec, which the plan was built from */
 };

@@ -68,4 +68,4 @@ format:
 	clang-format -i $$(find src tests -name '*.[ch]' -not -path 'tests/lint/fixtures/*')
 
 clean:
-	rm -rf $(RELEASE) $(ASAN) $(FUZZ) build/dev build/e2e-junit.xml build/fuzz-* build/demo-state
+	rm -rf $(RELEASE) $(ASAN) $(FUZZ) build/dev build/e2e-junit.xml build/e2e-microvm-junit.xml build/fuzz-* build/demo-state

@@ -1,7 +1,6 @@
 """Fixtures for the end-to-end tests, which boot real guests under qemu TCG."""
 
 import os
-import pwd
 import shutil
 import stat
 
@@ -45,19 +44,3 @@ def reachable_by_the_hypervisor(request):
         st = d.stat()
         if st.st_uid == os.geteuid():
             d.chmod(stat.S_IMODE(st.st_mode) | 0o711)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def udev_like_tun():
-    """A hypervisor running as microvm:kvm opens /dev/net/tun itself. udev makes it 0666 on
-    a normal host; these test machines have no udev. Only when user microvm exists (then
-    the hypervisors switch to it), and put back at the end."""
-    try:
-        pwd.getpwnam("microvm")
-        mode = stat.S_IMODE(os.stat("/dev/net/tun").st_mode)
-    except (KeyError, OSError):
-        yield
-        return
-    os.chmod("/dev/net/tun", mode | 0o666)
-    yield
-    os.chmod("/dev/net/tun", mode)

@@ -156,13 +156,13 @@ def test_a_killed_monitor_is_cleaned_up_by_the_next_start(microvm, guest, tmp_pa
 
 def test_kvmtool_is_given_the_real_tap_device_standin_lkvm(microvm, guest, tmp_path, lan):
     # lkvm needs a working KVM, which these machines lack: a stand-in records its argv and,
-    # while the macvtap exists, its ifindex, which the /dev/tapN it is given must name.
+    # while the macvtap exists, its ifindex, which the /dev/tapN it is given must name. It
+    # writes in its working directory, the VM's, which whoever it runs as may write.
     stand_in = tmp_path / "lkvm-stand-in"
-    record = tmp_path / "lkvm-args"
     stand_in.write_text(
         "#!/bin/sh\n"
-        f"echo \"$@\" > {record}\n"
-        f"cat /sys/class/net/vm-g/ifindex >> {record}\n")
+        "echo \"$@\" > lkvm-args\n"
+        "cat /sys/class/net/vm-g/ifindex >> lkvm-args\n")
     stand_in.chmod(0o755)
     host, state = write_host(
         tmp_path, guest, [],
@@ -170,7 +170,7 @@ def test_kvmtool_is_given_the_real_tap_device_standin_lkvm(microvm, guest, tmp_p
     apply(microvm, host)
     run = Run(microvm, host, tmp_path / "console.log", netns=lan)
     assert run.wait_exit(60) == 0, run.text()
-    args, index = record.read_text().splitlines()
+    args, index = (state / "g" / "lkvm-args").read_text().splitlines()
     assert f"mode=tap,tapif=/dev/tap{index},guest_mac={MAC}" in args.split(), args
     assert link_details(lan) is None
     no_processes_left(state)

@@ -117,6 +117,7 @@ def test_a_planted_booted_runner_makes_the_clean_up_delete_nothing(microvm, gues
                            text=True).stdout
     assert "victim0" in links
     assert "cleaning up" not in console(state)
+    wait_for_guest(state)
     r = subprocess.run(["ip", "netns", "exec", netns, microvm, "--config", str(host), "stop",
                         "g"], capture_output=True, text=True, timeout=200)
     assert r.returncode == 0, r.stderr

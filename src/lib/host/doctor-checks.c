@@ -16,16 +16,6 @@
 #include "util/xalloc.h"
 #include "vm/statedir.h"
 
-/* The hypervisors whose vsock is vhost-vsock; cloud-hypervisor and firecracker proxy a socket. */
-static bool vsock_is_vhost(const char *hv)
-{
-        static const char *const names[] = { "qemu", "crosvm", "kvmtool", "alioth" };
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (strcmp(hv, names[i]) == 0)
-                        return true;
-        return false;
-}
-
 static bool has_share(const struct value *guest, const char *proto)
 {
         const struct value *shares = vget_list(guest, "microvm.shares");
@@ -68,15 +58,18 @@ void doctor_needs_from_config(const struct value *host, struct doctor_needs *out
                 if (!g || g->type == VALUE_NULL)
                         continue; /* a flake VM: its needs are in the flake */
                 const char *hv = vget_str(g, "microvm.hypervisor");
-                hv = hv ? hv : "qemu";
-                note_hypervisor(out, vm, g, hv);
-                if (strcmp(hv, "qemu") != 0)
+                const struct hypervisor_ops *ops = hypervisor_find(hv ? hv : "qemu");
+                if (!ops)
+                        continue;
+                note_hypervisor(out, vm, g, ops->name);
+                /* Only a hypervisor that can do without KVM (qemu, with TCG) says when it uses it. */
+                if (!ops->uses_kvm)
                         strv_push(&out->kvm, vm);
                 if (guest_has_interface(g, "tap"))
                         strv_push(&out->tap, vm);
                 if (has_vhost_tap(g))
                         strv_push(&out->vhost_net, vm);
-                if (vget_int(g, "microvm.vsock.cid", -1) >= 0 && vsock_is_vhost(hv))
+                if (vget_int(g, "microvm.vsock.cid", -1) >= 0 && ops->vsock_is_vhost)
                         strv_push(&out->vhost_vsock, vm);
                 if (has_share(g, "virtiofs"))
                         strv_push(&out->virtiofs, vm);

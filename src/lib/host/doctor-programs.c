@@ -13,20 +13,6 @@
 /* A program that hangs on --version must not hang doctor. */
 #define VERSION_TIMEOUT_MS 5000
 
-/* How each one tells its version; most take --version. */
-static const char *version_flag(const char *hypervisor)
-{
-        static const char *const flags[][2] = {
-                { "crosvm", "version" },
-                { "kvmtool", "version" },
-                { "stratovirt", "-V" },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
-                if (strcmp(flags[i][0], hypervisor) == 0)
-                        return flags[i][1];
-        return "--version";
-}
-
 /* The first line `path flag` prints, or NULL with *err set. */
 static char *program_version(const char *path, const char *flag, struct mv_error **err)
 {
@@ -60,15 +46,16 @@ static void check_hypervisor(struct doctor_report *r, const struct hypervisor_op
                 }
                 doctor_add(r, ops->name, DOCTOR_ERROR,
                            xasprintf("%s not found; vm %s uses it", name, vms),
-                           strcmp(ops->name, "qemu") == 0
-                                   ? xstrdup("apt-get install qemu-system-x86, or set "
-                                             "microvm.qemu.package")
+                           ops->debian_package
+                                   ? xasprintf("apt-get install %s, or set microvm.%s.package",
+                                               ops->debian_package, ops->name)
                                    : xasprintf("install %s, or set microvm.%s.package to it",
                                                ops->binary_name, ops->name));
                 return;
         }
         _cleanup_error_ struct mv_error *err = NULL;
-        _cleanup_free_ char *version = program_version(path, version_flag(ops->name), &err);
+        _cleanup_free_ char *version =
+                program_version(path, ops->version_arg ? ops->version_arg : "--version", &err);
         if (!version) {
                 doctor_add(r, ops->name, DOCTOR_WARNING,
                            xasprintf("%s does not tell its version: %s", path, err->msg),

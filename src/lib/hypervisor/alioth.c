@@ -167,4 +167,5 @@ const struct hypervisor_ops hypervisor_alioth = {
         .tap_multi_queue = alioth_tap_multi_queue,
         .macvtap_as_fds = false,
         .control_socket = false,
+        .vsock_is_vhost = true,
 };

@@ -197,4 +197,6 @@ const struct hypervisor_ops hypervisor_crosvm = {
         .control_socket = true,
         .notify_over_vsock = true,
         .virtiofs_tag = true,
+        .vsock_is_vhost = true,
+        .version_arg = "version",
 };

@@ -88,12 +88,15 @@ struct hypervisor_ops {
         /* Hybrid vsock: the unix socket the guest's vsock connections arrive beside, or NULL. */
         const char *hybrid_vsock;
         bool (*tap_multi_queue)(const struct hv_vm *vm);
-        bool macvtap_as_fds;    /* macvtap interfaces are passed as open /dev/tapN fds */
-        bool control_socket;    /* the command line makes it listen on microvm.socket */
-        bool qmp_ready_probe;   /* up once its control socket answers QMP (qemu) */
-        bool notify_over_vsock; /* the guest's READY=1 can come over AF_VSOCK (qemu, crosvm) */
-        bool home_is_workdir;   /* keeps its control socket under $HOME: HOME=STATE/NAME (lkvm) */
-        bool virtiofs_tag;      /* virtiofsd must be told the share's tag (crosvm) */
+        bool macvtap_as_fds;     /* macvtap interfaces are passed as open /dev/tapN fds */
+        bool control_socket;     /* the command line makes it listen on microvm.socket */
+        bool qmp_ready_probe;    /* up once its control socket answers QMP (qemu) */
+        bool notify_over_vsock;  /* the guest's READY=1 can come over AF_VSOCK (qemu, crosvm) */
+        bool home_is_workdir;    /* keeps its control socket under $HOME: HOME=STATE/NAME (lkvm) */
+        bool virtiofs_tag;       /* virtiofsd must be told the share's tag (crosvm) */
+        bool vsock_is_vhost;     /* its vsock needs /dev/vhost-vsock (the others proxy a socket) */
+        const char *version_arg; /* how it tells its version; NULL: --version */
+        const char *debian_package; /* what to apt-get install when it is missing, or NULL */
         /* Whether the command line makes it open /dev/kvm; NULL: it always does. */
         bool (*uses_kvm)(char *const *argv);
 };

@@ -181,4 +181,6 @@ const struct hypervisor_ops hypervisor_kvmtool = {
         .macvtap_as_fds = false,
         .control_socket = false,
         .home_is_workdir = true,
+        .vsock_is_vhost = true,
+        .version_arg = "version",
 };

@@ -558,4 +558,6 @@ const struct hypervisor_ops hypervisor_qemu = {
         .qmp_ready_probe = true,
         .notify_over_vsock = true,
         .uses_kvm = qemu_uses_kvm,
+        .vsock_is_vhost = true,
+        .debian_package = "qemu-system-x86",
 };

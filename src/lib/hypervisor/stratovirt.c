@@ -313,4 +313,5 @@ const struct hypervisor_ops hypervisor_stratovirt = {
         .tap_multi_queue = sv_tap_multi_queue,
         .macvtap_as_fds = true,
         .control_socket = true,
+        .version_arg = "-V",
 };

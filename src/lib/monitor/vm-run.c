@@ -554,7 +554,11 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
         int r = vm_plan(rt->hs, rt->name, &plan, err);
         if (r < 0)
                 return r;
-        r = check_boot_files(plan, err);
+        /* The VM's directory first: the checks below enter it, and it must be a real one. */
+        _cleanup_close_ int vmdir = vmdir_open(rt->hs->state_dir, rt->name, true, err);
+        r = vmdir;
+        if (r >= 0)
+                r = check_boot_files(plan, err);
         if (r >= 0)
                 r = ownership_check(plan, err);
         if (r < 0)
@@ -572,11 +576,9 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
         struct loop_waiter w;
         loop_waiter_init(&w, rt->loop, true, run.start_deadline);
 
-        run.vmdir = vmdir_open(rt->hs->state_dir, rt->name, true, err);
-        r = run.vmdir;
+        run.vmdir = TAKE_FD(vmdir);
         /* First: a crash from here on is cleaned up from what this record names. */
-        if (r >= 0)
-                r = mark_booted(&run, err);
+        r = mark_booted(&run, err);
         if (r >= 0)
                 r = create_volumes(&run, &w.base, err);
         if (r >= 0)

@@ -270,10 +270,16 @@ class Microvm:
     def cmd(self, *args):
         return [self.binary, "--config", self.host, *args]
 
+    def record(self, name, what):
+        """Root's record of a VM: STATE/.host/NAME/WHAT, or STATE/NAME/WHAT for older revisions."""
+        new = os.path.join(self.state, ".host", name, what)
+        return new if os.path.isdir(os.path.join(self.state, ".host")) else \
+            os.path.join(self.state, name, what)
+
     def monitor(self, name):
-        """The monitor's pid, from STATE/.host/NAME/pid (pid and start time), checked against /proc."""
+        """The monitor's pid, from its pid record (pid and start time), checked against /proc."""
         try:
-            with open(os.path.join(self.state, ".host", name, "pid"), encoding="ascii") as f:
+            with open(self.record(name, "pid"), encoding="ascii") as f:
                 fields = f.read().split()
         except FileNotFoundError:
             return None
@@ -292,7 +298,7 @@ class Microvm:
         return stand_in_child(mon, self.stand_in) if mon else None
 
     def ready(self, name):
-        return os.path.exists(os.path.join(self.state, ".host", name, "ready"))
+        return os.path.exists(self.record(name, "ready"))
 
     def autostart(self, names, jobs):
         ms, out = timed(self.cmd("autostart", *(["--jobs", str(jobs)] if jobs else [])))

@@ -80,6 +80,31 @@ static void write_empty_file(void **state)
         assert_string_equal(got, "");
 }
 
+/* A live record replaces as a durable write does, and refuses a planted link. */
+static void live_record_replaces_and_refuses_links(void **state)
+{
+        _cleanup_free_ char *path = xasprintf("%s/pid", (char *)*state);
+        _cleanup_free_ char *target = xasprintf("%s/target", (char *)*state);
+        _cleanup_error_ struct mv_error *err = NULL;
+        _cleanup_free_ char *got = NULL;
+        struct stat st;
+
+        assert_int_equal(write_live_record(path, "1 2 monitor\n", 12, 0644, &err), 0);
+        assert_int_equal(write_live_record(path, "3 4 run\n", 8, 0644, &err), 0);
+        assert_int_equal(read_file_full(path, &got, NULL, &err), 0);
+        assert_string_equal(got, "3 4 run\n");
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0644);
+        /* The rename replaces a link planted at the record's name; its target is untouched. */
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(symlink(target, path), 0);
+        assert_int_equal(write_live_record(path, "5 6 run\n", 8, 0644, &err), 0);
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(lstat(target, &st), -1);
+        assert_int_equal(count_entries(*state), 1);
+}
+
 static void write_into_missing_dir_fails_cleanly(void **state)
 {
         _cleanup_free_ char *path = xasprintf("%s/no/such/f", (char *)*state);
@@ -205,6 +230,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(write_creates_with_exact_mode, setup, teardown),
                 cmocka_unit_test_setup_teardown(write_replaces_existing, setup, teardown),
                 cmocka_unit_test_setup_teardown(write_empty_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(live_record_replaces_and_refuses_links, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(write_into_missing_dir_fails_cleanly, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(failed_rename_removes_temporary, setup, teardown),

@@ -246,7 +246,7 @@ int monitor_main(const char *name, int lock_fd, int sync_fd, int settings_fd)
         struct mv_error *err = NULL;
         int status = 1;
 
-        /* A fork of whichever command started it: say what it is in ps and top. */
+        /* Say what it is in ps and top, not just "microvm". */
         prctl(PR_SET_NAME, "microvm-monitor");
         /* Orphaned helpers of this VM become our children, so we can reap them. */
         prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -325,7 +325,7 @@ static void mark_ready(struct running *run)
         run->ready = true;
         struct mv_error *e = NULL;
         _cleanup_free_ char *path = xasprintf("%s/ready", run->rt->records);
-        if (write_file_atomic(path, "", 0, 0644, &e) < 0) {
+        if (write_live_record(path, "", 0, 0644, &e) < 0) {
                 log_warning("%s", e->msg);
                 mv_error_free(&e);
         }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +55,8 @@ static int fsync_parent(const char *path, struct mv_error **err)
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                      struct mv_error **err)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                         struct mv_error **err)
 {
         _cleanup_free_ char *tmp = temp_name_for(path);
         _cleanup_close_ int fd =
@@ -75,7 +76,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 r = mv_error_set(err, -r, "write %s", tmp);
                 goto fail;
         }
-        if (fsync(fd) < 0) {
+        if (durable && fsync(fd) < 0) {
                 r = mv_error_set(err, errno, "fsync %s", tmp);
                 goto fail;
         }
@@ -85,11 +86,23 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 goto fail;
         }
         fault_point("state", "file renamed");
-        return fsync_parent(path, err);
+        return durable ? fsync_parent(path, err) : 0;
 
 fail:
         unlink(tmp);
         return r;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                      struct mv_error **err)
+{
+        return write_replace(path, data, len, mode, true, err);
+}
+
+int write_live_record(const char *path, const void *data, size_t len, mode_t mode,
+                      struct mv_error **err)
+{
+        return write_replace(path, data, len, mode, false, err);
 }
 
 int symlink_atomic(const char *target, const char *linkpath, struct mv_error **err)

@@ -56,7 +56,7 @@ int vm_pidfile_write(const char *records, pid_t pid, bool monitor, struct mv_err
         _cleanup_free_ char *path = xasprintf("%s/pid", records);
         _cleanup_free_ char *text = xasprintf("%d %llu %s\n", (int)pid, proc_start_time(pid),
                                               monitor ? "monitor" : "run");
-        return write_file_atomic(path, text, strlen(text), 0644, err);
+        return write_live_record(path, text, strlen(text), 0644, err);
 }
 
 /* The recorded pid and whether it is a monitor; 0 when there is no usable record. */
@@ -144,5 +144,5 @@ int vm_restarts_write(const char *records, const struct vm_restarts *rs, struct 
         _cleanup_free_ char *path = xasprintf("%s/restarts", records);
         _cleanup_free_ char *text = xasprintf("%d %d %d %d %d\n", rs->runs_ended, rs->restarts,
                                               rs->last_exit, rs->delay_s, rs->fast_failures);
-        return write_file_atomic(path, text, strlen(text), 0644, err);
+        return write_live_record(path, text, strlen(text), 0644, err);
 }

@@ -10,10 +10,13 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/runner-entry.h"
 #include "host/privileges.h"
 #include "util/accounts.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/strv.h"
 
 static void print_error(const struct mv_error *e)
 {
@@ -47,12 +50,19 @@ int main(int argc, char **argv)
         if (env_level && log_level_from_string(env_level) >= 0)
                 level = log_level_from_string(env_level);
 
-        /* microvm.nix's command: -r NAME runs, -l lists; the flake ones need Nix. */
-        const char *nix_action = NULL, *run_name = NULL;
-        bool list = false;
+        /* Called as a runner's bin/microvm-run or bin/microvm-shutdown. */
+        if (argc > 0 && runner_entry_called(argv[0])) {
+                log_set_level((enum log_level)level);
+                accounts_expect(RUN_AS_USER, RUN_AS_GROUP);
+                return runner_entry_main(&ctx, argc, argv);
+        }
+
+        /* microvm.nix's command: -r NAME runs, -l lists, -c/-u/-f/-R for flake VMs. */
+        const char *nix_action = NULL, *run_name = NULL, *create_name = NULL, *flake = NULL;
+        bool list = false, update = false, restart = false;
 
         /* "+": stop at the first non-option, which is the command. */
-        while ((c = getopt_long(argc, argv, "+hVvqC:r:lc:u:s:f:R", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+hVvqC:r:lc:us:f:R", options, NULL)) != -1) {
                 switch (c) {
                 case 'h':
                         print_usage(stdout);
@@ -76,17 +86,19 @@ int main(int argc, char **argv)
                         list = true;
                         break;
                 case 'c':
-                        nix_action = "-c (create a VM from a flake)";
+                        create_name = optarg;
                         break;
                 case 'u':
-                        nix_action = "-u (update a VM from its flake)";
+                        update = true;
                         break;
                 case 's':
                         nix_action = "-s (ssh over vsock)";
                         break;
                 case 'f':
+                        flake = optarg;
+                        break;
                 case 'R':
-                        nix_action = "-f and -R (flake VMs)";
+                        restart = true;
                         break;
                 default:
                         fputs("Run 'microvm --help' for usage.\n", stderr);
@@ -101,6 +113,33 @@ int main(int argc, char **argv)
                 mv_error_usage(&err, "%s is not available in this version of microvm", nix_action);
                 print_error(err);
                 return 2;
+        }
+        if (create_name || update || flake || restart) {
+                _cleanup_strv_free_ char **sub = NULL;
+                if (create_name && !update && !restart) {
+                        strv_push(&sub, "create");
+                        strv_push(&sub, create_name);
+                        if (flake) {
+                                strv_push(&sub, "--flake");
+                                strv_push(&sub, flake);
+                        }
+                } else if (update && !create_name && !flake) {
+                        strv_push(&sub, "update");
+                        if (restart)
+                                strv_push(&sub, "--restart");
+                        for (int i = optind; i < argc; i++)
+                                strv_push(&sub, argv[i]);
+                } else {
+                        mv_error_usage(&err, "-f goes with -c NAME, -R with -u NAME...");
+                        print_error(err);
+                        return 2;
+                }
+                const struct command *cmd = command_find(sub[0]);
+                if (cmd->run(&ctx, (int)strv_length(sub), sub, &err) < 0) {
+                        print_error(err);
+                        return mv_error_exit_status(err);
+                }
+                return stdout_flushed(&err) < 0 ? (print_error(err), 1) : 0;
         }
         if (run_name || list) {
                 char *sub[] = { (char *)(list ? "list" : "run"), (char *)run_name, NULL };

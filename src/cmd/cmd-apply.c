@@ -16,10 +16,13 @@
 #include "config/host-config.h"
 #include "config/value-get.h"
 #include "monitor/monitor.h"
+#include "nix/nix.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
+#include "util/xalloc.h"
+#include "vm/flake-vm.h"
 #include "vm/records.h"
 #include "vm/runner.h"
 #include "vm/statedir.h"
@@ -47,6 +50,56 @@ static int install_vm(const char *state, const struct value *root, const char *n
         else
                 printf("%s: unchanged\n", name);
         return 0;
+}
+
+/*
+ * A flake VM, as install-microvm-NAME does it: built and installed on
+ * every apply, or, with updateFlake, only the first time (later updates
+ * are `microvm -u NAME`'s). Runs in a child of run_parallel.
+ */
+static int install_flake_vm(const struct value *root, const char *name, struct mv_error **err)
+{
+        const char *state = vget_str(root, "microvm.stateDir");
+        _cleanup_free_ char *vm_path = xasprintf("microvm.vms.\"%s\"", name);
+        const struct value *vm = value_lookup(root, vm_path);
+        const char *flake = vget_str(vm, "flake"), *update = vget_str(vm, "updateFlake");
+        _cleanup_free_ char *installed = records_runner(state, name, "current");
+        if (update && installed) {
+                printf("%s: built from a flake with updateFlake: left as installed; 'microvm -u "
+                       "%s' updates it\n",
+                       name, name);
+                return 0;
+        }
+        _cleanup_free_ char *runner = NULL;
+        bool moved;
+        int r = flake_vm_install(state, name, flake, update ? update : flake, &runner, &moved, err);
+        /* Built from a flake, it is not fully declarative: -u may update it. */
+        if (r >= 0)
+                r = records_set_runner(state, name, "toplevel", NULL, NULL, err);
+        if (r < 0)
+                return r;
+        printf("%s: %s %s\n", name, moved ? "installed" : "unchanged,", runner);
+        return 0;
+}
+
+/* Flake VMs build in parallel, each result printed whole; Nix missing fails each of them. */
+static size_t install_flake_vms(const struct value *root, char *const *names, int jobs)
+{
+        if (!names)
+                return 0;
+        struct mv_error *e = NULL;
+        _cleanup_free_ char *nix = NULL;
+        if (nix_find(&nix, &e) < 0) {
+                for (size_t i = 0; names[i]; i++)
+                        log_error("vm %s is built from a flake: %s", names[i], e->msg);
+                fprintf(stderr, "  hint: %s\n", e->hint);
+                mv_error_free(&e);
+                return strv_length(names);
+        }
+        if (isatty(STDERR_FILENO))
+                fprintf(stderr, "building %zu flake VM%s with Nix ...\n", strv_length(names),
+                        strv_length(names) == 1 ? "" : "s");
+        return run_parallel(root, names, jobs, install_flake_vm);
 }
 
 static int collect_garbage(const char *state, struct mv_error **err)
@@ -134,6 +187,8 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         };
         bool start = true;
         int jobs = start_parallel_default_jobs();
+        /* Nix builds in parallel itself; a few evaluations at once are what pays. */
+        int build_jobs = jobs < 4 ? jobs : 4;
         int c;
         optind = 0;
         opterr = 0;
@@ -161,12 +216,12 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
 
         const struct value *vms = vget_attrs(cfg.root, "microvm.vms");
         size_t failed = 0;
+        _cleanup_strv_free_ char **flake_vms = NULL;
         for (size_t i = 0; r >= 0 && vms && i < vms->n_attrs; i++) {
                 const char *name = vms->attrs[i].key;
                 const struct value *vm = vms->attrs[i].value;
                 if (!vget_attrs(vm, "config")) {
-                        /* A flake VM needs Nix to build its runner. */
-                        printf("%s: built from a flake: skipped (needs Nix)\n", name);
+                        strv_push(&flake_vms, name);
                         continue;
                 }
                 struct mv_error *e = NULL;
@@ -176,6 +231,8 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
                         failed++;
                 }
         }
+        if (r >= 0)
+                failed += install_flake_vms(cfg.root, flake_vms, build_jobs);
         if (r >= 0)
                 r = collect_garbage(state, err);
         /* The state directory is consistent again: starting VMs needs no lock of it. */

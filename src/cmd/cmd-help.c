@@ -26,6 +26,8 @@ void print_usage(FILE *f)
               "  -q, --quiet              Only errors\n"
               "  -r NAME                  Same as 'run NAME' (microvm.nix's flag)\n"
               "  -l                       Same as 'list' (microvm.nix's flag)\n"
+              "  -c NAME [-f FLAKE]       Same as 'create NAME [--flake FLAKE]'\n"
+              "  -u NAME... [-R]          Same as 'update [--restart] NAME...'\n"
               "      --config FILE        Host configuration, '-' for standard input\n"
               "                           (default: $MICROVM_CONFIG, else " MICROVM_DEFAULT_CONFIG
               ")\n"

@@ -91,9 +91,16 @@ def test_microvm_nix_flags(microvm, tmp_path):
     # -r NAME is run: here it fails on the missing kernel, as run does.
     r = run(microvm, "--config", str(host), "-r", "a")
     assert r.returncode == 1 and "microvm.kernel /k" in r.stderr
-    for flag in (["-c", "x"], ["-u", "x"], ["-s", "x"], ["-f", "x"], ["-R"]):
-        r = run(microvm, *flag)
-        assert r.returncode == 2 and "not available in this version" in r.stderr
+    r = run(microvm, "-s", "x")
+    assert r.returncode == 2 and "not available in this version" in r.stderr
+    # -f belongs to -c, -R to -u (flake VMs, tests/e2e/test_nix.py).
+    for flag in (["-f", "/x"], ["-R"], ["-R", "-c", "x"], ["-f", "/x", "-u", "x"]):
+        r = run(microvm, "--config", str(host), *flag)
+        assert r.returncode == 2 and "-f goes with -c NAME, -R with -u NAME" in r.stderr, r.stderr
+    r = run(microvm, "--config", str(host), "-u", "x")
+    assert r.returncode == 1 and "vm x has no flake recorded" in r.stderr, r.stderr
+    r = run(microvm, "--config", str(host), "-u", "a")
+    assert r.returncode == 1 and "managed fully declaratively" in r.stderr, r.stderr
 
 
 def test_output_that_cannot_be_written_is_a_failure(microvm, tmp_path):

@@ -62,9 +62,36 @@ static bool mac_valid(const char *mac)
         return true;
 }
 
+/*
+ * Options that make Nix evaluate `config` as a NixOS module. microvm reads
+ * a config as data, so they could only be ignored: refused instead.
+ */
+static int check_module_options(const char *name, const struct value *vm, struct mv_error **err)
+{
+        static const char *const options[] = { "nixpkgs", "pkgs", "specialArgs" };
+        for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+                const struct value *v = value_lookup(vm, options[i]);
+                if (!v || v->type == VALUE_NULL || (v->type == VALUE_ATTRS && !v->n_attrs))
+                        continue;
+                _cleanup_free_ char *shown = option_segment_display(name);
+                srcpos_error(err, v->pos,
+                             "vm %s: microvm.vms.%s.%s evaluates config as a NixOS module, which "
+                             "microvm does not do: it reads config as data",
+                             name, shown, options[i]);
+                return mv_error_hint(err,
+                                     "remove microvm.vms.%s.%s, or build the VM from a "
+                                     "flake (microvm.vms.%s.flake) with Nix",
+                                     shown, options[i], shown);
+        }
+        return 0;
+}
+
 /* microvm.nix's assertions on a VM declaration. */
 static int check_vm_assertions(const char *name, const struct value *vm, struct mv_error **err)
 {
+        int r = check_module_options(name, vm, err);
+        if (r < 0)
+                return r;
         const struct value *config = value_lookup(vm, "config");
         if (!config || config->type == VALUE_NULL)
                 return 0;

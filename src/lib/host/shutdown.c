@@ -49,6 +49,7 @@ int vm_request_shutdown(enum hv_shutdown method, const char *socket, const char 
                                           socket, status);
                 return r;
         }
+        case HV_SHUTDOWN_RUNNER_SCRIPT: /* the monitor runs the runner's script itself */
         case HV_SHUTDOWN_NONE:
                 break;
         }

@@ -71,11 +71,12 @@ bool hv_kvm_usable(const struct hv_vm *vm);
 int hv_ifindex(const struct hv_vm *vm, const char *name);
 
 enum hv_shutdown {
-        HV_SHUTDOWN_NONE,       /* no graceful way: SIGTERM */
-        HV_SHUTDOWN_QMP,        /* qemu: Ctrl-Alt-Del over the QMP socket */
-        HV_SHUTDOWN_CH_API,     /* cloud-hypervisor: PUT /api/v1/vm.power-button */
-        HV_SHUTDOWN_FC_API,     /* firecracker: PUT /actions SendCtrlAltDel */
-        HV_SHUTDOWN_CROSVM_CMD, /* crosvm: `crosvm powerbtn` on the control socket */
+        HV_SHUTDOWN_NONE,          /* no graceful way: SIGTERM */
+        HV_SHUTDOWN_QMP,           /* qemu: Ctrl-Alt-Del over the QMP socket */
+        HV_SHUTDOWN_CH_API,        /* cloud-hypervisor: PUT /api/v1/vm.power-button */
+        HV_SHUTDOWN_FC_API,        /* firecracker: PUT /actions SendCtrlAltDel */
+        HV_SHUTDOWN_CROSVM_CMD,    /* crosvm: `crosvm powerbtn` on the control socket */
+        HV_SHUTDOWN_RUNNER_SCRIPT, /* a runner built by microvm.nix: its bin/microvm-shutdown */
 };
 
 struct hypervisor_ops {

@@ -176,12 +176,13 @@ void control_close(struct control *c)
 {
         if (c->loop)
                 loop_remove_source(c->loop, c);
+        /* Gone for new clients before a stop waiter sees EOF and starts the VM again. */
+        if (c->listen_fd >= 0) {
+                (void)unlink(c->path);
+                close(c->listen_fd);
+        }
         while (c->n_clients)
                 drop_client(c, c->n_clients - 1);
-        if (c->listen_fd >= 0) {
-                close(c->listen_fd);
-                (void)unlink(c->path);
-        }
         c->listen_fd = -1;
         free(c->path);
         c->path = NULL;

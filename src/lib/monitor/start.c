@@ -231,6 +231,9 @@ int vm_stop(const struct host_settings *hs, const char *name, int timeout_s, boo
                 int r = control_request(records, "stop", timeout_s * 1000, &answer, err);
                 if (r >= 0) {
                         *was_running = strncmp(answer, "stopping", 8) == 0;
+                        /* EOF came with its teardown; gone is when its lock is free. */
+                        while (lockfile_held(dir, "lock") > 0 && monotonic_ms() < end)
+                                usleep(1000);
                         return 0;
                 }
                 if (r == -ETIMEDOUT)

@@ -234,7 +234,7 @@ static int start_hypervisor(struct running *run, struct mv_error **err)
         o.pdeath_signal = SIGTERM;
         o.pass_fds = run->interfaces.fds;
         o.n_pass_fds = run->interfaces.n_fds;
-        if (plan->hypervisor->home_is_workdir) {
+        if (plan->hypervisor->home_is_workdir && !plan->foreign) {
                 for (char **e = environ; *e; e++)
                         if (strncmp(*e, "HOME=", 5) != 0)
                                 strv_push(&env, *e);
@@ -278,6 +278,13 @@ static int shutdown_task(void *data)
 {
         const struct shutdown_request *q = data;
         struct mv_error *e = NULL;
+        if (q->plan->shutdown == HV_SHUTDOWN_RUNNER_SCRIPT) {
+                /* This child is the VM's user already, in its directory, under a deadline. */
+                char *argv[] = { q->plan->shutdown_command, NULL };
+                execv(argv[0], argv);
+                log_warning("graceful shutdown failed: run %s: %s", argv[0], strerror(errno));
+                return 1;
+        }
         int r = vm_request_shutdown(q->plan->shutdown, q->plan->socket, q->plan->argv[0], &e);
         if (r < 0) {
                 log_warning("graceful shutdown failed: %s", e->msg);
@@ -631,7 +638,7 @@ void vm_clean_up_after_crash(const struct host_settings *hs, const char *name)
         if (!booted)
                 return;
         log_notice("cleaning up after an unclean stop of vm %s (runner %s)", name, booted);
-        _cleanup_free_ char *runner_dir = xasprintf("%s/" RUNNERS_DIR "/%s", hs->state_dir, booted);
+        _cleanup_free_ char *runner_dir = runner_path(hs->state_dir, booted);
         if (hs->manage_interfaces)
                 vm_interfaces_remove_listed(runner_dir);
         struct mv_error *e = NULL;

@@ -176,6 +176,7 @@ const char *hv_shutdown_to_string(enum hv_shutdown s)
                 [HV_SHUTDOWN_CH_API] = "cloud-hypervisor-api",
                 [HV_SHUTDOWN_FC_API] = "firecracker-api",
                 [HV_SHUTDOWN_CROSVM_CMD] = "crosvm-powerbtn",
+                [HV_SHUTDOWN_RUNNER_SCRIPT] = "runner-script",
         };
         return (unsigned)s < ELEMENTSOF(names) ? names[s] : "signal";
 }

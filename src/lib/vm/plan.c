@@ -17,16 +17,18 @@
 #include "util/spawn.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/foreign.h"
 #include "vm/ownership.h"
 #include "vm/records.h"
 #include "vm/runner.h"
 #include "vm/settings.h"
+#include "vm/store-path.h"
 
 int vm_read_spec(const char *state_dir, const char *name, const char *runner, struct value **spec,
                  struct mv_error **err)
 {
-        _cleanup_free_ char *path =
-                xasprintf("%s/" RUNNERS_DIR "/%s/" RUNNER_SPEC, state_dir, runner);
+        _cleanup_free_ char *dir = runner_path(state_dir, runner);
+        _cleanup_free_ char *path = xasprintf("%s/" RUNNER_SPEC, dir);
         struct source_set set = { 0 };
         struct source *src = NULL;
         int r = source_load(&set, path, 0, &src, err);
@@ -348,8 +350,7 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
         if (r < 0)
                 return r;
 
-        _cleanup_free_ char *runner_dir =
-                xasprintf("%s/" RUNNERS_DIR "/%s", plan->state_dir, plan->runner);
+        _cleanup_free_ char *runner_dir = runner_path(plan->state_dir, plan->runner);
         bool pending = false;
         struct hv_vm vm;
         plan_hv_vm(plan, &progs, runner_dir, &pending, &vm);
@@ -379,8 +380,12 @@ int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **o
                 return mv_error_hint(err, "run 'microvm apply' to install the VMs of the "
                                           "configuration");
         }
-        int r = vm_read_spec(hs->state_dir, name, plan->runner, &plan->spec, err);
-        if (r >= 0)
+        _cleanup_free_ char *dir = runner_path(hs->state_dir, plan->runner);
+        int r = plan->runner[0] == '/' ? store_path_trusted(plan->runner, err) : 0;
+        if (r >= 0 && runner_is_foreign(dir))
+                r = foreign_plan(plan, hs, dir, err);
+        else if (r >= 0 &&
+                 (r = vm_read_spec(hs->state_dir, name, plan->runner, &plan->spec, err)) >= 0)
                 r = plan_build(hs, plan, err);
         if (r < 0)
                 return mv_error_wrap(err, "vm %s", name);
@@ -400,8 +405,7 @@ int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan
         if (r < 0)
                 return r;
         host_programs_find(&progs);
-        _cleanup_free_ char *runner_dir =
-                xasprintf("%s/" RUNNERS_DIR "/%s", plan->state_dir, plan->runner);
+        _cleanup_free_ char *runner_dir = runner_path(plan->state_dir, plan->runner);
         bool pending = false;
         struct hv_vm vm;
         plan_hv_vm(plan, &progs, runner_dir, &pending, &vm);
@@ -454,6 +458,7 @@ void vm_plan_free(struct vm_plan *p)
         free(p->working_directory);
         free(p->notify_socket);
         free(p->socket);
+        free(p->shutdown_command);
         free(p);
 }
 

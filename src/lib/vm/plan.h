@@ -77,7 +77,9 @@ struct vm_plan {
         struct run_as run_as;
         bool taps_as_fds;    /* run_as cannot open /dev/net/tun: root opens the taps' queues */
         char *boot_files[3]; /* kernel, initrd, store disk (NULL when absent) */
-        struct value *spec;  /* the runner's spec, which the plan was built from */
+        struct value *spec;  /* the runner's spec, which the plan was built from; NULL if foreign */
+        bool foreign;        /* built by microvm.nix: argv is its bin/microvm-run */
+        char *shutdown_command; /* HV_SHUTDOWN_RUNNER_SCRIPT: the runner's bin/microvm-shutdown */
 };
 
 /* Plan the start of installed VM `name`. */

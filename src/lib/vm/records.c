@@ -12,10 +12,12 @@
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 #include "vm/runner.h"
+#include "vm/store-path.h"
 #include "vm/vmdir.h"
 
 char *records_path(const char *state_dir, const char *name, const char *file)
@@ -61,11 +63,19 @@ int records_open(const char *state_dir, const char *name, bool create, struct mv
 
 bool runner_name_valid(const char *runner, const char *name)
 {
+        if (runner[0] == '/')
+                return store_path_valid(runner);
         size_t i = 0;
         for (; i < 32; i++)
                 if (!runner[i] || !strchr("0123456789abcdef", runner[i]))
                         return false;
         return runner[32] == '-' && strcmp(runner + 33, name) == 0;
+}
+
+char *runner_path(const char *state_dir, const char *runner)
+{
+        return runner[0] == '/' ? xstrdup(runner)
+                                : xasprintf("%s/" RUNNERS_DIR "/%s", state_dir, runner);
 }
 
 #define LINK_PREFIX "../../" RUNNERS_DIR "/"
@@ -80,10 +90,18 @@ char *records_runner(const char *state_dir, const char *name, const char *link)
         if (n < 0)
                 return NULL;
         target[n] = '\0';
+        if (store_path_valid(target))
+                return xstrdup(target);
         if (strncmp(target, LINK_PREFIX, strlen(LINK_PREFIX)) != 0)
                 return NULL;
         const char *runner = target + strlen(LINK_PREFIX);
         return runner_name_valid(runner, name) ? xstrdup(runner) : NULL;
+}
+
+/* What a link to `runner` holds: a store path as it is, ours relative to `prefix`. */
+static char *link_target(const char *prefix, const char *runner)
+{
+        return runner[0] == '/' ? xstrdup(runner) : xasprintf("%s%s", prefix, runner);
 }
 
 /* The same link in STATE/NAME, for people and microvm.nix's tools: never read back. */
@@ -91,7 +109,7 @@ static void publish(const char *state_dir, const char *name, const char *link, c
 {
         struct mv_error *e = NULL;
         _cleanup_close_ int vmdir = vmdir_open(state_dir, name, true, &e);
-        _cleanup_free_ char *target = runner ? xasprintf("../" RUNNERS_DIR "/%s", runner) : NULL;
+        _cleanup_free_ char *target = runner ? link_target("../" RUNNERS_DIR "/", runner) : NULL;
         int r = vmdir < 0 ? vmdir : vmdir_publish(vmdir, link, target);
         if (r < 0)
                 log_warning("publish %s/%s/%s: %s", state_dir, name, link,
@@ -114,7 +132,7 @@ int records_set_runner(const char *state_dir, const char *name, const char *link
         if (same)
                 ; /* still publish: STATE/NAME may have been removed or changed */
         else if (runner) {
-                _cleanup_free_ char *target = xasprintf(LINK_PREFIX "%s", runner);
+                _cleanup_free_ char *target = link_target(LINK_PREFIX, runner);
                 r = symlink_atomic(target, path, err);
         } else if (unlink(path) < 0 && errno != ENOENT) {
                 r = mv_error_set(err, errno, "remove %s", path);
@@ -122,6 +140,44 @@ int records_set_runner(const char *state_dir, const char *name, const char *link
         if (r >= 0)
                 publish(state_dir, name, link, runner);
         return r;
+}
+
+int records_set_flake(const char *state_dir, const char *name, const char *ref,
+                      struct mv_error **err)
+{
+        _cleanup_close_ int dir = records_open(state_dir, name, true, err);
+        if (dir < 0)
+                return dir;
+        _cleanup_free_ char *path = records_path(state_dir, name, "flake");
+        _cleanup_free_ char *text = xasprintf("%s\n", ref);
+        int r = write_file_atomic(path, text, strlen(text), 0644, err);
+        if (r < 0)
+                return r;
+        struct mv_error *e = NULL;
+        _cleanup_close_ int vmdir = vmdir_open(state_dir, name, true, &e);
+        int p = vmdir < 0 ? vmdir : vmdir_publish_file(vmdir, "flake", text);
+        if (p < 0)
+                log_warning("publish %s/%s/flake: %s", state_dir, name, e ? e->msg : strerror(-p));
+        mv_error_free(&e);
+        return 0;
+}
+
+char *records_flake(const char *state_dir, const char *name)
+{
+        if (!vm_name_valid(name))
+                return NULL;
+        _cleanup_close_ int dir = records_open(state_dir, name, false, NULL);
+        _cleanup_close_ int fd =
+                dir < 0 ? -1 : openat(dir, "flake", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        char *text = NULL;
+        if (fd < 0 || read_fd_full(fd, &text, 8192, NULL) < 0)
+                return NULL;
+        text[strcspn(text, "\n")] = '\0';
+        if (!text[0]) {
+                free(text);
+                return NULL;
+        }
+        return text;
 }
 
 static int name_cmp(const void *a, const void *b)

@@ -4,9 +4,10 @@
  * microvm:kvm (as in microvm.nix), so anything in it may have been
  * replaced by the VM's user; root reads nothing there. The records hold:
  *
- *   current, booted, toplevel   links to ../../.runners/<runner>: the
- *                               installed runner, the running one, and
- *                               the mark of a declarative VM
+ *   current, booted, toplevel   links to ../../.runners/<runner>, or to
+ *                               a Nix store path: the installed runner,
+ *                               the running one, and the mark of a
+ *                               declarative VM
  *   lock                        held by the process that runs the VM
  *   pid                         "PID START_TIME KIND", advisory (status)
  *   control.sock                the monitor's control socket
@@ -30,8 +31,15 @@ char *records_path(const char *state_dir, const char *name, const char *file);
 /* Create STATE/.host/NAME (root's, 0755) if needed and open it; returns the fd. */
 int records_open(const char *state_dir, const char *name, bool create, struct mv_error **err);
 
-/* Whether `runner` is a runner name this VM can have: 32 hex digits, '-', the VM's name. */
+/*
+ * Whether `runner` is a runner this VM can have: one of ours under
+ * .runners (32 hex digits, '-', the VM's name), or a Nix store path that
+ * root recorded (microvm.nix's runners; vm/store-path.h).
+ */
 bool runner_name_valid(const char *runner, const char *name);
+
+/* Where runner `runner` is: STATE/.runners/RUNNER, or the store path itself. malloc'd. */
+char *runner_path(const char *state_dir, const char *runner);
 
 /*
  * The runner the record `link` (current, booted or toplevel) names, or
@@ -47,6 +55,17 @@ char *records_runner(const char *state_dir, const char *name, const char *link);
  */
 int records_set_runner(const char *state_dir, const char *name, const char *link,
                        const char *runner, bool *changed, struct mv_error **err);
+
+/*
+ * The flake a VM is built from (microvm.nix's STATE/NAME/flake): root's
+ * record in .host/NAME/flake, published as STATE/NAME/flake. `-u` reads
+ * the record, never the published copy the VM's user could rewrite.
+ */
+int records_set_flake(const char *state_dir, const char *name, const char *ref,
+                      struct mv_error **err);
+
+/* The recorded flake of VM `name`, or NULL when it has none. malloc'd. */
+char *records_flake(const char *state_dir, const char *name);
 
 /* The names of the VMs with records, sorted. */
 char **records_vm_names(const char *state_dir);

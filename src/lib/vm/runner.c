@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
 #include "util/xalloc.h"
 
 /* Bumped when the layout of a runner changes, so old and new never share a name. */
-#define RUNNER_FORMAT 1
+#define RUNNER_FORMAT 2
 
 char *runner_spec_json(const struct value *host, const char *name)
 {
@@ -162,6 +163,30 @@ static int ifindex_at_install(const char *iface, void *data)
         return index < 0 ? 0 : index;
 }
 
+/*
+ * bin/microvm-run and bin/microvm-shutdown, as microvm.nix's runners have
+ * them: links to this microvm binary, which acts on the VM of the runner
+ * it was called from (cmd/runner-entry.h). Nothing else is in them.
+ */
+static int write_entry_points(const char *tmp, struct mv_error **err)
+{
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n < 0)
+                return mv_error_set(err, errno, "readlink /proc/self/exe");
+        self[n] = '\0';
+        _cleanup_free_ char *bin = xasprintf("%s/bin", tmp);
+        if (mkdir(bin, 0755) < 0)
+                return mv_error_set(err, errno, "create %s", bin);
+        static const char *const names[] = { "microvm-run", "microvm-shutdown" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *link = xasprintf("%s/%s", bin, names[i]);
+                if (symlink(self, link) < 0)
+                        return mv_error_set(err, errno, "create %s", link);
+        }
+        return 0;
+}
+
 static int write_runner(const char *tmp, const char *final, const char *spec,
                         const struct value *host, const char *name, struct mv_error **err)
 {
@@ -186,6 +211,8 @@ static int write_runner(const char *tmp, const char *final, const char *spec,
         hv_command_free(&cmd);
         if (r >= 0)
                 r = write_metadata(tmp, ops, &vm, err);
+        if (r >= 0)
+                r = write_entry_points(tmp, err);
         if (r >= 0)
                 r = put(tmp, RUNNER_SPEC, spec, err);
         return r;
@@ -264,39 +291,21 @@ static int mark_complete(const char *tmp, struct mv_error **err)
         return r < 0 ? r : put(tmp, RUNNER_COMPLETE, "", err);
 }
 
-int runner_install(const char *state_dir, const struct value *host, const char *name, char **runner,
-                   bool *created, struct mv_error **err)
+int runner_commit(const char *runners, const char *tmp, const char *dirname, bool *created,
+                  struct mv_error **err)
 {
-        _cleanup_free_ char *spec = runner_spec_json(host, name);
-        _cleanup_free_ char *dirname = runner_dir_name(spec, name);
-        _cleanup_free_ char *runners = xasprintf("%s/" RUNNERS_DIR, state_dir);
         _cleanup_free_ char *final = xasprintf("%s/%s", runners, dirname);
-        int r;
-
         *created = false;
-        if (runner_complete(runners, dirname)) {
-                *runner = TAKE_PTR(dirname);
-                return 0;
-        }
-        r = mkdir_p(runners, 0755, err);
-        if (r < 0)
-                return r;
         /* Left incomplete by a crash: never taken for a runner, written again. */
         struct stat st;
         if (lstat(final, &st) == 0) {
                 _cleanup_free_ char *aside = runner_move_aside(runners, dirname, err);
                 if (!aside)
-                        return mv_error_wrap(err, "install runner of vm %s", name);
-                log_notice("vm %s: runner %s was incomplete; writing it again", name, dirname);
+                        return mv_error_return(*err);
+                log_notice("runner %s was incomplete; writing it again", dirname);
         }
-
-        _cleanup_free_ char *tmp = make_temp_dir(runners, dirname, err);
-        if (!tmp)
-                return mv_error_return(*err);
-        r = write_runner(tmp, final, spec, host, name, err);
-        /* mkdtemp made it private; the hypervisor user reads generated files in it. */
-        if (r >= 0 && chmod(tmp, 0755) < 0)
-                r = mv_error_set(err, errno, "chmod %s", tmp);
+        /* mkdtemp made it private; the hypervisor user reads the files in it. */
+        int r = chmod(tmp, 0755) < 0 ? mv_error_set(err, errno, "chmod %s", tmp) : 0;
         if (r >= 0)
                 r = mark_complete(tmp, err);
         /* The apply lock is held: nobody else installs, so the name is free. */
@@ -307,6 +316,31 @@ int runner_install(const char *state_dir, const struct value *host, const char *
         fault_point("state", "runner renamed into place");
         if (r >= 0)
                 r = fsync_dir(runners, err);
+        return r;
+}
+
+int runner_install(const char *state_dir, const struct value *host, const char *name, char **runner,
+                   bool *created, struct mv_error **err)
+{
+        _cleanup_free_ char *spec = runner_spec_json(host, name);
+        _cleanup_free_ char *dirname = runner_dir_name(spec, name);
+        _cleanup_free_ char *runners = xasprintf("%s/" RUNNERS_DIR, state_dir);
+        _cleanup_free_ char *final = xasprintf("%s/%s", runners, dirname);
+
+        *created = false;
+        if (runner_complete(runners, dirname)) {
+                *runner = TAKE_PTR(dirname);
+                return 0;
+        }
+        int r = mkdir_p(runners, 0755, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *tmp = make_temp_dir(runners, dirname, err);
+        if (!tmp)
+                return mv_error_return(*err);
+        r = write_runner(tmp, final, spec, host, name, err);
+        if (r >= 0)
+                r = runner_commit(runners, tmp, dirname, created, err);
         if (!*created)
                 remove_tree(tmp);
         if (r < 0)

@@ -38,6 +38,14 @@ char *runner_dir_name(const char *spec_json, const char *name);
 int runner_install(const char *state_dir, const struct value *host, const char *name, char **runner,
                    bool *created, struct mv_error **err);
 
+/*
+ * Make the runner written in `tmp` (a temporary directory in `runners`)
+ * complete and give it its name: an incomplete one of that name is moved
+ * aside, everything is synced, the mark written, the directory renamed.
+ */
+int runner_commit(const char *runners, const char *tmp, const char *dirname, bool *created,
+                  struct mv_error **err);
+
 /* Whether runner directory RUNNERS/NAME is complete: root's, and marked so. */
 bool runner_complete(const char *runners_dir, const char *runner);
 

@@ -30,6 +30,9 @@ void host_settings_from_config(const struct value *host, struct host_settings *s
                                              MAX_RESTART_DELAY_S),
                 .stop_timeout_s = DEFAULT_STOP_TIMEOUT,
         };
+        struct strbuf b = { 0 };
+        json_write_value(&b, value_lookup(host, "microvm.virtiofsd"), false);
+        s->virtiofsd_json = strbuf_take(&b);
 }
 
 char *host_settings_to_json(const struct host_settings *s)
@@ -44,10 +47,13 @@ char *host_settings_to_json(const struct host_settings *s)
                 strbuf_puts(&b, "null");
         strbuf_printf(&b,
                       ",\"manageInterfaces\":%s,\"useNotifySockets\":%s,\"startupTimeout\":%d,"
-                      "\"restartDelay\":%d,\"stopTimeout\":%d}",
+                      "\"restartDelay\":%d,\"stopTimeout\":%d",
                       s->manage_interfaces ? "true" : "false",
                       s->use_notify_sockets ? "true" : "false", s->startup_timeout_s,
                       s->restart_delay_s, s->stop_timeout_s);
+        strbuf_puts(&b, ",\"virtiofsd\":");
+        strbuf_puts(&b, s->virtiofsd_json ? s->virtiofsd_json : "null");
+        strbuf_putc(&b, '}');
         return strbuf_take(&b);
 }
 
@@ -72,6 +78,12 @@ int host_settings_from_json(const char *json, struct host_settings *s, struct mv
                                 clamp_int(vget_int(v, "restartDelay", 5), 0, MAX_RESTART_DELAY_S),
                         .stop_timeout_s = clamp_int(vget_int(v, "stopTimeout", 150), 0, 86400),
                 };
+                const struct value *vfs = value_lookup(v, "virtiofsd");
+                if (vfs && vfs->type == VALUE_ATTRS) {
+                        struct strbuf b = { 0 };
+                        json_write_value(&b, vfs, false);
+                        s->virtiofsd_json = strbuf_take(&b);
+                }
         }
         source_set_free(&set);
         return r;
@@ -81,5 +93,6 @@ void host_settings_done(struct host_settings *s)
 {
         free(s->state_dir);
         free(s->tap_script);
+        free(s->virtiofsd_json);
         memset(s, 0, sizeof(*s));
 }

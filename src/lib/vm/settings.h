@@ -22,6 +22,7 @@ struct host_settings {
         int startup_timeout_s;   /* microvm.host.startupTimeout: bounds the whole start */
         int restart_delay_s;     /* microvm.host.restartDelay */
         int stop_timeout_s;      /* graceful shutdown, then SIGTERM (microvm.nix: 150) */
+        char *virtiofsd_json;    /* microvm.virtiofsd, for runners built by microvm.nix */
 };
 
 /* The host switch for creating a VM's interfaces: microvm.nix's tap unit. */

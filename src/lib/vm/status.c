@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/lockfile.h"
 #include "util/xalloc.h"
+#include "vm/foreign.h"
 #include "vm/records.h"
 #include "vm/runner.h"
 
@@ -95,13 +96,8 @@ int vm_status_read(const char *state_dir, const char *name, struct vm_status *st
         st->current = records_runner(state_dir, name, "current");
         st->booted = records_runner(state_dir, name, "booted");
         if (st->current) {
-                _cleanup_free_ char *p = xasprintf("%s/" RUNNERS_DIR "/%s/share/microvm/hypervisor",
-                                                   state_dir, st->current);
-                char *text = NULL;
-                if (read_file_full(p, &text, NULL, NULL) >= 0) {
-                        text[strcspn(text, "\n")] = '\0';
-                        st->hypervisor = text;
-                }
+                _cleanup_free_ char *dir = runner_path(state_dir, st->current);
+                st->hypervisor = runner_hypervisor(dir);
         }
         _cleanup_free_ char *records = records_path(state_dir, name, NULL);
         _cleanup_close_ int dir = open(records, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

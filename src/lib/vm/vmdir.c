@@ -18,6 +18,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fault.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -103,6 +104,27 @@ int vmdir_publish(int dirfd, const char *link, const char *target)
                 return e;
         }
         return 0;
+}
+
+int vmdir_publish_file(int dirfd, const char *name, const char *text)
+{
+        char tmp[64];
+        int fd = -1;
+        for (int attempt = 0; fd < 0; attempt++) {
+                uint64_t r = 0;
+                (void)!getrandom(&r, sizeof(r), 0);
+                snprintf(tmp, sizeof(tmp), ".#%s.%016llx", name, (unsigned long long)r);
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0 && (errno != EEXIST || attempt >= 16))
+                        return -errno;
+        }
+        int r = fchmod(fd, 0644) < 0 || write_all(fd, text, strlen(text)) < 0 ? -errno : 0;
+        close(fd);
+        if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                unlinkat(dirfd, tmp, 0);
+        return r;
 }
 
 /* `path` as a path beneath `vm_dir`, or NULL when it lies elsewhere. */

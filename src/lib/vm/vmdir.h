@@ -32,6 +32,9 @@ int vmdir_publish(int dirfd, const char *link, const char *target);
  * under it) is resolved beneath the VM directory's fd; one elsewhere is the
  * administrator's path, whose parent is opened as given.
  */
+/* Write file `name` in the VM's directory (replacing whatever is there) with `text`; -errno. */
+int vmdir_publish_file(int dirfd, const char *name, const char *text);
+
 struct vm_place {
         int dirfd;
         const char *base; /* into `path` */

@@ -1,0 +1,312 @@
+#include "vm/foreign.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/host-config.h"
+#include "config/json-read.h"
+#include "config/json-write.h"
+#include "config/source.h"
+#include "config/value-get.h"
+#include "host/virtiofsd.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/io.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+#include "vm/plan.h"
+#include "vm/runner.h"
+#include "vm/settings.h"
+
+/* The metadata files are a few lines each; anything larger is not microvm.nix's. */
+#define METADATA_MAX (64 * 1024)
+
+/* The file at dir/rel, whole; -ENOENT quietly when it is not there. */
+static int read_meta(const char *dir, const char *rel, char **text, struct mv_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s", dir, rel);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return mv_error_set(err, errno, "read %s", path);
+        if (!S_ISREG(st.st_mode))
+                return mv_error_fail(err, "%s is not a regular file", path);
+        int r = read_fd_full(fd, text, METADATA_MAX, err);
+        return r < 0 ? mv_error_wrap(err, "read %s", path) : 0;
+}
+
+/* The first line of dir/rel, or NULL with an error. */
+static char *first_line(const char *dir, const char *rel, struct mv_error **err)
+{
+        char *text = NULL;
+        int r = read_meta(dir, rel, &text, err);
+        if (r == -ENOENT)
+                mv_error_fail(err, "%s/%s is missing", dir, rel);
+        if (r < 0)
+                return NULL;
+        text[strcspn(text, "\n")] = '\0';
+        return text;
+}
+
+bool runner_is_foreign(const char *dir)
+{
+        _cleanup_free_ char *spec = xasprintf("%s/" RUNNER_SPEC, dir);
+        return access(spec, F_OK) < 0 && errno == ENOENT;
+}
+
+char *runner_hypervisor(const char *dir)
+{
+        char *text = NULL;
+        if (read_meta(dir, "share/microvm/hypervisor", &text, NULL) >= 0) {
+                text[strcspn(text, "\n")] = '\0';
+                return text;
+        }
+        /* "<hash>-microvm-HYPERVISOR-HOSTNAME": the hypervisor may have dashes itself. */
+        _cleanup_free_ char *copy = xstrdup(dir);
+        const char *base = basename(copy);
+        const char *dash = strchr(base, '-');
+        if (!dash || strncmp(dash + 1, "microvm-", 8) != 0)
+                return NULL;
+        const char *rest = dash + 1 + 8;
+        for (size_t i = 0; hypervisors[i]; i++) {
+                size_t n = strlen(hypervisors[i]->name);
+                if (strncmp(rest, hypervisors[i]->name, n) == 0 && rest[n] == '-')
+                        return xstrdup(hypervisors[i]->name);
+        }
+        return NULL;
+}
+
+static int bad_line(const char *dir, const char *rel, const char *line, const char *why,
+                    struct mv_error **err)
+{
+        return mv_error_fail(err, "%s/%s: '%s': %s", dir, rel, line, why);
+}
+
+static struct plan_interface *new_interface(struct vm_plan *plan, const char *id, bool macvtap,
+                                            const struct host_settings *hs)
+{
+        plan->interfaces =
+                xreallocarray(plan->interfaces, plan->n_interfaces + 1, sizeof(*plan->interfaces));
+        struct plan_interface *p = &plan->interfaces[plan->n_interfaces++];
+        *p = (struct plan_interface){ .id = xstrdup(id),
+                                      .macvtap = macvtap,
+                                      .create = hs->manage_interfaces,
+                                      .owner = xstrdup(RUN_AS_USER) };
+        return p;
+}
+
+/* tap-interfaces (one name per line, tap-flags for all) and macvtap-interfaces. */
+static int interfaces(struct vm_plan *plan, const struct host_settings *hs, const char *dir,
+                      struct mv_error **err)
+{
+        _cleanup_free_ char *flags = NULL, *taps = NULL, *macvtaps = NULL;
+        int r = read_meta(dir, "share/microvm/tap-flags", &flags, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        bool mq = flags && strstr(flags, "multi_queue");
+        if ((r = read_meta(dir, "share/microvm/tap-interfaces", &taps, err)) < 0 && r != -ENOENT)
+                return r;
+        for (char *save = NULL, *l = taps ? strtok_r(taps, "\n", &save) : NULL; l;
+             l = strtok_r(NULL, "\n", &save)) {
+                if (!interface_name_valid(l))
+                        return bad_line(dir, "share/microvm/tap-interfaces", l,
+                                        "not an interface name", err);
+                struct plan_interface *p = new_interface(plan, l, false, hs);
+                p->multi_queue = mq;
+                p->tap_script = hs->tap_script ? xstrdup(hs->tap_script) : NULL;
+        }
+        r = read_meta(dir, "share/microvm/macvtap-interfaces", &macvtaps, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        for (char *save = NULL, *l = macvtaps ? strtok_r(macvtaps, "\n", &save) : NULL; l;
+             l = strtok_r(NULL, "\n", &save)) {
+                _cleanup_free_ char *shown = xstrdup(l);
+                char *w[5] = { 0 }, *wsave = NULL;
+                size_t n = 0;
+                for (char *t = strtok_r(l, " ", &wsave); t && n < 5;
+                     t = strtok_r(NULL, " ", &wsave))
+                        w[n++] = t;
+                if (n != 4 || !interface_name_valid(w[0]) || !interface_name_valid(w[2]))
+                        return bad_line(dir, "share/microvm/macvtap-interfaces", shown,
+                                        "not \"ID MAC LINK MODE\"", err);
+                struct plan_interface *p = new_interface(plan, w[0], true, hs);
+                p->mac = xstrdup(w[1]);
+                p->link = xstrdup(w[2]);
+                p->mode = xstrdup(w[3]);
+        }
+        return 0;
+}
+
+/*
+ * A share as the guest options would have it, for virtiofsd_argv: what
+ * microvm.nix's host runs virtiofsd with for every share of such a runner
+ * (posix ACLs and xattrs, virtiofsd's default cache).
+ */
+static struct value *share_value(const char *tag, const char *socket, const char *source,
+                                 struct source_set *set, struct mv_error **err)
+{
+        struct strbuf b = { 0 };
+        strbuf_puts(&b, "{\"cache\":\"auto\",\"posixAcl\":true,\"proto\":\"virtiofs\",\"tag\":");
+        json_write_string(&b, tag, strlen(tag));
+        strbuf_puts(&b, ",\"socket\":");
+        json_write_string(&b, socket, strlen(socket));
+        strbuf_puts(&b, ",\"source\":");
+        json_write_string(&b, source, strlen(source));
+        strbuf_putc(&b, '}');
+        _cleanup_free_ char *json = strbuf_take(&b);
+        struct value *v = NULL;
+        return json_parse(source_add_text(set, "(share)", json), &v, err) < 0 ? NULL : v;
+}
+
+/* The host's microvm.virtiofsd settings, as the start was handed them. */
+static struct value *host_virtiofsd(const struct host_settings *hs, struct source_set *set)
+{
+        struct value *v = NULL;
+        if (hs->virtiofsd_json &&
+            json_parse(source_add_text(set, "(virtiofsd)", hs->virtiofsd_json), &v, NULL) < 0)
+                v = NULL;
+        return v;
+}
+
+static int one_share(struct vm_plan *plan, const char *dir, const char *tag,
+                     const struct virtiofsd *vfs, const struct virtiofsd_settings *settings,
+                     struct source_set *set, struct mv_error **err)
+{
+        _cleanup_free_ char *sock_rel = xasprintf("share/microvm/virtiofs/%s/socket", tag);
+        _cleanup_free_ char *src_rel = xasprintf("share/microvm/virtiofs/%s/source", tag);
+        _cleanup_free_ char *socket = first_line(dir, sock_rel, err);
+        _cleanup_free_ char *source = socket ? first_line(dir, src_rel, err) : NULL;
+        if (!source)
+                return mv_error_return(*err);
+        if (!socket[0] || !source[0])
+                return mv_error_fail(err, "%s/share/microvm/virtiofs/%s: an empty socket or source",
+                                     dir, tag);
+        _cleanup_value_ struct value *share = share_value(tag, socket, source, set, err);
+        if (!share)
+                return mv_error_return(*err);
+        char **argv = NULL;
+        int r = virtiofsd_argv(vfs, settings, plan->vm, plan->hypervisor->virtiofs_tag, share,
+                               plan->working_directory, geteuid() == 0, &argv, err);
+        if (r < 0)
+                return r;
+        plan->virtiofsd =
+                xreallocarray(plan->virtiofsd, plan->n_virtiofsd + 1, sizeof(*plan->virtiofsd));
+        plan->virtiofsd[plan->n_virtiofsd++] = (struct plan_virtiofsd){
+                .tag = xstrdup(tag),
+                .socket = xstrdup(socket),
+                .socket_group = settings->group ? xstrdup(settings->group) : NULL,
+                .flavour = vfs->flavour,
+                .argv = argv,
+        };
+        return 0;
+}
+
+static int tag_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One virtiofsd per share/microvm/virtiofs/TAG, with the host's virtiofsd settings. */
+static int shares(struct vm_plan *plan, const struct host_settings *hs, const char *dir,
+                  struct mv_error **err)
+{
+        _cleanup_free_ char *top = xasprintf("%s/share/microvm/virtiofs", dir);
+        _cleanup_closedir_ DIR *d = opendir(top);
+        if (!d)
+                return errno == ENOENT ? 0 : mv_error_set(err, errno, "read %s", top);
+        _cleanup_strv_free_ char **tags = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        strv_push(&tags, de->d_name);
+        size_t n = strv_length(tags);
+        if (!n)
+                return 0;
+        qsort(tags, n, sizeof(*tags), tag_cmp);
+
+        struct source_set set = { 0 };
+        struct value *host = host_virtiofsd(hs, &set);
+        struct virtiofsd vfs = { 0 };
+        struct virtiofsd_settings settings;
+        virtiofsd_settings(host, NULL, &settings);
+        int r = virtiofsd_find(NULL, &vfs, err);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = one_share(plan, dir, tags[i], &vfs, &settings, &set, err);
+        virtiofsd_settings_done(&settings);
+        virtiofsd_done(&vfs);
+        value_free(host);
+        source_set_free(&set);
+        return r;
+}
+
+static int unknown_hypervisor(const char *dir, const char *hv, struct mv_error **err)
+{
+        mv_error_fail(err,
+                      hv ? "runner %s is for hypervisor '%s', which microvm does not know"
+                         : "runner %s does not say which hypervisor it is for%s",
+                      dir, hv ? hv : " (no share/microvm/hypervisor)");
+        return mv_error_hint(err, "microvm runs runners for qemu, cloud-hypervisor, "
+                                  "firecracker, crosvm, kvmtool, stratovirt and alioth");
+}
+
+int runner_check_usable(const char *dir, struct mv_error **err)
+{
+        if (!runner_is_foreign(dir))
+                return 0;
+        _cleanup_free_ char *run = xasprintf("%s/" RUNNER_RUN, dir);
+        if (access(run, X_OK) < 0) {
+                mv_error_set(err, errno, "%s has neither " RUNNER_RUN " nor " RUNNER_SPEC, dir);
+                return mv_error_hint(err,
+                                     "give the directory of a runner: microvm.nix's "
+                                     "declaredRunner, or STATE/.runners/... of a microvm host");
+        }
+        _cleanup_free_ char *hv = runner_hypervisor(dir);
+        return hv && hypervisor_find(hv) ? 0 : unknown_hypervisor(dir, hv, err);
+}
+
+int foreign_plan(struct vm_plan *plan, const struct host_settings *hs, const char *dir,
+                 struct mv_error **err)
+{
+        _cleanup_free_ char *hv = runner_hypervisor(dir);
+        plan->hypervisor = hv ? hypervisor_find(hv) : NULL;
+        if (!plan->hypervisor)
+                return unknown_hypervisor(dir, hv, err);
+        plan->foreign = true;
+        _cleanup_free_ char *run = xasprintf("%s/" RUNNER_RUN, dir);
+        if (access(run, X_OK) < 0) {
+                mv_error_set(err, errno, "runner %s has no " RUNNER_RUN, dir);
+                return mv_error_hint(err, "install a runner built by microvm.nix, whose "
+                                          "bin/microvm-run starts the hypervisor");
+        }
+        strv_push(&plan->argv, run);
+        _cleanup_free_ char *shutdown = xasprintf("%s/" RUNNER_SHUTDOWN, dir);
+        if (access(shutdown, X_OK) == 0) {
+                plan->shutdown = HV_SHUTDOWN_RUNNER_SCRIPT;
+                plan->shutdown_command = TAKE_PTR(shutdown);
+        }
+        _cleanup_free_ char *pci = NULL;
+        int r = read_meta(dir, "share/microvm/pci-devices", &pci, err);
+        if (r >= 0 && pci[strspn(pci, " \n")]) {
+                mv_error_fail(err,
+                              "runner %s passes PCI devices through, which microvm does not "
+                              "set up on the host yet",
+                              dir);
+                return mv_error_hint(err, "remove microvm.devices of bus \"pci\" from the VM");
+        }
+        if (r < 0 && r != -ENOENT)
+                return r;
+        run_as_resolve(NULL, &plan->run_as);
+        if ((r = interfaces(plan, hs, dir, err)) < 0 || (r = shares(plan, hs, dir, err)) < 0)
+                return r;
+        plan->readiness = READY_WHEN_RUNNING;
+        return 0;
+}

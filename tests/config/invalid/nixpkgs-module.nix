@@ -1,0 +1,4 @@
+{ microvm.vms.a = {
+  nixpkgs = /srv/nixpkgs;
+  config.microvm.hypervisor = "qemu";
+}; }

@@ -1,0 +1,4 @@
+{ microvm.vms.a = {
+  specialArgs = { inputs = { }; };
+  config.microvm.hypervisor = "qemu";
+}; }

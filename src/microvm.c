@@ -58,7 +58,7 @@ int main(int argc, char **argv)
         }
 
         /* microvm.nix's command: -r NAME runs, -l lists, -c/-u/-f/-R for flake VMs. */
-        const char *nix_action = NULL, *run_name = NULL, *create_name = NULL, *flake = NULL;
+        const char *run_name = NULL, *create_name = NULL, *flake = NULL, *ssh_name = NULL;
         bool list = false, update = false, restart = false;
 
         /* "+": stop at the first non-option, which is the command. */
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
                         update = true;
                         break;
                 case 's':
-                        nix_action = "-s (ssh over vsock)";
+                        ssh_name = optarg;
                         break;
                 case 'f':
                         flake = optarg;
@@ -109,10 +109,17 @@ int main(int argc, char **argv)
         /* Whoever looks up an account first asks for these too, in the same child. */
         accounts_expect(RUN_AS_USER, RUN_AS_GROUP);
 
-        if (nix_action) {
-                mv_error_usage(&err, "%s is not available in this version of microvm", nix_action);
-                print_error(err);
-                return 2;
+        if (ssh_name) {
+                _cleanup_strv_free_ char **sub = NULL;
+                strv_push(&sub, "ssh");
+                strv_push(&sub, ssh_name);
+                for (int i = optind; i < argc; i++)
+                        strv_push(&sub, argv[i]);
+                if (cmd_ssh(&ctx, (int)strv_length(sub), sub, &err) < 0) {
+                        print_error(err);
+                        return mv_error_exit_status(err);
+                }
+                return 0;
         }
         if (create_name || update || flake || restart) {
                 _cleanup_strv_free_ char **sub = NULL;

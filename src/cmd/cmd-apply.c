@@ -227,6 +227,8 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
                 struct mv_error *e = NULL;
                 if (install_vm(state, cfg.root, name, &e) < 0) {
                         log_error("%s", e->msg);
+                        if (e->hint)
+                                fprintf(stderr, "  hint: %s\n", e->hint);
                         mv_error_free(&e);
                         failed++;
                 }

@@ -28,6 +28,7 @@ void print_usage(FILE *f)
               "  -l                       Same as 'list' (microvm.nix's flag)\n"
               "  -c NAME [-f FLAKE]       Same as 'create NAME [--flake FLAKE]'\n"
               "  -u NAME... [-R]          Same as 'update [--restart] NAME...'\n"
+              "  -s NAME [...]            Same as 'ssh NAME [...]'\n"
               "      --config FILE        Host configuration, '-' for standard input\n"
               "                           (default: $MICROVM_CONFIG, else " MICROVM_DEFAULT_CONFIG
               ")\n"

@@ -5,9 +5,11 @@
 
 #include "cmd/cli-options.h"
 #include "cmd/commands.h"
+#include "cmd/parallel.h"
 #include "config/host-config.h"
 #include "config/json-write.h"
 #include "config/value-get.h"
+#include "nix/nix.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -20,7 +22,8 @@
 /* The hash part of a runner name is long; people need the first characters. */
 static void short_runner(char *out, size_t size, const char *runner)
 {
-        snprintf(out, size, "%.8s", runner ? runner : "-");
+        const char *base = runner && runner[0] == '/' ? strrchr(runner, '/') + 1 : runner;
+        snprintf(out, size, "%.8s", base ? base : "-");
 }
 
 static void print_text(const struct vm_status *s, bool color)
@@ -74,8 +77,55 @@ static void print_json_entry(struct strbuf *b, const struct vm_status *s, bool f
                 strbuf_puts(b, ", \"pid\": null}");
 }
 
+/*
+ * --outdated, for one VM (in a child of run_parallel): a flake VM is
+ * evaluated, and says whether a rebuild would change its runner.
+ */
+static int list_outdated_one(const struct value *host, const char *name, struct mv_error **err)
+{
+        const char *state = vget_str(host, "microvm.stateDir");
+        struct vm_status s;
+        vm_status_read(state, name, &s);
+        _cleanup_free_ char *flake = records_flake(state, name);
+        _cleanup_free_ char *toplevel = records_runner(state, name, "toplevel");
+        _cleanup_free_ char *next = NULL;
+        int r = 0;
+        bool color = log_use_color(stdout);
+        if (flake && !toplevel && s.current &&
+            (r = nix_eval_runner_path(flake, name, &next, err)) >= 0 &&
+            strcmp(next, s.current) != 0) {
+                char cur[16], nxt[16];
+                short_runner(cur, sizeof(cur), s.current);
+                short_runner(nxt, sizeof(nxt), next);
+                printf("%s: %soutdated%s(%s), rebuild(%s) and reboot: microvm -Ru %s\n", name,
+                       ansi_color(color, ANSI_RED), ansi_color(color, ANSI_RESET), cur, nxt, name);
+        } else if (r >= 0 && s.current) {
+                print_text(&s, color);
+        }
+        vm_status_done(&s);
+        return r;
+}
+
+static int list_outdated(const struct cli_context *ctx, struct mv_error **err)
+{
+        struct host_config cfg;
+        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **names = records_vm_names(vget_str(cfg.root, "microvm.stateDir"));
+        size_t failed =
+                run_parallel(cfg.root, names, start_parallel_default_jobs(), list_outdated_one);
+        host_config_free(&cfg);
+        if (failed)
+                return mv_error_fail(err, "%zu VM%s could not be evaluated", failed,
+                                     failed == 1 ? "" : "s");
+        return 0;
+}
+
 int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
+        if (argc == 2 && strcmp(argv[1], "--outdated") == 0)
+                return list_outdated(ctx, err);
         bool json = false;
         int first = cli_parse_json_flag("list", argc, argv, &json, err);
         if (first < 0)

@@ -23,7 +23,10 @@ const struct command commands[] = {
           cmd_console },
         { "logs", "[-f] NAME", "Print a background VM's console log; -f follows it", cmd_logs },
         { "status", "[--json] NAME", "Show a VM's state", cmd_status },
-        { "list", "[--json]", "List the VMs of the state directory and their state", cmd_list },
+        { "ssh", "NAME [-- SSH_OPTIONS... | COMMAND...]",
+          "A shell in a running VM over vsock, as root (microvm -s)", cmd_ssh },
+        { "list", "[--json | --outdated]",
+          "List the VMs and their state; --outdated also evaluates flake VMs", cmd_list },
         { "run", "[--stop-timeout S] NAME", "Run a VM in the foreground, console on the terminal",
           cmd_run },
         { "plan", "[--json] NAME", "Show what starting a VM would do, without doing it", cmd_plan },
@@ -41,6 +44,7 @@ const struct command commands[] = {
 const struct command internal_commands[] = {
         { "monitor", "NAME --lock-fd=N --sync-fd=N --settings-fd=N",
           "A VM's monitor, as start runs it", cmd_monitor },
+        { "vsock-proxy", "NAME PORT", "ssh's ProxyCommand for 'microvm ssh'", cmd_vsock_proxy },
         { NULL, NULL, NULL, NULL },
 };
 

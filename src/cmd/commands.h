@@ -41,6 +41,8 @@ int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_err
 int cmd_gc(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_create(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_update(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_ssh(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_vsock_proxy(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_install(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_doctor(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_check(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);

@@ -114,15 +114,17 @@ def test_disabled_host_does_nothing(microvm, tmp_path):
     assert not state.exists()
 
 
-def test_flake_vms_are_skipped_and_a_broken_vm_fails_alone(microvm, tmp_path):
-    body = (vm("good") + '  microvm.vms.flaky.flake = /srv/flake;\n'
+def test_a_broken_vm_and_a_missing_flake_fail_alone(microvm, tmp_path):
+    """The flake VMs themselves: tests/e2e/test_nix.py."""
+    missing = tmp_path / "no-such-flake"
+    body = (vm("good") + f'  microvm.vms.flaky.flake = {missing};\n'
             '  microvm.vms.nokernel.config = { };\n')
     host, state = write_host(tmp_path, body)
     r = apply(microvm, host, check=False)
     assert r.returncode == 1
-    assert "flaky: built from a flake: skipped" in r.stdout
+    assert "vm flaky: building vm flaky from" in r.stderr, r.stderr
     assert "vm nokernel: microvm.kernel is not set" in r.stderr
-    assert "1 VM could not be installed" in r.stderr
+    assert "2 VMs could not be installed" in r.stderr
     assert runner_of(state, "good")
     assert not (state / "nokernel").exists()
 

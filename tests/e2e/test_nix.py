@@ -136,10 +136,17 @@ def test_create_update_and_restart_only_when_the_runner_changed(microvm, guest, 
         pid = json.loads(mv(microvm, h, "status", "--json", "f").stdout)["pid"]
         # A change: -u alone says so, -Ru restarts into the new runner.
         make_flake(tmp_path, microvm, guest, ["f"], params=["microvm.hold=forever", "v=2"])
+        outdated = mv(microvm, h, "list", "--outdated")
+        assert outdated.returncode == 0, outdated.stderr
+        assert outdated.stdout.startswith("f: \x1b") or outdated.stdout.startswith("f: outdated("), \
+            outdated.stdout
+        assert "microvm -Ru f" in outdated.stdout, outdated.stdout
         r = subprocess.run([microvm, "--config", str(h), "-u", "f"], capture_output=True,
                            text=True, timeout=300)
         assert r.returncode == 0, r.stderr
         second = record(state, "f")
+        listed = mv(microvm, h, "list", "--outdated")
+        assert listed.returncode == 0 and "outdated" not in listed.stdout, listed.stdout
         assert second != first and f"f: installed {second}" in r.stdout, r.stdout
         assert "Reboot MicroVM f for the new profile: microvm restart f" in r.stdout, r.stdout
         assert record(state, "f", "booted") == first

@@ -14,7 +14,7 @@ static const struct doctor_finding *find(const struct doctor_report *r, const ch
         return NULL;
 }
 
-/* Every hypervisor and virtiofsd get a line; only what a VM uses can be an error. */
+/* Every hypervisor, virtiofsd and nix get a line; only what a VM uses can be an error. */
 static void hypervisors_and_virtiofsd(void **state)
 {
         (void)state;
@@ -28,7 +28,7 @@ static void hypervisors_and_virtiofsd(void **state)
         size_t count = 0;
         while (hypervisors[count])
                 count++;
-        assert_int_equal(r.n, count + 1);
+        assert_int_equal(r.n, count + 2);
 
         const struct doctor_finding *ch = find(&r, "cloud-hypervisor");
         assert_int_equal(ch->status, DOCTOR_ERROR);
@@ -51,6 +51,31 @@ static void hypervisors_and_virtiofsd(void **state)
         free(path);
         const struct doctor_finding *v = find(&r, "virtiofsd");
         assert_true(v->status == DOCTOR_OK || v->status == DOCTOR_WARNING);
+        /* No flake VM: Nix is only information, there or not. */
+        const struct doctor_finding *nix = find(&r, "nix");
+        assert_true(nix->status == DOCTOR_OK || nix->status == DOCTOR_INFO);
+        doctor_needs_free(&n);
+        doctor_report_free(&r);
+}
+
+/* A flake VM on a host without nix: an error naming the package. */
+static void a_flake_vm_needs_nix(void **state)
+{
+        (void)state;
+        struct doctor_report r = { 0 };
+        struct doctor_needs n = { 0 };
+        strv_push(&n.flake, "web");
+        const char *path = getenv("PATH");
+        char *saved = path ? strdup(path) : NULL;
+        setenv("PATH", "/nonexistent", 1);
+        doctor_check_programs(&r, &n);
+        if (saved)
+                setenv("PATH", saved, 1);
+        free(saved);
+        const struct doctor_finding *nix = find(&r, "nix");
+        assert_int_equal(nix->status, DOCTOR_ERROR);
+        assert_string_equal(nix->detail, "not found; vm web is built from a flake");
+        assert_string_equal(nix->hint, "apt-get install nix-bin");
         doctor_needs_free(&n);
         doctor_report_free(&r);
 }
@@ -59,6 +84,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(hypervisors_and_virtiofsd),
+                cmocka_unit_test(a_flake_vm_needs_nix),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

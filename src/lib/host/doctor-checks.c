@@ -55,8 +55,11 @@ void doctor_needs_from_config(const struct value *host, struct doctor_needs *out
         for (size_t i = 0; vms && i < vms->n_attrs; i++) {
                 const char *vm = vms->attrs[i].key;
                 const struct value *g = value_lookup(vms->attrs[i].value, "config");
-                if (!g || g->type == VALUE_NULL)
-                        continue; /* a flake VM: its needs are in the flake */
+                if (!g || g->type == VALUE_NULL) {
+                        /* A flake VM: its other needs are in the flake. */
+                        strv_push(&out->flake, vm);
+                        continue;
+                }
                 const char *hv = vget_str(g, "microvm.hypervisor");
                 const struct hypervisor_ops *ops = hypervisor_find(hv ? hv : "qemu");
                 if (!ops)
@@ -90,6 +93,7 @@ void doctor_needs_free(struct doctor_needs *n)
         strv_free(n->vhost_vsock);
         strv_free(n->virtiofs);
         strv_free(n->vfio);
+        strv_free(n->flake);
         for (size_t h = 0; h < DOCTOR_HYPERVISORS; h++)
                 strv_free(n->by_hypervisor[h]);
         *n = (struct doctor_needs){ 0 };

@@ -4,6 +4,7 @@
 #include "host/doctor.h"
 #include "host/virtiofsd.h"
 #include "hypervisor/hypervisor.h"
+#include "nix/nix.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/spawn.h"
@@ -98,9 +99,36 @@ static void check_virtiofsd(struct doctor_report *r, char *const *users)
         virtiofsd_done(&v);
 }
 
+/* Nix builds flake VMs (docs/nix.md); without flake VMs it is optional. */
+static void check_nix(struct doctor_report *r, char *const *users)
+{
+        _cleanup_free_ char *vms = users ? strv_join(users, ", ") : NULL;
+        _cleanup_free_ char *path = NULL;
+        if (find_program("nix", &path, NULL) < 0) {
+                doctor_add(r, "nix", vms ? DOCTOR_ERROR : DOCTOR_INFO,
+                           vms ? xasprintf("not found; vm %s is built from a flake", vms)
+                               : xstrdup("not found (only flake VMs need it)"),
+                           vms ? xstrdup("apt-get install " NIX_PACKAGE) : NULL);
+                return;
+        }
+        _cleanup_error_ struct mv_error *err = NULL;
+        _cleanup_free_ char *version = program_version(path, "--version", &err);
+        if (!version) {
+                doctor_add(r, "nix", vms ? DOCTOR_ERROR : DOCTOR_WARNING,
+                           xasprintf("%s does not tell its version: %s", path, err->msg),
+                           xasprintf("check that %s runs", path));
+                return;
+        }
+        doctor_add(
+                r, "nix", DOCTOR_OK,
+                xasprintf("%s, %s%s%s", version, path, vms ? ", builds vm " : "", vms ? vms : ""),
+                NULL);
+}
+
 void doctor_check_programs(struct doctor_report *r, const struct doctor_needs *n)
 {
         for (size_t h = 0; h < DOCTOR_HYPERVISORS && hypervisors[h]; h++)
                 check_hypervisor(r, hypervisors[h], n->by_hypervisor[h], n->package[h]);
         check_virtiofsd(r, n->virtiofs);
+        check_nix(r, n->flake);
 }

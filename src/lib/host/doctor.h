@@ -63,6 +63,7 @@ struct doctor_needs {
         char **vhost_vsock;   /* vsock.cid on qemu, crosvm, kvmtool or alioth */
         char **virtiofs;      /* virtiofs shares */
         char **vfio;          /* PCI passthrough, which locks all guest memory */
+        char **flake;         /* built from a flake: the nix command */
         int64_t vfio_mem_mib; /* the most memory of those */
         char **by_hypervisor[DOCTOR_HYPERVISORS]; /* per entry of hypervisors[] */
         const char *package[DOCTOR_HYPERVISORS];  /* a configured microvm.<name>.package */

@@ -188,11 +188,16 @@ int hv_boot_files(const struct hv_vm *vm, const char **kernel, const char **init
         *initrd = vget_str(vm->guest, "microvm.initrdPath");
         if (*kernel && *initrd)
                 return 0;
-        return mv_error_config(err,
-                               "vm %s: microvm.%s is not set; without a Nix build, give the path "
-                               "of the guest's %s",
-                               vm->name, *kernel ? "initrdPath" : "kernel",
-                               *kernel ? "initrd" : "kernel image");
+        mv_error_config(err,
+                        "vm %s: microvm.%s is not set; without a Nix build, give the path of "
+                        "the guest's %s",
+                        vm->name, *kernel ? "initrdPath" : "kernel",
+                        *kernel ? "initrd" : "kernel image");
+        /* A config is read as data, never built as a NixOS system (docs/nix.md). */
+        return mv_error_hint(err,
+                             "set microvm.vms.%s.config.microvm.%s, or build the VM with Nix "
+                             "from a flake: microvm.vms.%s.flake",
+                             vm->name, *kernel ? "initrdPath" : "kernel", vm->name);
 }
 
 char *hv_kernel_cmdline(const struct value *guest, const char *prefix)

@@ -145,9 +145,10 @@ int nix_build_runner(const char *flake, const char *vm, char **store_path, struc
         return r;
 }
 
-int nix_eval_toplevel(const char *flake, const char *vm, char **out, struct mv_error **err)
+int nix_eval_runner_path(const char *flake, const char *vm, char **out, struct mv_error **err)
 {
-        _cleanup_free_ char *installable = flake_vm_attr(flake, vm, "system.build.toplevel");
+        _cleanup_free_ char *installable =
+                flake_vm_attr(flake, vm, "microvm.declaredRunner.outPath");
         const char *const args[] = { "eval", "--raw", installable, NULL };
         _cleanup_free_ char *what = xasprintf("evaluating vm %s of %s", vm, flake);
         _cleanup_free_ char *text = NULL;
@@ -155,6 +156,8 @@ int nix_eval_toplevel(const char *flake, const char *vm, char **out, struct mv_e
         if (r < 0)
                 return r;
         text[strcspn(text, "\n")] = '\0';
+        if (!store_path_valid(text))
+                return mv_error_fail(err, "%s: not a store path: %s", what, text);
         *out = TAKE_PTR(text);
         return 0;
 }

@@ -34,10 +34,10 @@ char *flake_vm_attr(const char *flake, const char *vm, const char *attr);
 int nix_build_runner(const char *flake, const char *vm, char **store_path, struct mv_error **err);
 
 /*
- * `nix eval --raw` of the VM's system.build.toplevel: what the runner
- * built now would boot. `*out` gets the store path.
+ * The store path VM `vm`'s declaredRunner would have if built now (`nix
+ * eval --raw ...declaredRunner.outPath`: evaluated, not built).
  */
-int nix_eval_toplevel(const char *flake, const char *vm, char **out, struct mv_error **err);
+int nix_eval_runner_path(const char *flake, const char *vm, char **out, struct mv_error **err);
 
 /* `nix store diff-closures OLD NEW` on our stdout; a failure is a warning. */
 void nix_diff_closures(const char *old_path, const char *new_path);

@@ -104,17 +104,10 @@ static struct plan_interface *new_interface(struct vm_plan *plan, const char *id
         return p;
 }
 
-/* tap-interfaces (one name per line, tap-flags for all) and macvtap-interfaces. */
-static int interfaces(struct vm_plan *plan, const struct host_settings *hs, const char *dir,
-                      struct mv_error **err)
+int foreign_parse_interfaces(struct vm_plan *plan, const struct host_settings *hs, const char *dir,
+                             const char *flags, char *taps, char *macvtaps, struct mv_error **err)
 {
-        _cleanup_free_ char *flags = NULL, *taps = NULL, *macvtaps = NULL;
-        int r = read_meta(dir, "share/microvm/tap-flags", &flags, err);
-        if (r < 0 && r != -ENOENT)
-                return r;
         bool mq = flags && strstr(flags, "multi_queue");
-        if ((r = read_meta(dir, "share/microvm/tap-interfaces", &taps, err)) < 0 && r != -ENOENT)
-                return r;
         for (char *save = NULL, *l = taps ? strtok_r(taps, "\n", &save) : NULL; l;
              l = strtok_r(NULL, "\n", &save)) {
                 if (!interface_name_valid(l))
@@ -124,9 +117,6 @@ static int interfaces(struct vm_plan *plan, const struct host_settings *hs, cons
                 p->multi_queue = mq;
                 p->tap_script = hs->tap_script ? xstrdup(hs->tap_script) : NULL;
         }
-        r = read_meta(dir, "share/microvm/macvtap-interfaces", &macvtaps, err);
-        if (r < 0 && r != -ENOENT)
-                return r;
         for (char *save = NULL, *l = macvtaps ? strtok_r(macvtaps, "\n", &save) : NULL; l;
              l = strtok_r(NULL, "\n", &save)) {
                 _cleanup_free_ char *shown = xstrdup(l);
@@ -144,6 +134,23 @@ static int interfaces(struct vm_plan *plan, const struct host_settings *hs, cons
                 p->mode = xstrdup(w[3]);
         }
         return 0;
+}
+
+/* tap-interfaces (one name per line, tap-flags for all) and macvtap-interfaces. */
+static int interfaces(struct vm_plan *plan, const struct host_settings *hs, const char *dir,
+                      struct mv_error **err)
+{
+        _cleanup_free_ char *flags = NULL, *taps = NULL, *macvtaps = NULL;
+        static const char *const files[] = { "share/microvm/tap-flags",
+                                             "share/microvm/tap-interfaces",
+                                             "share/microvm/macvtap-interfaces" };
+        char **texts[] = { &flags, &taps, &macvtaps };
+        for (size_t i = 0; i < 3; i++) {
+                int r = read_meta(dir, files[i], texts[i], err);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return foreign_parse_interfaces(plan, hs, dir, flags, taps, macvtaps, err);
 }
 
 /*
@@ -307,6 +314,20 @@ int foreign_plan(struct vm_plan *plan, const struct host_settings *hs, const cha
         run_as_resolve(NULL, &plan->run_as);
         if ((r = interfaces(plan, hs, dir, err)) < 0 || (r = shares(plan, hs, dir, err)) < 0)
                 return r;
+        /*
+         * As microvm.nix's units: a hypervisor whose runner has a vsock CID and
+         * that hands the guest the notify address itself (cloud-hypervisor)
+         * is ready on READY=1, which arrives on its hybrid socket's port 8888.
+         */
         plan->readiness = READY_WHEN_RUNNING;
+        _cleanup_free_ char *cid = NULL;
+        r = read_meta(dir, "share/microvm/vsock-cid", &cid, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        const struct hypervisor_ops *ops = plan->hypervisor;
+        if (cid && ops->supports_notify_socket && ops->hybrid_vsock) {
+                plan->readiness = READY_ON_NOTIFY;
+                plan->notify_socket = xasprintf("%s_%u", ops->hybrid_vsock, NOTIFY_PORT);
+        }
         return 0;
 }

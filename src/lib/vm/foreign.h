@@ -34,6 +34,14 @@ char *runner_hypervisor(const char *dir);
  */
 int runner_check_usable(const char *dir, struct mv_error **err);
 
+/*
+ * The interfaces of the metadata texts (tap-flags, tap-interfaces,
+ * macvtap-interfaces; NULL for a missing file) into `plan`, every name
+ * checked; `dir` for messages. `taps` and `macvtaps` are cut up.
+ */
+int foreign_parse_interfaces(struct vm_plan *plan, const struct host_settings *hs, const char *dir,
+                             const char *flags, char *taps, char *macvtaps, struct mv_error **err);
+
 /* Fill `plan` (vm, working directory and runner set) from the foreign runner in `dir`. */
 int foreign_plan(struct vm_plan *plan, const struct host_settings *hs, const char *dir,
                  struct mv_error **err);

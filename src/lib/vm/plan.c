@@ -150,13 +150,6 @@ static int virtiofsd_plan(struct vm_plan *plan, const struct value *guest, struc
 }
 
 /*
- * The guest's systemd notifies vsock port 8888 of the host. Over AF_VSOCK
- * the host's ports are one space for all VMs: each VM gets 8888 + its CID,
- * which is unique, and the guest is told so.
- */
-#define NOTIFY_PORT 8888u
-
-/*
  * How the guest says it is ready, when the VM must (docs/running.md):
  * with microvm.host.useNotifySockets, and, as in microvm.nix, whenever
  * cloud-hypervisor has a vsock (it hands the guest the address itself).
@@ -382,6 +375,10 @@ int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **o
         }
         _cleanup_free_ char *dir = runner_path(hs->state_dir, plan->runner);
         int r = plan->runner[0] == '/' ? store_path_trusted(plan->runner, err) : 0;
+        if (r >= 0 && access(dir, F_OK) < 0) {
+                mv_error_set(err, errno, "its runner %s", dir);
+                r = mv_error_hint(err, "install it again: 'microvm apply', or 'microvm install'");
+        }
         if (r >= 0 && runner_is_foreign(dir))
                 r = foreign_plan(plan, hs, dir, err);
         else if (r >= 0 &&

@@ -48,6 +48,13 @@ struct plan_virtiofsd {
         char **argv; /* gets the listening socket as descriptor 3 */
 };
 
+/*
+ * The guest's systemd notifies vsock port 8888 of the host. Over AF_VSOCK
+ * the host's ports are one space for all VMs: each VM gets 8888 + its CID,
+ * which is unique, and the guest is told so.
+ */
+#define NOTIFY_PORT 8888u
+
 enum plan_readiness {
         READY_WHEN_RUNNING, /* the hypervisor runs */
         READY_WHEN_QMP,     /* qemu answers on its QMP socket */

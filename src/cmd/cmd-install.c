@@ -1,5 +1,6 @@
 /* install: a runner built elsewhere (CI, microvm.nix, a store path) becomes a VM's current. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "config/host-config.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
+#include "nix/nix.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -52,11 +54,24 @@ static int place_runner(const char *state, const char *name, const char *given, 
 
 int cmd_install(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
-        if (argc != 3)
+        static const struct option options[] = { { "flake", required_argument, NULL, 'f' }, {} };
+        const char *flake = NULL;
+        int c;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "f:", options, NULL)) != -1) {
+                if (c != 'f')
+                        return mv_error_usage(err, "install: unknown option '%s'",
+                                              argv[optind - 1]);
+                flake = optarg;
+        }
+        if (argc - optind != 2)
                 return mv_error_usage(err, "install takes a VM name and a runner: install NAME "
-                                           "RUNNER");
-        const char *name = argv[1], *given = argv[2];
-        int r = cli_check_vm_names("install", argv + 1, 1, err);
+                                           "RUNNER [--flake FLAKE]");
+        const char *name = argv[optind], *given = argv[optind + 1];
+        int r = cli_check_vm_names("install", argv + optind, 1, err);
+        if (r >= 0 && flake)
+                r = flake_ref_check(flake, true, err);
         if (r < 0)
                 return r;
         struct host_config cfg;
@@ -76,10 +91,14 @@ int cmd_install(const struct cli_context *ctx, int argc, char **argv, struct mv_
         if (r >= 0)
                 r = place_runner(state, name, given, &runner, err);
         bool changed = false;
-        if (r >= 0)
-                r = records_set_runner(state, name, "current", runner, &changed, err);
+        /* The roots first: they lead through the record, which moves last. */
         if (r >= 0 && runner[0] == '/')
                 r = gcroots_add(state, name, err);
+        /* The flake -u rebuilds it from, as -c would have recorded it. */
+        if (r >= 0 && flake)
+                r = records_set_flake(state, name, flake, err);
+        if (r >= 0)
+                r = records_set_runner(state, name, "current", runner, &changed, err);
         if (r < 0)
                 return mv_error_wrap(err,
                                      "install %s as vm %s; the runner installed before "

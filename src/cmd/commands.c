@@ -11,7 +11,7 @@ const struct command commands[] = {
         { "update", "[--restart] NAME...",
           "Rebuild VMs from their recorded flake; --restart those that changed (microvm -u)",
           cmd_update },
-        { "install", "NAME RUNNER",
+        { "install", "NAME RUNNER [--flake FLAKE]",
           "Install a runner directory or Nix store path as a VM's current runner", cmd_install },
         { "start", "NAME...", "Start VMs in the background, each under its own monitor",
           cmd_start },

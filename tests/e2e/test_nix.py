@@ -257,3 +257,34 @@ def test_update_flake_installs_once_and_declarative_vms_refuse_updates(microvm, 
     assert r.returncode == 1, r.stderr
     assert "This MicroVM is managed fully declaratively and cannot be updated manually!" in \
         r.stderr, r.stderr
+
+
+def test_a_microvm_nix_state_directory_moves_over_with_its_runner(microvm, guest, tmp_path):
+    """docs/migrating.md: a state directory as microvm.nix leaves it (STATE/NAME/current and
+    flake, no records of ours) gets the VM through install --flake, and -u works after."""
+    flake = make_flake(tmp_path, microvm, guest, ["f"], params=["microvm.hold=forever"])
+    out = subprocess.run(["nix", "build", "--no-link", "--json",
+                          f"{flake}#nixosConfigurations.f.config.microvm.declaredRunner"],
+                         capture_output=True, text=True, check=True).stdout
+    path = json.loads(out)[0]["outputs"]["out"]
+    h, state = host(tmp_path)
+    (state / "f").mkdir(parents=True)
+    os.symlink(path, state / "f" / "current")
+    (state / "f" / "flake").write_text(f"{flake}\n")
+    r = mv(microvm, h, "list")
+    assert r.returncode == 0 and r.stdout == "", r.stdout  # links of STATE/NAME are not read
+    runner = os.path.realpath(state / "f" / "current")
+    r = mv(microvm, h, "install", "f", runner, "--flake", str(flake))
+    assert r.returncode == 0, r.stderr
+    assert record(state, "f") == path
+    assert (state / ".host" / "f" / "flake").read_text() == f"{flake}\n"
+    assert mv(microvm, h, "start", "f").returncode == 0
+    try:
+        wait_for(state, "GUEST-UP")
+        r = subprocess.run([microvm, "--config", str(h), "-u", "f"], capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0 and "No reboot of MicroVM f required." in r.stdout, \
+            r.stdout + r.stderr
+    finally:
+        assert mv(microvm, h, "stop", "f").returncode == 0
+    no_foreign_processes(state)

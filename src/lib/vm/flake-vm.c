@@ -21,12 +21,13 @@ int flake_vm_install(const char *state_dir, const char *name, const char *build_
                 r = store_path_trusted(built, err);
         if (r >= 0)
                 r = runner_check_usable(built, err);
-        if (r >= 0)
-                r = records_set_runner(state_dir, name, "current", built, &moved, err);
+        /* The current record moves last: any failure before leaves the VM as it was. */
         if (r >= 0)
                 r = gcroots_add(state_dir, name, err);
         if (r >= 0)
                 r = records_set_flake(state_dir, name, record_ref, err);
+        if (r >= 0)
+                r = records_set_runner(state_dir, name, "current", built, &moved, err);
         if (r < 0)
                 return mv_error_wrap(err, "vm %s", name);
         if (changed)

@@ -9,6 +9,7 @@
 #include "config/host-config.h"
 #include "config/value-get.h"
 #include "util/error.h"
+#include "util/xalloc.h"
 
 int cli_parse_json_flag(const char *cmd, int argc, char **argv, bool *json, struct mv_error **err)
 {
@@ -62,5 +63,16 @@ int host_config_load_enabled(const struct cli_context *ctx, struct host_config *
                 return 1;
         printf("the host module is disabled (microvm.host.enable = false): nothing to do\n");
         host_config_free(cfg);
+        return 0;
+}
+
+int cli_state_dir(const struct cli_context *ctx, char **state, struct mv_error **err)
+{
+        struct host_config cfg;
+        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        if (r < 0)
+                return r;
+        *state = xstrdup(vget_str(cfg.root, "microvm.stateDir"));
+        host_config_free(&cfg);
         return 0;
 }

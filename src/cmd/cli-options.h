@@ -31,3 +31,6 @@ struct host_config;
  */
 int host_config_load_enabled(const struct cli_context *ctx, struct host_config *cfg,
                              struct mv_error **err);
+
+/* microvm.stateDir of the host configuration the command reads; malloc'd into *state. */
+int cli_state_dir(const struct cli_context *ctx, char **state, struct mv_error **err);

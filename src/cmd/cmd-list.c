@@ -133,12 +133,10 @@ int cmd_list(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         if (first != argc)
                 return mv_error_usage(err, "list takes no arguments");
 
-        struct host_config cfg;
-        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        _cleanup_free_ char *state = NULL;
+        int r = cli_state_dir(ctx, &state, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *state = xstrdup(vget_str(cfg.root, "microvm.stateDir"));
-        host_config_free(&cfg);
 
         /* The VMs are those microvm has records of, imperative ones included. */
         _cleanup_strv_free_ char **names = records_vm_names(state);

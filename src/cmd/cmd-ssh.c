@@ -69,15 +69,14 @@ static int vm_vsock(const char *state, const char *name, struct vsock_target *t,
         return 0;
 }
 
-static int load_state(const struct cli_context *ctx, char **state, struct mv_error **err)
+/* The running VM named by `name_arg` of command `cmd`, and the state directory it is in. */
+static int resolve(const struct cli_context *ctx, const char *cmd, char **name_arg, char **state,
+                   struct vsock_target *t, struct mv_error **err)
 {
-        struct host_config cfg;
-        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
-        if (r < 0)
-                return r;
-        *state = xstrdup(vget_str(cfg.root, "microvm.stateDir"));
-        host_config_free(&cfg);
-        return 0;
+        int r = cli_check_vm_names(cmd, name_arg, 1, err);
+        if (r >= 0)
+                r = cli_state_dir(ctx, state, err);
+        return r < 0 ? r : vm_vsock(*state, *name_arg, t, err);
 }
 
 int cmd_ssh(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
@@ -86,12 +85,10 @@ int cmd_ssh(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
                 return mv_error_usage(err, "ssh takes a VM name: ssh NAME [-- SSH_OPTIONS... | "
                                            "COMMAND...]");
         const char *name = argv[1];
-        int r = cli_check_vm_names("ssh", argv + 1, 1, err);
         _cleanup_free_ char *state = NULL;
-        if (r < 0 || (r = load_state(ctx, &state, err)) < 0)
-                return r;
         struct vsock_target t;
-        if ((r = vm_vsock(state, name, &t, err)) < 0)
+        int r = resolve(ctx, "ssh", argv + 1, &state, &t, err);
+        if (r < 0)
                 return r;
         _cleanup_free_ char *ssh = NULL;
         if (find_program("ssh", &ssh, NULL) < 0) {
@@ -163,12 +160,10 @@ int cmd_vsock_proxy(const struct cli_context *ctx, int argc, char **argv, struct
         unsigned long port = strtoul(argv[2], &end, 10);
         if (*end || end == argv[2] || port == 0 || port >= UINT32_MAX)
                 return mv_error_usage(err, "vsock-proxy: '%s' is not a port", argv[2]);
-        int r = cli_check_vm_names("vsock-proxy", argv + 1, 1, err);
         _cleanup_free_ char *state = NULL;
-        if (r < 0 || (r = load_state(ctx, &state, err)) < 0)
-                return r;
         struct vsock_target t;
-        if ((r = vm_vsock(state, name, &t, err)) < 0)
+        int r = resolve(ctx, "vsock-proxy", argv + 1, &state, &t, err);
+        if (r < 0)
                 return r;
         _cleanup_close_ int fd = -1;
         if (t.hybrid) {

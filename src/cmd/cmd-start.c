@@ -135,12 +135,10 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
         if (r < 0)
                 return r;
 
-        struct host_config cfg;
-        r = load(ctx, &cfg, err);
+        _cleanup_free_ char *state = NULL;
+        r = cli_state_dir(ctx, &state, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *state = xstrdup(vget_str(cfg.root, "microvm.stateDir"));
-        host_config_free(&cfg);
 
         struct vm_status st;
         vm_status_read(state, name, &st);

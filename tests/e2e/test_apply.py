@@ -293,3 +293,26 @@ def test_a_vm_directory_that_is_a_symlink_is_not_followed(microvm, tmp_path):
                        text=True, timeout=60)
     assert r.returncode == 1 and "does not follow a symlink" in r.stderr, r.stderr
     assert os.listdir(elsewhere) == []
+
+
+def test_stratovirt_installs_without_expect_and_says_what_to_install_at_start(microvm, tmp_path):
+    """The install does not look at the host's programs; planning a start does. The unbuffer
+    found on PATH here is a stand-in script (expect is not installed): only plan looks at it."""
+    host, state = write_host(tmp_path, vm("s", 'hypervisor = "stratovirt"; '
+                                               'stratovirt.package = "/bin/true";'))
+    bare = dict(os.environ, PATH="/nonexistent")
+    r = subprocess.run([microvm, "--config", str(host), "apply", "--no-start"],
+                       capture_output=True, text=True, env=bare)
+    assert r.returncode == 0 and "s: installed" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run([microvm, "--config", str(host), "plan", "s"], capture_output=True,
+                       text=True, env=bare)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "stratovirt needs unbuffer" in r.stderr and "apt-get install expect" in r.stderr
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "unbuffer").write_text("#!/bin/sh\nexec \"$@\"\n")
+    (tools / "unbuffer").chmod(0o755)
+    r = subprocess.run([microvm, "--config", str(host), "plan", "--json", "s"],
+                       capture_output=True, text=True, env=dict(os.environ, PATH=str(tools)))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["command"]["argv"][:2] == [str(tools / "unbuffer"), "/bin/true"]

@@ -248,11 +248,11 @@ static int sv_build(const struct hv_vm *vm, struct hv_command *out, struct mv_er
         if (r < 0)
                 return r;
         if (!vm->env.unbuffer) {
-                return mv_error_fail(err,
-                                     "vm %s: stratovirt needs unbuffer, from expect, to give its "
-                                     "serial console a terminal, and it is not in PATH; install "
-                                     "expect (Debian package `expect`)",
-                                     vm->name);
+                mv_error_fail(err,
+                              "vm %s: stratovirt needs unbuffer, from expect, to give its serial "
+                              "console a terminal, and it is not in PATH",
+                              vm->name);
+                return mv_error_hint(err, "apt-get install expect");
         }
         const char *host_name = vget_str(g, "networking.hostName");
 

@@ -203,7 +203,15 @@ static int write_runner(const char *tmp, const char *final, const char *spec,
                             .guest = guest,
                             .binary = ops->binary_name,
                             .runner_dir = final,
-                            .env = { .arch = "x86_64", .ifindex = ifindex_at_install } };
+                            /*
+                             * The host's programs are looked up at start, not here: an
+                             * install does not depend on what this host has installed.
+                             */
+                            .env = { .arch = "x86_64",
+                                     .netcat = "nc",
+                                     .bridge_helper = "qemu-bridge-helper",
+                                     .unbuffer = "unbuffer",
+                                     .ifindex = ifindex_at_install } };
         struct hv_command cmd = { 0 };
         int r = ops->build(&vm, &cmd, err);
         for (size_t i = 0; r >= 0 && cmd.file_names && cmd.file_names[i]; i++)

@@ -389,3 +389,27 @@ def test_kvmtool_gets_home_in_the_vm_directory_standin_lkvm(microvm, guest, tmp_
     assert home == str(state / "g")
     assert args.startswith("run ")
     no_processes_left(state)
+
+
+def test_preferred_file_handles_fall_back_with_the_c_virtiofsd(microvm, guest, tmp_path):
+    """inodeFileHandles = "prefer" (upstream's default) with Debian's C virtiofsd, which has no
+    file handles: the share works without them, and -v says so."""
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "marker").write_text("prefer\n")
+    host, state = write_host(
+        tmp_path, guest, ["microvm.shares=data:virtiofs"],
+        extra=f'''    shares = [ {{ tag = "data"; source = "{share}"; mountPoint = "/data";
+                  proto = "virtiofs"; }} ];''',
+        host_extra='  microvm.virtiofsd.inodeFileHandles = "prefer";')
+    apply(microvm, host)
+    plan = subprocess.run([microvm, "--config", str(host), "-v", "plan", "g"],
+                          capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stderr
+    if "c virtiofsd" not in plan.stdout:
+        pytest.skip("the virtiofsd here is the Rust one, which has file handles")
+    assert "honoured without them" in plan.stderr, plan.stderr
+    run = Run(microvm, host, tmp_path / "console.log")
+    assert run.wait_exit() == 0, run.text()[-3000:]
+    assert "SHARE data prefer" in run.lines(), run.text()[-3000:]
+    no_processes_left(state)

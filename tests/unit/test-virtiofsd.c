@@ -134,6 +134,35 @@ static void c_flavour_refuses_what_it_cannot_do(void **state)
         }
 }
 
+/*
+ * The C virtiofsd has no file handles: "never" and "prefer" are honoured
+ * without the flag (upstream's default is "prefer"); "mandatory" cannot be.
+ */
+static void c_flavour_falls_back_from_preferred_file_handles(void **state)
+{
+        (void)state;
+        const char *modes[] = { "never", "prefer", "mandatory" };
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                _cleanup_free_ char *host =
+                        xasprintf("microvm.virtiofsd.inodeFileHandles = \"%s\";", modes[i]);
+                struct share_case c;
+                load_share("", host, &c);
+                struct virtiofsd v = { .path = (char *)"/q", .flavour = VIRTIOFSD_C };
+                _cleanup_strv_free_ char **argv = NULL;
+                _cleanup_error_ struct mv_error *err = NULL;
+                int r = virtiofsd_argv(&v, &c.s, "w", false, c.share, "/st/w", false, &argv, &err);
+                if (strcmp(modes[i], "mandatory") == 0) {
+                        assert_true(r < 0);
+                        assert_non_null(strstr(err->msg, "inodeFileHandles = \"mandatory\""));
+                } else {
+                        assert_int_equal(r, 0);
+                        for (size_t k = 0; argv[k]; k++)
+                                assert_null(strstr(argv[k], "inode-file-handles"));
+                }
+                share_case_done(&c);
+        }
+}
+
 /* A relative source is relative to the VM's directory, and passed absolute. */
 static void relative_source(void **state)
 {
@@ -177,6 +206,7 @@ int main(void)
                 cmocka_unit_test(c_flags_translated),
                 cmocka_unit_test(tag_for_crosvm),
                 cmocka_unit_test(c_flavour_refuses_what_it_cannot_do),
+                cmocka_unit_test(c_flavour_falls_back_from_preferred_file_handles),
                 cmocka_unit_test(missing_group_is_left_out),
                 cmocka_unit_test(relative_source),
         };

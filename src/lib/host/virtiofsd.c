@@ -12,6 +12,7 @@
 #include "util/accounts.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/spawn.h"
 #include "util/strbuf.h"
 #include "util/strv.h"
@@ -127,8 +128,17 @@ int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s
         if (!rust) {
                 if (strcmp(cache, "metadata") == 0)
                         return unsupported(vm, tag, "cache = \"metadata\"", err);
+                /*
+                 * It has no file handles: it always references inodes by O_PATH
+                 * descriptors, which "never" asks for and "prefer" falls back to.
+                 * Only "mandatory" cannot be honoured.
+                 */
+                if (s->inode_file_handles && strcmp(s->inode_file_handles, "mandatory") == 0)
+                        return unsupported(vm, tag, "inodeFileHandles = \"mandatory\"", err);
                 if (s->inode_file_handles)
-                        return unsupported(vm, tag, "inodeFileHandles", err);
+                        log_info("vm %s: share %s: the C virtiofsd has no file handles; "
+                                 "inodeFileHandles = \"%s\" is honoured without them",
+                                 vm, tag, s->inode_file_handles);
                 if (read_only)
                         return unsupported(vm, tag, "readOnly = true", err);
                 if (with_tag)
@@ -178,7 +188,7 @@ int virtiofsd_argv(const struct virtiofsd *v, const struct virtiofsd_settings *s
                 strv_push(&a, "-o");
                 strv_pushf(&a, "cache=%s", strcmp(cache, "never") == 0 ? "none" : cache);
         }
-        if (s->inode_file_handles)
+        if (rust && s->inode_file_handles)
                 strv_pushf(&a, "--inode-file-handles=%s", s->inode_file_handles);
         if (with_tag)
                 strv_pushf(&a, "--tag=%s", tag);

@@ -318,21 +318,68 @@ def test_list_follows_run_and_apply(microvm, guest, tmp_path):
     assert list_json(microvm, host)["g"]["state"] == "booted"
 
 
-def test_a_taken_tap_name_fails_the_start(microvm, guest, tmp_path, netns):
+HOLD_TAP = """
+import fcntl, os, struct, sys, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x0002 | 0x1000))
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def tap_host(microvm, guest, tmp_path):
     host, state = write_host(
         tmp_path, guest, [],
         extra='''    interfaces = [ { type = "tap"; id = "vm-g"; mac = "02:00:00:00:00:01"; } ];''')
     apply(microvm, host)
-    subprocess.run(["ip", "netns", "exec", netns, "ip", "tuntap", "add", "vm-g", "mode", "tap"],
+    return host, state
+
+
+def links(netns):
+    return subprocess.run(["ip", "netns", "exec", netns, "ip", "link"], capture_output=True,
+                          text=True).stdout
+
+
+def test_a_tap_another_process_holds_fails_the_start(microvm, guest, tmp_path, netns):
+    host, state = tap_host(microvm, guest, tmp_path)
+    holder = subprocess.Popen(["ip", "netns", "exec", netns, "python3", "-c", HOLD_TAP, "vm-g"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        run = Run(microvm, host, tmp_path / "console.log", netns=netns)
+        assert run.wait_exit(60) == 1
+        assert "tap vm-g already exists, and process" in run.text(), run.text()[-2000:]
+        assert "vm-g" in links(netns)  # someone else's, left alone
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not (state / "g" / "booted").exists()
+
+
+def test_an_interface_that_is_no_tap_fails_the_start(microvm, guest, tmp_path, netns):
+    host, state = tap_host(microvm, guest, tmp_path)
+    subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "add", "vm-g", "type", "bridge"],
                    check=True)
     run = Run(microvm, host, tmp_path / "console.log", netns=netns)
     assert run.wait_exit(60) == 1
-    assert "interface vm-g already exists" in run.text()
-    # Someone else's interface is left alone.
-    links = subprocess.run(["ip", "netns", "exec", netns, "ip", "link"], capture_output=True,
-                           text=True).stdout
-    assert "vm-g" in links
-    assert not (state / "g" / "booted").exists()
+    assert "interface vm-g already exists and is not a tap" in run.text(), run.text()[-2000:]
+    assert "vm-g" in links(netns)
+
+
+def test_a_tap_left_by_a_crash_is_replaced(microvm, guest, tmp_path, netns):
+    """microvm.nix deletes an existing tap first; so does microvm when no process holds it and
+    it has the owner microvm gives its taps."""
+    host, state = tap_host(microvm, guest, tmp_path)
+    owner = []
+    if subprocess.run(["id", "microvm"], capture_output=True).returncode == 0:
+        owner = ["user", "microvm"]
+    subprocess.run(["ip", "netns", "exec", netns, "ip", "tuntap", "add", "vm-g", "mode", "tap",
+                    *owner], check=True)
+    run = Run(microvm, host, tmp_path / "console.log", netns=netns)
+    assert run.wait_exit() == 0, run.text()[-3000:]
+    assert "removing tap vm-g, left by an earlier run" in run.text(), run.text()[-3000:]
+    assert "GUEST-UP" in run.lines()
+    assert "vm-g" not in links(netns)
 
 
 def test_a_virtiofsd_that_dies_fails_the_start(microvm, guest, tmp_path):

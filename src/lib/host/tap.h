@@ -18,8 +18,16 @@ struct tap_options {
         gid_t group; /* (gid_t)-1: none */
 };
 
-/* Create persistent tap `name`. An existing interface of that name is an error. */
+/*
+ * Create persistent tap `name`. An existing tap of that name that no
+ * process holds, with the owner this one gets, is left by a crash and
+ * replaced (as microvm.nix deletes it first); any other interface of that
+ * name is an error saying whose it is.
+ */
 int tap_create(const char *name, const struct tap_options *opts, struct mv_error **err);
+
+/* The process holding tap `name` open (its tun descriptor's fdinfo names it), or 0. */
+pid_t tap_holder(const char *name);
 
 /*
  * Open one queue of persistent tap `name` for a hypervisor that cannot

@@ -11,6 +11,7 @@
 #include "host/console.h"
 #include "host/notify.h"
 #include "host/qmp.h"
+#include "host/share-source.h"
 #include "host/shutdown.h"
 #include "host/volume.h"
 #include "monitor/control.h"
@@ -65,6 +66,23 @@ static void step(const char *what)
 static const struct spawn_credentials *vm_creds(const struct running *run)
 {
         return run->plan->run_as.switch_ids ? &run->creds : NULL;
+}
+
+/* Missing share sources, created as microvm.nix's tmpfiles rule does, before anything else. */
+static int ensure_share_sources(struct running *run, struct mv_error **err)
+{
+        const struct vm_plan *plan = run->plan;
+        const struct run_as *id = &plan->run_as;
+        for (size_t i = 0; i < plan->n_shares; i++) {
+                int r = share_source_ensure(plan->shares[i].tag, plan->shares[i].source, run->vmdir,
+                                            plan->working_directory,
+                                            id->switch_ids ? id->uid : (uid_t)-1,
+                                            id->switch_ids ? id->gid : (gid_t)-1, err);
+                if (r < 0)
+                        return r;
+        }
+        step("share sources there");
+        return 0;
 }
 
 static int create_volumes(struct running *run, struct child_waiter *w, struct mv_error **err)
@@ -584,8 +602,11 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
         loop_waiter_init(&w, rt->loop, true, run.start_deadline);
 
         run.vmdir = TAKE_FD(vmdir);
-        /* First: a crash from here on is cleaned up from what this record names. */
-        r = mark_booted(&run, err);
+        /* Nothing is set up yet: a share that cannot be had fails the start cleanly. */
+        r = ensure_share_sources(&run, err);
+        /* Then: a crash from here on is cleaned up from what this record names. */
+        if (r >= 0)
+                r = mark_booted(&run, err);
         if (r >= 0)
                 r = create_volumes(&run, &w.base, err);
         if (r >= 0)

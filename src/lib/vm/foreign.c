@@ -207,6 +207,7 @@ static int one_share(struct vm_plan *plan, const char *dir, const char *tag,
                 return r;
         plan->virtiofsd =
                 xreallocarray(plan->virtiofsd, plan->n_virtiofsd + 1, sizeof(*plan->virtiofsd));
+        vm_plan_add_share(plan, tag, source);
         plan->virtiofsd[plan->n_virtiofsd++] = (struct plan_virtiofsd){
                 .tag = xstrdup(tag),
                 .socket = xstrdup(socket),

@@ -307,6 +307,11 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
         if (!plan->hypervisor || !plan->hypervisor->build)
                 return mv_error_fail(err, "the %s backend is not available", hv);
 
+        const struct value *shares = vget_list(guest, "microvm.shares");
+        for (size_t i = 0; shares && i < shares->n_items; i++)
+                vm_plan_add_share(plan, vget_str(shares->items[i], "tag"),
+                                  vget_str(shares->items[i], "source"));
+
         const struct value *vols = vget_list(guest, "microvm.volumes");
         plan->n_volumes = vols ? vols->n_items : 0;
         plan->volumes = xcalloc(plan->n_volumes + 1, sizeof(*plan->volumes));
@@ -415,10 +420,25 @@ int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan
         return r;
 }
 
+void vm_plan_add_share(struct vm_plan *plan, const char *tag, const char *source)
+{
+        /* microvm.nix creates every share source but the store itself. */
+        if (strcmp(source, "/nix/store") == 0)
+                return;
+        plan->shares = xreallocarray(plan->shares, plan->n_shares + 1, sizeof(*plan->shares));
+        plan->shares[plan->n_shares++] =
+                (struct plan_share){ .tag = xstrdup(tag), .source = xstrdup(source) };
+}
+
 void vm_plan_free(struct vm_plan *p)
 {
         if (!p)
                 return;
+        for (size_t i = 0; i < p->n_shares; i++) {
+                free(p->shares[i].tag);
+                free(p->shares[i].source);
+        }
+        free(p->shares);
         for (size_t i = 0; i < p->n_volumes; i++) {
                 free(p->volumes[i].image);
                 strv_free(p->volumes[i].mkfs);

@@ -40,6 +40,11 @@ struct plan_interface {
         size_t n_fds;
 };
 
+struct plan_share {
+        char *tag;
+        char *source; /* as configured: absolute, or relative to the VM dir */
+};
+
 struct plan_virtiofsd {
         char *tag;
         char *socket;       /* where the listening socket is bound; relative to the VM dir */
@@ -73,6 +78,8 @@ struct vm_plan {
         size_t n_interfaces;
         struct plan_virtiofsd *virtiofsd;
         size_t n_virtiofsd;
+        struct plan_share *shares; /* sources a start creates when missing (not /nix/store) */
+        size_t n_shares;
         enum plan_readiness readiness;
         char *notify_socket; /* READY_ON_NOTIFY, hybrid vsock: relative to the VM dir */
         uint32_t notify_cid, notify_port; /* READY_ON_NOTIFY over AF_VSOCK */
@@ -99,6 +106,9 @@ int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **p
  */
 int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan,
                             struct mv_error **err);
+
+/* Add share `tag` with `source` to the sources a start makes sure of. */
+void vm_plan_add_share(struct vm_plan *plan, const char *tag, const char *source);
 
 void vm_plan_free(struct vm_plan *plan);
 #define _cleanup_plan_ __attribute__((cleanup(vm_plan_freep)))

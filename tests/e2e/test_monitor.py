@@ -297,3 +297,28 @@ def test_same_named_vms_of_two_state_directories_run_side_by_side(microvm, guest
             assert mv(microvm, host, "stop", "g").returncode == 0
     for host, state in hosts:
         no_processes_left(state)
+
+
+def test_the_hypervisor_is_named_after_the_vm(microvm, guest, tmp_path):
+    """microvm.prettyProcnames (on by default, as upstream): ps shows microvm@HOSTNAME, as
+    microvm.nix's exec -a makes it; off, the hypervisor's own path."""
+    for pretty, expected in ((None, "microvm@g"), ("false", None)):
+        d = tmp_path / (pretty or "default")
+        d.mkdir()
+        extra = f"    prettyProcnames = {pretty};" if pretty else ""
+        host, state = write_host(d, guest, ["microvm.hold=forever"], extra=extra)
+        apply(microvm, host)
+        assert mv(microvm, host, "start", "g").returncode == 0
+        try:
+            wait_for_guest(state)  # a Ctrl-Alt-Del before the guest is up would be lost
+            pid = hypervisor_pid(state)
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0")[0].decode()
+            plan = json.loads(mv(microvm, host, "plan", "--json", "g").stdout)
+            if expected:
+                assert argv0 == expected and plan["command"]["processName"] == expected
+            else:
+                assert argv0 == plan["command"]["argv"][0], argv0
+                assert plan["command"]["processName"] is None
+        finally:
+            assert mv(microvm, host, "stop", "g").returncode == 0

@@ -53,6 +53,21 @@ static int run_capture(char *const *argv, char *const *envp, char **out)
         return run_capture_opts(o, out);
 }
 
+/* argv0 is what the program sees as its name; the path run stays argv[0] of the options. */
+static void argv0_names_the_program_as_exec_a_does(void **state)
+{
+        (void)state;
+        char *argv[] = { "/bin/sh", "-c", "[ \"$0\" = microvm@web ]", NULL };
+        struct spawn_options o = SPAWN_OPTIONS(argv);
+        int code = -1;
+        assert_int_equal(spawn_and_wait(&o, &code, NULL), 0);
+        assert_int_equal(code, 1);
+        o.argv0 = "microvm@web";
+        assert_int_equal(spawn_and_wait(&o, &code, NULL), 0);
+        assert_int_equal(code, 0);
+        assert_string_equal(argv[0], "/bin/sh");
+}
+
 static void exit_codes_are_reported(void **state)
 {
         (void)state;
@@ -555,6 +570,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(exit_codes_are_reported),
+                cmocka_unit_test(argv0_names_the_program_as_exec_a_does),
                 cmocka_unit_test(missing_program_fails_at_spawn),
                 cmocka_unit_test(bad_cwd_fails_at_spawn),
                 cmocka_unit_test(empty_argv_is_rejected),

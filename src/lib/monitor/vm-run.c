@@ -244,6 +244,7 @@ static int start_hypervisor(struct running *run, struct mv_error **err)
         const struct run_as *id = &plan->run_as;
         _cleanup_strv_free_ char **env = NULL;
         struct spawn_options o = SPAWN_OPTIONS(plan->argv);
+        o.argv0 = plan->process_name;
         if (run->rt->console)
                 o.stdin_fd = o.stdout_fd = o.stderr_fd = run->rt->console->slave;
         o.cwd_fd = run->vmdir;

@@ -19,6 +19,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #ifndef CLOSE_RANGE_UNSHARE
@@ -140,8 +141,9 @@ static void child_drop_credentials(const struct spawn_credentials *c, int pipe_f
                 child_fail(pipe_fd, STAGE_SETUID);
 }
 
-static _Noreturn void child_main(const struct spawn_options *o, char *const *envp, int pipe_fd,
-                                 int devnull, pid_t parent, int *moved)
+static _Noreturn void child_main(const struct spawn_options *o, char *const *argv,
+                                 char *const *envp, int pipe_fd, int devnull, pid_t parent,
+                                 int *moved)
 {
         sigset_t none;
         struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -183,7 +185,7 @@ static _Noreturn void child_main(const struct spawn_options *o, char *const *env
                 child_fail(pipe_fd, STAGE_PASS_FDS);
 
         close_fds_except(3 + (int)o->n_pass_fds, pipe_fd);
-        execve(o->argv[0], o->argv, envp);
+        execve(o->argv[0], argv, envp);
         child_fail(pipe_fd, STAGE_EXEC);
 }
 
@@ -209,6 +211,13 @@ int spawn_process(const struct spawn_options *o, struct pidref *child, struct mv
                 return mv_error_set(err, errno, "open /dev/null");
 
         char *const *envp = o->envp ? o->envp : environ;
+        /* What the program sees as its argv[0] (exec -a): the path stays argv[0] of o. */
+        _cleanup_strv_free_ char **shown = NULL;
+        if (o->argv0) {
+                shown = strv_copy(o->argv);
+                free(shown[0]);
+                shown[0] = xstrdup(o->argv0);
+        }
         /* Allocated before fork(): the child only uses it. */
         _cleanup_free_ int *moved = xcalloc(o->n_pass_fds + 1, sizeof(int));
         pid_t parent = getpid();
@@ -216,7 +225,7 @@ int spawn_process(const struct spawn_options *o, struct pidref *child, struct mv
         if (pid < 0)
                 return mv_error_set(err, errno, "fork");
         if (pid == 0)
-                child_main(o, envp, wr, devnull, parent, moved);
+                child_main(o, shown ? shown : o->argv, envp, wr, devnull, parent, moved);
 
         close(TAKE_FD(wr));
 

@@ -30,6 +30,7 @@ struct spawn_credentials {
 
 struct spawn_options {
         char *const *argv; /* argv[0] is the program's path: resolve names with find_program() */
+        const char *argv0; /* non-NULL: what the program sees as argv[0] (exec -a) */
         char *const *envp; /* NULL: the caller's environment */
         int stdin_fd, stdout_fd, stderr_fd; /* a descriptor, SPAWN_FD_NULL or SPAWN_FD_INHERIT */
         int pdeath_signal;                  /* sent to the child if we die first; 0: none */

@@ -160,6 +160,7 @@ struct value *vm_plan_to_value(const struct vm_plan *plan)
                 put(files, plan->file_names[i], str(plan->file_contents[i]));
         put(command, "files", files);
         put(command, "ifindexPending", boolean(plan->ifindex_pending));
+        put(command, "processName", str(plan->process_name));
         put(p, "command", command);
         put(p, "shutdown", str(hv_shutdown_to_string(plan->shutdown)));
         put(p, "socket", str(plan->socket));

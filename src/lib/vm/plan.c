@@ -358,6 +358,11 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
                 return r;
         plan->shutdown =
                 plan->hypervisor->shutdown ? plan->hypervisor->shutdown(&vm) : HV_SHUTDOWN_NONE;
+        /* microvm.nix's exec -a: ps shows which VM a hypervisor runs. */
+        if (vget_bool(guest, "microvm.prettyProcnames", true)) {
+                const char *host_name = vget_str(guest, "networking.hostName");
+                plan->process_name = xasprintf("microvm@%s", host_name ? host_name : plan->vm);
+        }
         const char *socket =
                 plan->hypervisor->control_socket ? vget_str(guest, "microvm.socket") : NULL;
         plan->socket = socket ? xstrdup(socket) : NULL;
@@ -476,6 +481,7 @@ void vm_plan_free(struct vm_plan *p)
         free(p->notify_socket);
         free(p->socket);
         free(p->shutdown_command);
+        free(p->process_name);
         free(p);
 }
 

@@ -84,6 +84,7 @@ struct vm_plan {
         char *notify_socket; /* READY_ON_NOTIFY, hybrid vsock: relative to the VM dir */
         uint32_t notify_cid, notify_port; /* READY_ON_NOTIFY over AF_VSOCK */
         char **argv;
+        char *process_name; /* the hypervisor's argv[0], microvm@HOSTNAME (prettyProcnames), or NULL */
         char **file_names, **file_contents;
         bool ifindex_pending; /* argv names a macvtap's /dev/tapN that does not exist yet */
         enum hv_shutdown shutdown;

@@ -129,6 +129,12 @@ def main():
         print(f"apply  {args.flake_vms} unchanged flake VMs: microvm apply {t_apply:7.1f} ms   "
               f"{args.flake_vms} nix build in a row {t_nix:7.1f} ms   ratio "
               f"{t_nix / t_apply:5.2f}x (above 1: microvm faster)")
+        # The garbage-collector roots microvm wrote lead into this directory: not left behind.
+        roots = "/nix/var/nix/gcroots/microvm"
+        for name in os.listdir(roots) if os.path.isdir(roots) else []:
+            link = os.path.join(roots, name)
+            if os.path.islink(link) and os.readlink(link).startswith(tmp + "/"):
+                os.unlink(link)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,19 @@ def reachable_by_the_hypervisor(request):
         st = d.stat()
         if st.st_uid == os.geteuid():
             d.chmod(stat.S_IMODE(st.st_mode) | 0o711)
+
+
+@pytest.fixture(autouse=True)
+def no_gcroots_left_behind(request):
+    """Flake VMs and store-path installs add roots under /nix/var/nix/gcroots/microvm that
+    lead into the test's state directory: removed after the test, as that directory goes."""
+    if "tmp_path" not in request.fixturenames:
+        yield
+        return
+    prefix = str(request.getfixturevalue("tmp_path")) + "/"
+    yield
+    roots = "/nix/var/nix/gcroots/microvm"
+    for name in os.listdir(roots) if os.path.isdir(roots) else []:
+        link = os.path.join(roots, name)
+        if os.path.islink(link) and os.readlink(link).startswith(prefix):
+            os.unlink(link)

@@ -109,53 +109,39 @@ int main(int argc, char **argv)
         /* Whoever looks up an account first asks for these too, in the same child. */
         accounts_expect(RUN_AS_USER, RUN_AS_GROUP);
 
+        /* microvm.nix's flags stand for a command line of ours: rewritten, then run as any. */
+        _cleanup_strv_free_ char **sub = NULL;
         if (ssh_name) {
-                _cleanup_strv_free_ char **sub = NULL;
                 strv_push(&sub, "ssh");
                 strv_push(&sub, ssh_name);
                 for (int i = optind; i < argc; i++)
                         strv_push(&sub, argv[i]);
-                if (cmd_ssh(&ctx, (int)strv_length(sub), sub, &err) < 0) {
-                        print_error(err);
-                        return mv_error_exit_status(err);
+        } else if (create_name && !update && !restart) {
+                strv_push(&sub, "create");
+                strv_push(&sub, create_name);
+                if (flake) {
+                        strv_push(&sub, "--flake");
+                        strv_push(&sub, flake);
                 }
-                return 0;
+        } else if (update && !create_name && !flake) {
+                strv_push(&sub, "update");
+                if (restart)
+                        strv_push(&sub, "--restart");
+                for (int i = optind; i < argc; i++)
+                        strv_push(&sub, argv[i]);
+        } else if (create_name || update || flake || restart) {
+                mv_error_usage(&err, "-f goes with -c NAME, -R with -u NAME...");
+                print_error(err);
+                return 2;
+        } else if (run_name || list) {
+                strv_push(&sub, list ? "list" : "run");
+                if (run_name)
+                        strv_push(&sub, run_name);
         }
-        if (create_name || update || flake || restart) {
-                _cleanup_strv_free_ char **sub = NULL;
-                if (create_name && !update && !restart) {
-                        strv_push(&sub, "create");
-                        strv_push(&sub, create_name);
-                        if (flake) {
-                                strv_push(&sub, "--flake");
-                                strv_push(&sub, flake);
-                        }
-                } else if (update && !create_name && !flake) {
-                        strv_push(&sub, "update");
-                        if (restart)
-                                strv_push(&sub, "--restart");
-                        for (int i = optind; i < argc; i++)
-                                strv_push(&sub, argv[i]);
-                } else {
-                        mv_error_usage(&err, "-f goes with -c NAME, -R with -u NAME...");
-                        print_error(err);
-                        return 2;
-                }
-                const struct command *cmd = command_find(sub[0]);
-                if (cmd->run(&ctx, (int)strv_length(sub), sub, &err) < 0) {
-                        print_error(err);
-                        return mv_error_exit_status(err);
-                }
-                return stdout_flushed(&err) < 0 ? (print_error(err), 1) : 0;
-        }
-        if (run_name || list) {
-                char *sub[] = { (char *)(list ? "list" : "run"), (char *)run_name, NULL };
-                const struct command *cmd = command_find(sub[0]);
-                if (cmd->run(&ctx, list ? 1 : 2, sub, &err) < 0) {
-                        print_error(err);
-                        return mv_error_exit_status(err);
-                }
-                return 0;
+        if (sub) {
+                argv = sub;
+                argc = (int)strv_length(sub);
+                optind = 0;
         }
 
         if (optind >= argc) {

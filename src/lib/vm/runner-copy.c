@@ -25,13 +25,19 @@ struct copy {
         const char *src; /* for messages */
 };
 
-static void hash_record(struct copy *c, char kind, const char *rel, mode_t mode, const void *data,
-                        size_t len)
+/* What the hash covers of an entry before its bytes: kind, mode, size and name. */
+static void hash_head(struct copy *c, char kind, const char *rel, mode_t mode, size_t len)
 {
-        char head[32];
+        char head[48];
         int n = snprintf(head, sizeof(head), "%c %04o %zu ", kind, (unsigned)(mode & 07777), len);
         sha256_update(&c->hash, head, (size_t)n);
         sha256_update(&c->hash, rel, strlen(rel) + 1);
+}
+
+static void hash_record(struct copy *c, char kind, const char *rel, mode_t mode, const void *data,
+                        size_t len)
+{
+        hash_head(c, kind, rel, mode, len);
         sha256_update(&c->hash, data, len);
 }
 
@@ -84,10 +90,7 @@ static int copy_file(struct copy *c, int from_dir, int to_dir, const char *name,
                 openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (out < 0 || fchmod(out, mode) < 0)
                 return mv_error_set(err, errno, "create a copy of %s/%s", c->src, rel);
-        char head[32];
-        int n = snprintf(head, sizeof(head), "f %04o %lld ", (unsigned)mode, (long long)st.st_size);
-        sha256_update(&c->hash, head, (size_t)n);
-        sha256_update(&c->hash, rel, strlen(rel) + 1);
+        hash_head(c, 'f', rel, mode, (size_t)st.st_size);
         /* Exactly the size fstat saw: a file that grows meanwhile cannot stretch the copy. */
         off_t left = st.st_size;
         char buf[65536];

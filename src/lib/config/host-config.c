@@ -417,6 +417,45 @@ static int check_shares(const char *vm, const struct value *guest, struct mv_err
         return 0;
 }
 
+/*
+ * binScripts become files in the runner's bin/. The runner makes some of
+ * them itself, and microvm.nix puts its own over the user's: refused
+ * rather than dropped.
+ */
+static int check_bin_scripts(const char *vm, const struct value *guest, struct mv_error **err)
+{
+        static const char *const generated[] = { "microvm-run",        "microvm-shutdown",
+                                                 "microvm-balloon",    "microvm-register",
+                                                 "microvm-unregister", "virtiofsd-run" };
+        const struct value *scripts = value_lookup(guest, "microvm.binScripts");
+        for (size_t i = 0; scripts && scripts->type == VALUE_ATTRS && i < scripts->n_attrs; i++) {
+                const char *key = scripts->attrs[i].key;
+                struct srcpos pos = scripts->attrs[i].key_pos;
+                _cleanup_free_ char *option = guest_option_path(vm, "microvm.binScripts");
+                size_t n = strlen(key);
+                bool ok = n > 0 && n <= 64 && key[0] != '.' && key[0] != '-';
+                for (size_t j = 0; ok && j < n; j++)
+                        ok = ascii_alnum(key[j]) || strchr("-_.", key[j]);
+                if (!ok) {
+                        srcpos_error(err, pos, "%s.\"%s\": not a file name for the runner's bin/",
+                                     option, key);
+                        return mv_error_hint(err, "use letters, digits, '-', '_' and '.' (at "
+                                                  "most 64, not starting with '.' or '-')");
+                }
+                for (size_t j = 0; j < ELEMENTSOF(generated); j++) {
+                        if (strcmp(key, generated[j]) != 0)
+                                continue;
+                        srcpos_error(err, pos,
+                                     "%s.%s: the runner's bin/%s is generated, and microvm.nix "
+                                     "replaces these lines with its own",
+                                     option, key, key);
+                        return mv_error_hint(err, "use microvm.preStart for commands before the "
+                                                  "hypervisor, or another name");
+                }
+        }
+        return 0;
+}
+
 /* 16 TiB in MiB: more memory than a host could give one VM; a unit mistake, or a typo. */
 #define GUEST_MEM_MAX_MIB (INT64_C(16) << 20)
 /* KVM's most vCPUs per VM on x86 (KVM_MAX_VCPUS). */
@@ -553,6 +592,7 @@ static int check_host(const struct value *root, struct mv_error **err)
                         continue;
                 if ((r = check_interfaces(name, guest, &names, &macs, err)) < 0 ||
                     (r = check_shares(name, guest, err)) < 0 ||
+                    (r = check_bin_scripts(name, guest, err)) < 0 ||
                     (r = check_forward_ports(name, guest, err)) < 0 ||
                     (r = check_guest_sizes(name, guest, err)) < 0 ||
                     (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)

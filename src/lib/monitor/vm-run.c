@@ -13,6 +13,7 @@
 #include "host/qmp.h"
 #include "host/share-source.h"
 #include "host/shutdown.h"
+#include "host/snippet.h"
 #include "host/volume.h"
 #include "monitor/control.h"
 #include "monitor/task.h"
@@ -32,9 +33,10 @@
 #include "vm/runner.h"
 #include "vm/vmdir.h"
 
-#define KILL_GRACE_MS       5000
-#define REQUEST_DEADLINE_MS 10000 /* a shutdown request, a QMP probe */
-#define QMP_PROBE_EVERY_MS  100
+#define KILL_GRACE_MS           5000
+#define REQUEST_DEADLINE_MS     10000 /* a shutdown request, a QMP probe */
+#define QMP_PROBE_EVERY_MS      100
+#define DOWN_SCRIPT_DEADLINE_MS 30000 /* binScripts.tap-down at a stop */
 /* A guest stuck on a share whose virtiofsd died gets this long to shut down. */
 #define VIRTIOFSD_LOST_GRACE_S 30
 
@@ -54,6 +56,7 @@ struct running {
         bool ready;
         int64_t start_deadline;
         struct spawn_credentials creds; /* the hypervisor's */
+        bool links_up;                  /* the interfaces' up scripts ran: the down ones are due */
 };
 
 static void step(const char *what)
@@ -82,6 +85,69 @@ static int ensure_share_sources(struct running *run, struct mv_error **err)
                         return r;
         }
         step("share sources there");
+        return 0;
+}
+
+/* Configured snippet `which`, if any: as root, or as the hypervisor's user in its directory. */
+static int run_snippet(struct running *run, enum plan_snippet which, bool as_vm,
+                       struct child_waiter *w, char **output, struct mv_error **err)
+{
+        const char *text = run->plan->snippets[which];
+        if (!text)
+                return 0;
+        struct snippet s = {
+                .option = plan_snippet_options[which],
+                .text = text,
+                .credentials = as_vm ? vm_creds(run) : NULL,
+                .cwd_fd = as_vm ? run->vmdir : -1,
+        };
+        log_info("running %s", s.option);
+        return snippet_run(&s, w, output, err);
+}
+
+/* binScripts.tap-up and macvtap-up, as microvm.nix's interface units end with them. */
+static int links_up(struct running *run, struct child_waiter *w, struct mv_error **err)
+{
+        if (!run->rt->hs->manage_interfaces)
+                return 0;
+        run->links_up = true;
+        int r = run_snippet(run, SNIPPET_TAP_UP, false, w, NULL, err);
+        if (r >= 0)
+                r = run_snippet(run, SNIPPET_MACVTAP_UP, false, w, NULL, err);
+        step("interface scripts done");
+        return r;
+}
+
+/*
+ * microvm.nix's host registers such a VM with systemd-machined once its
+ * hypervisor runs. Not done here: said once per monitor, not dropped.
+ */
+static void tell_machined_absent(struct vm_runtime *rt, const struct vm_plan *plan)
+{
+        if (!plan->register_with_machined || rt->machined_told)
+                return;
+        rt->machined_told = true;
+        if (access("/run/systemd/system", F_OK) < 0)
+                log_warning("microvm.registerWithMachined: this host does not run systemd, so "
+                            "there is no systemd-machined to register vm %s with",
+                            rt->name);
+        else
+                log_warning("microvm.registerWithMachined: vm %s is not registered with "
+                            "systemd-machined: microvm's monitors do not register VMs",
+                            rt->name);
+}
+
+/* extraArgsScript's words end the hypervisor's argv, as `exec … ${runtime_args:-}` does. */
+static int extra_args(struct running *run, struct child_waiter *w, struct mv_error **err)
+{
+        _cleanup_free_ char *out = NULL;
+        int r = run_snippet(run, SNIPPET_EXTRA_ARGS, true, w, &out, err);
+        if (r < 0 || !out)
+                return r;
+        size_t before = strv_length(run->plan->argv);
+        snippet_split_words(out, &run->plan->argv);
+        log_info("%s added %zu arguments", plan_snippet_options[SNIPPET_EXTRA_ARGS],
+                 strv_length(run->plan->argv) - before);
         return 0;
 }
 
@@ -519,6 +585,22 @@ static void remove_socket(int vmdir, const char *vm_dir, const char *path)
         vm_place_close(&place);
 }
 
+/* tap-down and macvtap-down: like microvm.nix's (no `set -e`), a failure is only logged. */
+static void links_down(struct running *run)
+{
+        static const enum plan_snippet downs[] = { SNIPPET_TAP_DOWN, SNIPPET_MACVTAP_DOWN };
+        for (size_t i = 0; i < ELEMENTSOF(downs); i++) {
+                struct loop_waiter w;
+                loop_waiter_init(&w, run->rt->loop, false,
+                                 loop_deadline_in(DOWN_SCRIPT_DEADLINE_MS));
+                struct mv_error *e = NULL;
+                if (run_snippet(run, downs[i], false, &w.base, NULL, &e) < 0) {
+                        log_warning("%s", e->msg);
+                        mv_error_free(&e);
+                }
+        }
+}
+
 static void teardown(struct running *run)
 {
         struct loop *l = run->rt->loop;
@@ -541,6 +623,10 @@ static void teardown(struct running *run)
                               run->plan->virtiofsd[i].socket);
         step("teardown: virtiofsd gone");
         vm_interfaces_remove(&run->interfaces);
+        if (run->links_up) {
+                links_down(run);
+                run->links_up = false;
+        }
         step("teardown: interfaces gone");
         bool notify_socket = run->notify.fd >= 0 && !run->notify.vsock;
         notify_close(&run->notify);
@@ -608,20 +694,31 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
         /* Then: a crash from here on is cleaned up from what this record names. */
         if (r >= 0)
                 r = mark_booted(&run, err);
-        if (r >= 0)
-                r = create_volumes(&run, &w.base, err);
+        /* In the order of microvm.nix's units: interfaces, devices, virtiofsd, then microvm-run. */
         if (r >= 0)
                 r = vm_interfaces_create(plan, &run.interfaces, &w.base, err);
+        if (r >= 0)
+                r = links_up(&run, &w.base, err);
         if (r >= 0)
                 r = vm_plan_resolve_ifindex(rt->hs, plan, err);
         if (r >= 0)
                 r = vm_interfaces_open_fds(plan, &run.interfaces, err);
         if (r >= 0)
+                r = run_snippet(&run, SNIPPET_PCI_SETUP, false, &w.base, NULL, err);
+        if (r >= 0)
                 r = start_virtiofsd(&run, err);
         if (r >= 0)
                 r = readiness_prepare(&run, err);
         if (r >= 0)
+                r = run_snippet(&run, SNIPPET_PRE_START, true, &w.base, NULL, err);
+        if (r >= 0)
+                r = create_volumes(&run, &w.base, err);
+        if (r >= 0)
+                r = extra_args(&run, &w.base, err);
+        if (r >= 0)
                 r = start_hypervisor(&run, err);
+        if (r >= 0)
+                tell_machined_absent(rt, plan);
         if (r >= 0)
                 r = wait_ready(&run, err);
         if (r >= 0 && loop_stopping(rt->loop) && !run.ready)

@@ -28,6 +28,7 @@ struct vm_runtime {
         /* Called once per run when the VM is ready. */
         void (*on_ready)(struct vm_runtime *rt);
         void *data;
+        bool machined_told; /* registerWithMachined's notice was given: once per monitor */
 };
 
 /*

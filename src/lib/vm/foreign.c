@@ -301,6 +301,8 @@ int foreign_plan(struct vm_plan *plan, const struct host_settings *hs, const cha
                 plan->shutdown = HV_SHUTDOWN_RUNNER_SCRIPT;
                 plan->shutdown_command = TAKE_PTR(shutdown);
         }
+        _cleanup_free_ char *reg = xasprintf("%s/bin/microvm-register", dir);
+        plan->register_with_machined = access(reg, F_OK) == 0;
         _cleanup_free_ char *pci = NULL;
         int r = read_meta(dir, "share/microvm/pci-devices", &pci, err);
         if (r >= 0 && pci[strspn(pci, " \n")]) {

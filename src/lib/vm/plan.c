@@ -299,6 +299,36 @@ static int build_command(struct vm_plan *plan, const struct hv_vm *vm, const boo
         return 0;
 }
 
+const char *const plan_snippet_options[N_PLAN_SNIPPETS] = {
+        [SNIPPET_PRE_START] = "microvm.preStart",
+        [SNIPPET_EXTRA_ARGS] = "microvm.extraArgsScript",
+        [SNIPPET_TAP_UP] = "microvm.binScripts.tap-up",
+        [SNIPPET_TAP_DOWN] = "microvm.binScripts.tap-down",
+        [SNIPPET_MACVTAP_UP] = "microvm.binScripts.macvtap-up",
+        [SNIPPET_MACVTAP_DOWN] = "microvm.binScripts.macvtap-down",
+        [SNIPPET_PCI_SETUP] = "microvm.binScripts.pci-setup",
+};
+
+/* An empty snippet is none: microvm.nix's default preStart is "". */
+static void snippets_plan(struct vm_plan *plan, const struct value *guest)
+{
+        for (size_t i = 0; i < N_PLAN_SNIPPETS; i++) {
+                const char *option = plan_snippet_options[i];
+                const char *text = NULL;
+                if (strncmp(option, "microvm.binScripts.", 19) == 0) {
+                        const struct value *scripts = value_lookup(guest, "microvm.binScripts");
+                        const struct attr *a = scripts && scripts->type == VALUE_ATTRS
+                                                       ? value_attrs_get(scripts, option + 19)
+                                                       : NULL;
+                        text = a && a->value->type == VALUE_STRING ? a->value->str : NULL;
+                } else {
+                        text = vget_str(guest, option);
+                }
+                if (text && text[strspn(text, " \t\n")])
+                        plan->snippets[i] = xstrdup(text);
+        }
+}
+
 static int plan_build(const struct host_settings *hs, struct vm_plan *plan, struct mv_error **err)
 {
         const struct value *guest = value_lookup(plan->spec, "config");
@@ -363,6 +393,8 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
                 const char *host_name = vget_str(guest, "networking.hostName");
                 plan->process_name = xasprintf("microvm@%s", host_name ? host_name : plan->vm);
         }
+        snippets_plan(plan, guest);
+        plan->register_with_machined = vget_bool(guest, "microvm.registerWithMachined", false);
         const char *socket =
                 plan->hypervisor->control_socket ? vget_str(guest, "microvm.socket") : NULL;
         plan->socket = socket ? xstrdup(socket) : NULL;
@@ -482,6 +514,8 @@ void vm_plan_free(struct vm_plan *p)
         free(p->socket);
         free(p->shutdown_command);
         free(p->process_name);
+        for (size_t i = 0; i < N_PLAN_SNIPPETS; i++)
+                free(p->snippets[i]);
         free(p);
 }
 

@@ -60,6 +60,24 @@ struct plan_virtiofsd {
  */
 #define NOTIFY_PORT 8888u
 
+/*
+ * Shell snippets of the guest configuration, run at the points where
+ * microvm.nix's generated scripts run them (host/snippet.h).
+ */
+enum plan_snippet {
+        SNIPPET_PRE_START,    /* microvm.preStart: as the hypervisor's user, before the volumes */
+        SNIPPET_EXTRA_ARGS,   /* microvm.extraArgsScript: likewise; its words end the argv */
+        SNIPPET_TAP_UP,       /* microvm.binScripts.tap-up: as root, once the taps exist */
+        SNIPPET_TAP_DOWN,     /* as root, once they are gone */
+        SNIPPET_MACVTAP_UP,   /* likewise for macvtaps */
+        SNIPPET_MACVTAP_DOWN, /* */
+        SNIPPET_PCI_SETUP,    /* as root, before virtiofsd */
+        N_PLAN_SNIPPETS,
+};
+
+/* Each snippet's option, as the configuration names it. */
+extern const char *const plan_snippet_options[N_PLAN_SNIPPETS];
+
 enum plan_readiness {
         READY_WHEN_RUNNING, /* the hypervisor runs */
         READY_WHEN_QMP,     /* qemu answers on its QMP socket */
@@ -95,6 +113,8 @@ struct vm_plan {
         struct value *spec;  /* the runner's spec, which the plan was built from; NULL if foreign */
         bool foreign;        /* built by microvm.nix: argv is its bin/microvm-run */
         char *shutdown_command; /* HV_SHUTDOWN_RUNNER_SCRIPT: the runner's bin/microvm-shutdown */
+        char *snippets[N_PLAN_SNIPPETS]; /* NULL where the configuration has none */
+        bool register_with_machined; /* microvm.registerWithMachined, or a foreign bin/microvm-register */
 };
 
 /* Plan the start of installed VM `name`. */

@@ -25,6 +25,7 @@
 #include "util/sha256.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include "vm/plan.h"
 
 /* Bumped when the layout of a runner changes, so old and new never share a name. */
 #define RUNNER_FORMAT 2
@@ -187,6 +188,31 @@ static int write_entry_points(const char *tmp, struct mv_error **err)
         return 0;
 }
 
+/*
+ * microvm.binScripts other than those a start runs (tap-up, ... see
+ * vm/plan.h): bin/NAME, as microvm.nix's writeShellScript makes them.
+ */
+static int write_bin_scripts(const char *tmp, const struct value *guest, struct mv_error **err)
+{
+        const struct value *scripts = value_lookup(guest, "microvm.binScripts");
+        for (size_t i = 0; scripts && scripts->type == VALUE_ATTRS && i < scripts->n_attrs; i++) {
+                const char *key = scripts->attrs[i].key;
+                _cleanup_free_ char *option = xasprintf("microvm.binScripts.%s", key);
+                bool run_by_start = false;
+                for (size_t j = 0; j < N_PLAN_SNIPPETS; j++)
+                        run_by_start |= strcmp(plan_snippet_options[j], option) == 0;
+                if (run_by_start)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/bin/%s", tmp, key);
+                _cleanup_free_ char *text =
+                        xasprintf("#!/bin/bash\n%s", scripts->attrs[i].value->str);
+                int r = write_file_atomic(path, text, strlen(text), 0755, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int write_runner(const char *tmp, const char *final, const char *spec,
                         const struct value *host, const char *name, struct mv_error **err)
 {
@@ -221,6 +247,8 @@ static int write_runner(const char *tmp, const char *final, const char *spec,
                 r = write_metadata(tmp, ops, &vm, err);
         if (r >= 0)
                 r = write_entry_points(tmp, err);
+        if (r >= 0)
+                r = write_bin_scripts(tmp, guest, err);
         if (r >= 0)
                 r = put(tmp, RUNNER_SPEC, spec, err);
         return r;

@@ -1,0 +1,4 @@
+{ microvm.vms.a.config.microvm = {
+  hypervisor = "qemu";
+  binScripts.microvm-run = "echo mine";
+}; }

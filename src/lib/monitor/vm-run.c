@@ -10,6 +10,7 @@
 
 #include "host/console.h"
 #include "host/notify.h"
+#include "host/pci-passthrough.h"
 #include "host/qmp.h"
 #include "host/share-source.h"
 #include "host/shutdown.h"
@@ -161,6 +162,33 @@ static int start_virtiofsd(struct running *run, struct mv_error **err)
                 step("virtiofsd started");
         }
         return 0;
+}
+
+/* The plan's PCI devices to vfio-pci, their groups to the hypervisor's user (pci-passthrough.h). */
+static int bind_pci_devices(struct running *run, struct child_waiter *w, struct mv_error **err)
+{
+        const struct vm_plan *plan = run->plan;
+        if (!plan->pci_devices)
+                return 0;
+        struct pci_host host;
+        pci_host_default(&host);
+        const struct run_as *id = &plan->run_as;
+        _cleanup_free_ char *record =
+                records_path(run->rt->hs->state_dir, run->rt->name, PCI_RECORD);
+        int r = pci_passthrough_setup(&host, plan->pci_devices,
+                                      id->switch_ids ? id->uid : (uid_t)-1,
+                                      id->switch_ids ? id->gid : (gid_t)-1, record, w, err);
+        step("pci devices bound");
+        return r;
+}
+
+/* What bind_pci_devices() did, from its record: also what a failed one did. */
+static void release_pci_devices(const struct vm_runtime *rt)
+{
+        struct pci_host host;
+        pci_host_default(&host);
+        _cleanup_free_ char *record = records_path(rt->hs->state_dir, rt->name, PCI_RECORD);
+        pci_passthrough_undo(&host, record);
 }
 
 static int mark_booted(struct running *run, struct mv_error **err)
@@ -540,6 +568,8 @@ static void teardown(struct running *run)
                 remove_socket(run->vmdir, run->plan->working_directory,
                               run->plan->virtiofsd[i].socket);
         step("teardown: virtiofsd gone");
+        release_pci_devices(run->rt);
+        step("teardown: pci devices released");
         vm_interfaces_remove(&run->interfaces);
         step("teardown: interfaces gone");
         bool notify_socket = run->notify.fd >= 0 && !run->notify.vsock;
@@ -617,6 +647,8 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
         if (r >= 0)
                 r = vm_interfaces_open_fds(plan, &run.interfaces, err);
         if (r >= 0)
+                r = bind_pci_devices(&run, &w.base, err);
+        if (r >= 0)
                 r = start_virtiofsd(&run, err);
         if (r >= 0)
                 r = readiness_prepare(&run, err);
@@ -656,6 +688,9 @@ static void remove_runner_sockets(int vmdir, const char *vm_dir, const char *run
 
 void vm_clean_up_after_crash(const struct host_settings *hs, const char *name)
 {
+        /* Its own record: written before the first device changed, removed after the last. */
+        struct vm_runtime rt = { .hs = hs, .name = name };
+        release_pci_devices(&rt);
         _cleanup_free_ char *booted = records_runner(hs->state_dir, name, "booted");
         if (!booted)
                 return;

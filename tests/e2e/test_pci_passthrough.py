@@ -168,6 +168,13 @@ def undone(state, dev, device, kernel, record):
 def test_stand_in_sysfs_device_bound_before_the_hypervisor_and_given_back_on_stop(
         microvm, guest, tmp_path):
     host, state, env, dev, device, kernel, record = start_stand_in(microvm, guest, tmp_path)
+    # A second VM with the same device is refused while the first has it; sysfs is untouched.
+    runner = os.readlink(state / ".host" / "f" / "current")
+    assert microvm_env(microvm, host, env, "install", "g", str(state / ".host" / "f" / runner)
+                       ).returncode == 0
+    other = microvm_env(microvm, host, env, "start", "g")
+    assert other.returncode == 1, other.stderr
+    assert f"PCI device {ADDR} is bound for vm f" in other.stderr, other.stderr
     stop = microvm_env(microvm, host, env, "stop", "f")
     assert stop.returncode == 0, stop.stderr
     undone(state, dev, device, kernel, record)

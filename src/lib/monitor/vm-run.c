@@ -164,20 +164,50 @@ static int start_virtiofsd(struct running *run, struct mv_error **err)
         return 0;
 }
 
+/* Whether another VM's record holds one of the plan's PCI devices: it has them until stopped. */
+static int pci_devices_free(const struct vm_runtime *rt, char *const *devices,
+                            struct mv_error **err)
+{
+        _cleanup_strv_free_ char **names = records_vm_names(rt->hs->state_dir);
+        for (size_t i = 0; names && names[i]; i++) {
+                if (strcmp(names[i], rt->name) == 0)
+                        continue;
+                _cleanup_free_ char *path = records_path(rt->hs->state_dir, names[i], PCI_RECORD);
+                _cleanup_free_ char *text = NULL;
+                if (read_file_full(path, &text, NULL, NULL) < 0)
+                        continue;
+                for (size_t j = 0; devices[j]; j++) {
+                        const char *at = strstr(text, devices[j]);
+                        if (!at || (at != text && at[-1] != '\n'))
+                                continue;
+                        mv_error_fail(err, "PCI device %s is bound for vm %s (%s)", devices[j],
+                                      names[i], path);
+                        return mv_error_hint(err,
+                                             "a device is passed to one VM at a time: stop vm %s "
+                                             "first ('microvm stop %s' also gives it back after "
+                                             "a crash)",
+                                             names[i], names[i]);
+                }
+        }
+        return 0;
+}
+
 /* The plan's PCI devices to vfio-pci, their groups to the hypervisor's user (pci-passthrough.h). */
 static int bind_pci_devices(struct running *run, struct child_waiter *w, struct mv_error **err)
 {
         const struct vm_plan *plan = run->plan;
         if (!plan->pci_devices)
                 return 0;
+        int r = pci_devices_free(run->rt, plan->pci_devices, err);
+        if (r < 0)
+                return r;
         struct pci_host host;
         pci_host_default(&host);
         const struct run_as *id = &plan->run_as;
         _cleanup_free_ char *record =
                 records_path(run->rt->hs->state_dir, run->rt->name, PCI_RECORD);
-        int r = pci_passthrough_setup(&host, plan->pci_devices,
-                                      id->switch_ids ? id->uid : (uid_t)-1,
-                                      id->switch_ids ? id->gid : (gid_t)-1, record, w, err);
+        r = pci_passthrough_setup(&host, plan->pci_devices, id->switch_ids ? id->uid : (uid_t)-1,
+                                  id->switch_ids ? id->gid : (gid_t)-1, record, w, err);
         step("pci devices bound");
         return r;
 }

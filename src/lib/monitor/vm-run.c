@@ -599,7 +599,8 @@ static void teardown(struct running *run)
                               run->plan->virtiofsd[i].socket);
         step("teardown: virtiofsd gone");
         release_pci_devices(run->rt);
-        step("teardown: pci devices released");
+        if (run->plan->pci_devices)
+                step("teardown: pci devices released");
         vm_interfaces_remove(&run->interfaces);
         step("teardown: interfaces gone");
         bool notify_socket = run->notify.fd >= 0 && !run->notify.vsock;

@@ -300,7 +300,7 @@ static int build_command(struct vm_plan *plan, const struct hv_vm *vm, const boo
         return 0;
 }
 
-/* The guest's PCI devices, for the host to bind to vfio-pci (checked when the configuration was read). */
+/* The guest's PCI devices for the host to bind (checked when the configuration was read). */
 static int pci_plan(struct vm_plan *plan, const struct value *guest, struct mv_error **err)
 {
         const struct value *devices = vget_list(guest, "microvm.devices");

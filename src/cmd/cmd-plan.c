@@ -93,6 +93,9 @@ static void print_plan(const struct vm_plan *p)
         }
         for (size_t i = 0; i < p->n_interfaces; i++)
                 print_interface(p, &p->interfaces[i]);
+        for (size_t i = 0; p->pci_devices && p->pci_devices[i]; i++)
+                printf("  PCI device %s: bind to vfio-pci, /dev/vfio/GROUP owner %s\n",
+                       p->pci_devices[i], p->run_as.switch_ids ? p->run_as.user : "root");
         for (size_t i = 0; i < p->n_virtiofsd; i++) {
                 const struct plan_virtiofsd *v = &p->virtiofsd[i];
                 printf("  virtiofsd for share %s (%s virtiofsd), listening on %s:\n", v->tag,

@@ -115,3 +115,25 @@ def test_plan_reports_a_missing_hypervisor(microvm, tmp_path):
     assert r.returncode == 1
     assert "/nonexistent/qemu-system-x86_64" in r.stderr
     assert "microvm.qemu.package" in r.stderr
+
+
+def test_plan_lists_the_pci_devices_a_start_binds(microvm, tmp_path):
+    state = tmp_path / "state"
+    host = tmp_path / "host.nix"
+    host.write_text(f'''{{
+  microvm.stateDir = "{state}";
+  microvm.vms.web.config.microvm = {{
+    kernel = "/boot/vmlinuz"; initrdPath = "/boot/initrd.img";
+    devices = [ {{ bus = "pci"; path = "0000:0A:1f.3"; }}
+                {{ bus = "usb"; path = "vendorid=0x1234,productid=0x5678"; }} ];
+  }};
+}}
+''')
+    assert run(microvm, host, "apply", "--no-start").returncode == 0
+    r = run(microvm, host, "plan", "--json", "web")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    # sysfs's spelling, lower case; the USB device is the hypervisor's alone.
+    assert plan["pciDevices"] == ["0000:0a:1f.3"]
+    r = run(microvm, host, "plan", "web")
+    assert "PCI device 0000:0a:1f.3: bind to vfio-pci, /dev/vfio/GROUP owner " in r.stdout

@@ -164,6 +164,34 @@ static void memlock(void **state)
         doctor_needs_free(&n);
 }
 
+static void iommu_stand_in_sysfs(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        struct doctor_report r = { 0 };
+        struct doctor_needs n = { 0 };
+        doctor_check_iommu(&r, &n, dir);
+        assert_int_equal(r.n, 0); /* nothing passed through: not asked */
+        strv_push(&n.vfio, "gpu");
+        doctor_check_iommu(&r, &n, dir);
+        assert_int_equal(only(&r)->status, DOCTOR_ERROR);
+        assert_non_null(strstr(r.items[0].detail, "the IOMMU is off"));
+        assert_non_null(strstr(r.items[0].hint, "intel_iommu=on"));
+        doctor_report_free(&r);
+        _cleanup_free_ char *kernel = xasprintf("%s/kernel", dir);
+        _cleanup_free_ char *groups = xasprintf("%s/iommu_groups", kernel);
+        _cleanup_free_ char *seven = xasprintf("%s/7", groups);
+        assert_int_equal(mkdir(kernel, 0755), 0);
+        assert_int_equal(mkdir(groups, 0755), 0);
+        assert_int_equal(mkdir(seven, 0755), 0);
+        doctor_check_iommu(&r, &n, dir);
+        assert_int_equal(only(&r)->status, DOCTOR_OK);
+        assert_non_null(strstr(r.items[0].detail, "1 IOMMU group, for PCI passthrough (vm gpu)"));
+        doctor_report_free(&r);
+        doctor_needs_free(&n);
+        scratch_dir_remove(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -173,6 +201,7 @@ int main(void)
                 cmocka_unit_test(accounts),
                 cmocka_unit_test(state_directory),
                 cmocka_unit_test(memlock),
+                cmocka_unit_test(iommu_stand_in_sysfs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

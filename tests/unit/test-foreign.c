@@ -99,6 +99,18 @@ static void taps_macvtaps_and_shutdown_come_from_the_metadata(void **state)
         assert_null(plan->argv[1]);
 }
 
+static void pci_devices_come_from_the_metadata(void **state)
+{
+        _cleanup_free_ char *dir = runner(*state, "x-microvm-qemu-web");
+        put(dir, "share/microvm/pci-devices", "0000:01:00.0\n0000:0A:1F.7\n", 0644);
+        _cleanup_plan_ struct vm_plan *plan = NULL;
+        _cleanup_error_ struct mv_error *err = NULL;
+        assert_int_equal(plan_of(*state, dir, &plan, &err), 0);
+        assert_string_equal(plan->pci_devices[0], "0000:01:00.0");
+        assert_string_equal(plan->pci_devices[1], "0000:0a:1f.7");
+        assert_null(plan->pci_devices[2]);
+}
+
 static void expect_refusal(const char *scratch, const char *dir, const char *message)
 {
         _cleanup_plan_ struct vm_plan *plan = NULL;
@@ -127,8 +139,8 @@ static void what_cannot_be_honoured_is_refused(void **state)
         expect_refusal(*state, badmv, "not \"ID MAC LINK MODE\"");
 
         _cleanup_free_ char *pci = runner(*state, "p-microvm-qemu-web");
-        put(pci, "share/microvm/pci-devices", "0000:01:00.0\n", 0644);
-        expect_refusal(*state, pci, "passes PCI devices through");
+        put(pci, "share/microvm/pci-devices", "0000:01:00.*\n", 0644);
+        expect_refusal(*state, pci, "'0000:01:00.*': not a full PCI address DDDD:BB:DD.F");
 
         _cleanup_free_ char *fifo = runner(*state, "f-microvm-qemu-web");
         _cleanup_free_ char *fifo_path = xasprintf("%s/share/microvm/tap-interfaces", fifo);
@@ -144,6 +156,8 @@ int main(void)
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(taps_macvtaps_and_shutdown_come_from_the_metadata,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(pci_devices_come_from_the_metadata, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(what_cannot_be_honoured_is_refused, setup,
                                                 teardown),
         };

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "config/devices.h"
 #include "config/schema.h"
 #include "util/arena.h"
 #include "util/cleanup.h"
@@ -573,6 +574,11 @@ static int check_host(const struct value *root, struct mv_error **err)
         const struct value *vms = value_lookup(root, "microvm.vms");
         size_t n_vms = vms ? vms->n_attrs : 0;
         _cleanup_(claims_free) struct claims names = { 0 }, macs = { 0 };
+        _cleanup_(pci_claims_free) struct pci_claims pci = { 0 };
+        _cleanup_(strmap_free) struct strmap autostart = { 0 };
+        const struct value *starts = value_lookup(root, "microvm.autostart");
+        for (size_t i = 0; starts && i < starts->n_items; i++)
+                strmap_put(&autostart, starts->items[i]->str, 0, NULL);
         _cleanup_free_ const struct value **cids = xcalloc(n_vms + 1, sizeof(*cids));
         _cleanup_free_ const char **owners = xcalloc(n_vms + 1, sizeof(*owners));
         size_t n_cids = 0;
@@ -593,6 +599,9 @@ static int check_host(const struct value *root, struct mv_error **err)
                 if ((r = check_interfaces(name, guest, &names, &macs, err)) < 0 ||
                     (r = check_shares(name, guest, err)) < 0 ||
                     (r = check_bin_scripts(name, guest, err)) < 0 ||
+                    (r = check_devices(name, guest,
+                                       strmap_get(&autostart, name, NULL) ? &pci : NULL, err)) <
+                            0 ||
                     (r = check_forward_ports(name, guest, err)) < 0 ||
                     (r = check_guest_sizes(name, guest, err)) < 0 ||
                     (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)

@@ -1,4 +1,5 @@
 /* doctor's checks of the host itself: KVM, device nodes, accounts, the state directory, limits. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -272,6 +273,31 @@ void doctor_check_memlock(struct doctor_report *r, const struct doctor_needs *n,
                    xasprintf("locked memory: soft limit %s, hard %s", soft, hard), NULL);
 }
 
+void doctor_check_iommu(struct doctor_report *r, const struct doctor_needs *n, const char *sysfs)
+{
+        if (!n->vfio)
+                return; /* only passthrough needs it */
+        _cleanup_free_ char *groups = xasprintf("%s/kernel/iommu_groups", sysfs);
+        _cleanup_closedir_ DIR *d = opendir(groups);
+        size_t count = 0;
+        for (struct dirent *de; d && (de = readdir(d));)
+                count += de->d_name[0] != '.';
+        _cleanup_free_ char *vms = strv_join(n->vfio, ", ");
+        if (count) {
+                doctor_add(r, "iommu", DOCTOR_OK,
+                           xasprintf("%zu IOMMU group%s, for PCI passthrough (vm %s)", count,
+                                     count == 1 ? "" : "s", vms),
+                           NULL);
+                return;
+        }
+        doctor_add(r, "iommu", DOCTOR_ERROR,
+                   xasprintf("no IOMMU groups in %s: the IOMMU is off, and the PCI devices of vm "
+                             "%s cannot be passed through",
+                             groups, vms),
+                   xstrdup("turn it on: intel_iommu=on or amd_iommu=on on the kernel command "
+                           "line (and VT-d or AMD-Vi in the firmware), then reboot"));
+}
+
 void doctor_run(const struct value *host, struct doctor_report *r)
 {
         struct doctor_needs n;
@@ -289,5 +315,6 @@ void doctor_run(const struct value *host, struct doctor_report *r)
         struct rlimit limit;
         if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0)
                 doctor_check_memlock(r, &n, &limit);
+        doctor_check_iommu(r, &n, "/sys");
         doctor_needs_free(&n);
 }

@@ -87,6 +87,9 @@ void doctor_check_state_dir(struct doctor_report *r, const char *path);
 void doctor_check_memlock(struct doctor_report *r, const struct doctor_needs *n,
                           const struct rlimit *limit);
 /* The hypervisors and virtiofsd: found where, and their versions. */
+/* IOMMU groups under `sysfs` ("/sys"), when a VM passes PCI devices through. */
+void doctor_check_iommu(struct doctor_report *r, const struct doctor_needs *n, const char *sysfs);
+
 void doctor_check_programs(struct doctor_report *r, const struct doctor_needs *n);
 
 /* Every check against the evaluated host configuration `host`. */

@@ -10,6 +10,7 @@
 
 #include "host/console.h"
 #include "host/notify.h"
+#include "host/pci-passthrough.h"
 #include "host/qmp.h"
 #include "host/share-source.h"
 #include "host/shutdown.h"
@@ -227,6 +228,63 @@ static int start_virtiofsd(struct running *run, struct mv_error **err)
                 step("virtiofsd started");
         }
         return 0;
+}
+
+/* Whether another VM's record holds one of the plan's PCI devices: it has them until stopped. */
+static int pci_devices_free(const struct vm_runtime *rt, char *const *devices,
+                            struct mv_error **err)
+{
+        _cleanup_strv_free_ char **names = records_vm_names(rt->hs->state_dir);
+        for (size_t i = 0; names && names[i]; i++) {
+                if (strcmp(names[i], rt->name) == 0)
+                        continue;
+                _cleanup_free_ char *path = records_path(rt->hs->state_dir, names[i], PCI_RECORD);
+                _cleanup_free_ char *text = NULL;
+                if (read_file_full(path, &text, NULL, NULL) < 0)
+                        continue;
+                for (size_t j = 0; devices[j]; j++) {
+                        const char *at = strstr(text, devices[j]);
+                        if (!at || (at != text && at[-1] != '\n'))
+                                continue;
+                        mv_error_fail(err, "PCI device %s is bound for vm %s (%s)", devices[j],
+                                      names[i], path);
+                        return mv_error_hint(err,
+                                             "a device is passed to one VM at a time: stop vm %s "
+                                             "first ('microvm stop %s' also gives it back after "
+                                             "a crash)",
+                                             names[i], names[i]);
+                }
+        }
+        return 0;
+}
+
+/* The plan's PCI devices to vfio-pci, their groups to the hypervisor's user (pci-passthrough.h). */
+static int bind_pci_devices(struct running *run, struct child_waiter *w, struct mv_error **err)
+{
+        const struct vm_plan *plan = run->plan;
+        if (!plan->pci_devices)
+                return 0;
+        int r = pci_devices_free(run->rt, plan->pci_devices, err);
+        if (r < 0)
+                return r;
+        struct pci_host host;
+        pci_host_default(&host);
+        const struct run_as *id = &plan->run_as;
+        _cleanup_free_ char *record =
+                records_path(run->rt->hs->state_dir, run->rt->name, PCI_RECORD);
+        r = pci_passthrough_setup(&host, plan->pci_devices, id->switch_ids ? id->uid : (uid_t)-1,
+                                  id->switch_ids ? id->gid : (gid_t)-1, record, w, err);
+        step("pci devices bound");
+        return r;
+}
+
+/* What bind_pci_devices() did, from its record: also what a failed one did. */
+static void release_pci_devices(const struct vm_runtime *rt)
+{
+        struct pci_host host;
+        pci_host_default(&host);
+        _cleanup_free_ char *record = records_path(rt->hs->state_dir, rt->name, PCI_RECORD);
+        pci_passthrough_undo(&host, record);
 }
 
 static int mark_booted(struct running *run, struct mv_error **err)
@@ -622,6 +680,9 @@ static void teardown(struct running *run)
                 remove_socket(run->vmdir, run->plan->working_directory,
                               run->plan->virtiofsd[i].socket);
         step("teardown: virtiofsd gone");
+        release_pci_devices(run->rt);
+        if (run->plan->pci_devices)
+                step("teardown: pci devices released");
         vm_interfaces_remove(&run->interfaces);
         if (run->links_up) {
                 links_down(run);
@@ -704,6 +765,8 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
         if (r >= 0)
                 r = vm_interfaces_open_fds(plan, &run.interfaces, err);
         if (r >= 0)
+                r = bind_pci_devices(&run, &w.base, err);
+        if (r >= 0)
                 r = run_snippet(&run, SNIPPET_PCI_SETUP, false, &w.base, NULL, err);
         if (r >= 0)
                 r = start_virtiofsd(&run, err);
@@ -753,6 +816,9 @@ static void remove_runner_sockets(int vmdir, const char *vm_dir, const char *run
 
 void vm_clean_up_after_crash(const struct host_settings *hs, const char *name)
 {
+        /* Its own record: written before the first device changed, removed after the last. */
+        struct vm_runtime rt = { .hs = hs, .name = name };
+        release_pci_devices(&rt);
         _cleanup_free_ char *booted = records_runner(hs->state_dir, name, "booted");
         if (!booted)
                 return;

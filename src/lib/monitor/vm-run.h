@@ -1,10 +1,11 @@
 /*
  * One run of a VM, for a monitor or for `microvm run`: create missing
- * volumes, the taps (then tapScript) and macvtaps, one virtiofsd per
- * share on a socket microvm listens on, record `booted`, start the
- * hypervisor, wait until it is ready, supervise it, shut it down when
- * asked, and tear everything down again in order (hypervisor, virtiofsd,
- * interfaces, then `booted`). Every wait happens in the event loop.
+ * volumes, the taps (then tapScript) and macvtaps, bind the PCI devices to
+ * vfio-pci, one virtiofsd per share on a socket microvm listens on, record
+ * `booted`, start the hypervisor, wait until it is ready, supervise it,
+ * shut it down when asked, and tear everything down again in order
+ * (hypervisor, virtiofsd, PCI devices, interfaces, then `booted`). Every
+ * wait happens in the event loop.
  */
 #pragma once
 
@@ -41,7 +42,8 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err);
 /*
  * After a process that ran the VM was killed: undo what it left, from the
  * runner root's `booted` record names (its interfaces, its sockets), and
- * drop the record. The caller holds the VM's lock. Nothing when there is
- * no `booted` record.
+ * drop the record; the PCI devices from their own record
+ * (host/pci-passthrough.h), which outlives a missing `booted`. The caller
+ * holds the VM's lock. Nothing else when there is no `booted` record.
  */
 void vm_clean_up_after_crash(const struct host_settings *hs, const char *name);

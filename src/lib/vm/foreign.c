@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/devices.h"
 #include "config/host-config.h"
 #include "config/json-read.h"
 #include "config/json-write.h"
@@ -256,6 +257,26 @@ static int shares(struct vm_plan *plan, const struct host_settings *hs, const ch
         return r;
 }
 
+/* share/microvm/pci-devices, one address per line: bound natively, bin/pci-setup is not run. */
+static int pci_devices(struct vm_plan *plan, const char *dir, struct mv_error **err)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = read_meta(dir, "share/microvm/pci-devices", &text, err);
+        if (r == -ENOENT)
+                return 0;
+        for (char *save = NULL, *l = r >= 0 ? strtok_r(text, "\n", &save) : NULL; l;
+             l = strtok_r(NULL, "\n", &save)) {
+                if (!l[strspn(l, " ")])
+                        continue;
+                if (!pci_address_valid(l))
+                        return bad_line(dir, "share/microvm/pci-devices", l,
+                                        "not a full PCI address DDDD:BB:DD.F", err);
+                if ((r = vm_plan_add_pci_device(plan, l, err)) < 0)
+                        return mv_error_wrap(err, "%s/share/microvm/pci-devices", dir);
+        }
+        return r;
+}
+
 static int unknown_hypervisor(const char *dir, const char *hv, struct mv_error **err)
 {
         mv_error_fail(err,
@@ -303,16 +324,8 @@ int foreign_plan(struct vm_plan *plan, const struct host_settings *hs, const cha
         }
         _cleanup_free_ char *reg = xasprintf("%s/bin/microvm-register", dir);
         plan->register_with_machined = access(reg, F_OK) == 0;
-        _cleanup_free_ char *pci = NULL;
-        int r = read_meta(dir, "share/microvm/pci-devices", &pci, err);
-        if (r >= 0 && pci[strspn(pci, " \n")]) {
-                mv_error_fail(err,
-                              "runner %s passes PCI devices through, which microvm does not "
-                              "set up on the host yet",
-                              dir);
-                return mv_error_hint(err, "remove microvm.devices of bus \"pci\" from the VM");
-        }
-        if (r < 0 && r != -ENOENT)
+        int r = pci_devices(plan, dir, err);
+        if (r < 0)
                 return r;
         run_as_resolve(NULL, &plan->run_as);
         if ((r = interfaces(plan, hs, dir, err)) < 0 || (r = shares(plan, hs, dir, err)) < 0)

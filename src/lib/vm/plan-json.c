@@ -150,6 +150,7 @@ struct value *vm_plan_to_value(const struct vm_plan *plan)
         for (size_t i = 0; i < plan->n_virtiofsd; i++)
                 value_list_append(list, virtiofsd_value(&plan->virtiofsd[i]));
         put(p, "virtiofsd", list);
+        put(p, "pciDevices", strings(plan->pci_devices));
         put(p, "notify", notify_value(plan));
         put(p, "readiness", str(readiness_names[plan->readiness]));
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/devices.h"
 #include "config/json-read.h"
 #include "config/merge.h"
 #include "config/value-get.h"
@@ -329,6 +330,36 @@ static void snippets_plan(struct vm_plan *plan, const struct value *guest)
         }
 }
 
+/* The guest's PCI devices for the host to bind (checked when the configuration was read). */
+static int pci_plan(struct vm_plan *plan, const struct value *guest, struct mv_error **err)
+{
+        const struct value *devices = vget_list(guest, "microvm.devices");
+        for (size_t i = 0; devices && i < devices->n_items; i++) {
+                if (strcmp(vget_str(devices->items[i], "bus"), "pci") != 0)
+                        continue;
+                int r = vm_plan_add_pci_device(plan, vget_str(devices->items[i], "path"), err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int vm_plan_add_pci_device(struct vm_plan *plan, const char *addr, struct mv_error **err)
+{
+        if (!pci_address_valid(addr)) {
+                mv_error_fail(err, "\"%s\" is not a full PCI address", addr);
+                return mv_error_hint(err, "microvm.devices names PCI devices as 'lspci -D' "
+                                          "lists them, e.g. \"0000:01:00.0\"");
+        }
+        char normal[PCI_ADDRESS_LEN + 1];
+        pci_address_normalise(addr, normal);
+        for (size_t i = 0; plan->pci_devices && plan->pci_devices[i]; i++)
+                if (strcmp(plan->pci_devices[i], normal) == 0)
+                        return mv_error_fail(err, "PCI device %s is listed twice", normal);
+        strv_push(&plan->pci_devices, normal);
+        return 0;
+}
+
 static int plan_build(const struct host_settings *hs, struct vm_plan *plan, struct mv_error **err)
 {
         const struct value *guest = value_lookup(plan->spec, "config");
@@ -342,12 +373,15 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
                 vm_plan_add_share(plan, vget_str(shares->items[i], "tag"),
                                   vget_str(shares->items[i], "source"));
 
+        int r = pci_plan(plan, guest, err);
+        if (r < 0)
+                return r;
+
         const struct value *vols = vget_list(guest, "microvm.volumes");
         plan->n_volumes = vols ? vols->n_items : 0;
         plan->volumes = xcalloc(plan->n_volumes + 1, sizeof(*plan->volumes));
         for (size_t i = 0; i < plan->n_volumes; i++) {
-                int r = volume_plan(plan->working_directory, vols->items[i], &plan->volumes[i],
-                                    err);
+                r = volume_plan(plan->working_directory, vols->items[i], &plan->volumes[i], err);
                 if (r < 0)
                         return r;
         }
@@ -360,7 +394,7 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
         }
 
         _cleanup_(host_programs_done) struct host_programs progs = { 0 };
-        int r = hypervisor_binary(plan->hypervisor, guest, &progs.binary, err);
+        r = hypervisor_binary(plan->hypervisor, guest, &progs.binary, err);
         if (r < 0)
                 return r;
         host_programs_find(&progs);
@@ -476,6 +510,7 @@ void vm_plan_free(struct vm_plan *p)
                 free(p->shares[i].source);
         }
         free(p->shares);
+        strv_free(p->pci_devices);
         for (size_t i = 0; i < p->n_volumes; i++) {
                 free(p->volumes[i].image);
                 strv_free(p->volumes[i].mkfs);

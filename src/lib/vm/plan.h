@@ -98,6 +98,7 @@ struct vm_plan {
         size_t n_virtiofsd;
         struct plan_share *shares; /* sources a start creates when missing (not /nix/store) */
         size_t n_shares;
+        char **pci_devices; /* full addresses, lower case: bound to vfio-pci before the start */
         enum plan_readiness readiness;
         char *notify_socket; /* READY_ON_NOTIFY, hybrid vsock: relative to the VM dir */
         uint32_t notify_cid, notify_port; /* READY_ON_NOTIFY over AF_VSOCK */
@@ -130,6 +131,9 @@ int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan
 
 /* Add share `tag` with `source` to the sources a start makes sure of. */
 void vm_plan_add_share(struct vm_plan *plan, const char *tag, const char *source);
+
+/* Add PCI device `addr` (a full address, else an error) to those the start binds. */
+int vm_plan_add_pci_device(struct vm_plan *plan, const char *addr, struct mv_error **err);
 
 void vm_plan_free(struct vm_plan *plan);
 #define _cleanup_plan_ __attribute__((cleanup(vm_plan_freep)))

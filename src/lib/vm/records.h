@@ -13,6 +13,8 @@
  *   control.sock                the monitor's control socket
  *   console.sock, console.log   the serial console and its log
  *   ready, restarts             readiness and the monitor's restart record
+ *   pci-devices                 PCI devices bound to vfio-pci, until given
+ *                               back (host/pci-passthrough.h)
  *
  * The links are also published in STATE/NAME for people and microvm.nix's
  * tools (docs/security.md), never read back from there.

@@ -1,0 +1,5 @@
+{
+  microvm.vms.a.config.microvm.devices = [
+    { bus = "pci"; path = "01:00.0"; }
+  ];
+}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/apply-preview.h"
 #include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "cmd/parallel.h"
@@ -24,6 +25,7 @@
 #include "util/xalloc.h"
 #include "vm/flake-vm.h"
 #include "vm/records.h"
+#include "vm/removal.h"
 #include "vm/runner.h"
 #include "vm/statedir.h"
 #include "vm/status.h"
@@ -43,6 +45,8 @@ static int install_vm(const char *state, const struct value *root, const char *n
         /* toplevel marks a declarative VM, which imperative updates must leave alone. */
         if (r >= 0)
                 r = records_set_runner(state, name, "toplevel", runner, NULL, err);
+        if (r >= 0)
+                r = removal_mark_declared(state, name, err);
         if (r < 0)
                 return mv_error_wrap(err, "vm %s", name);
         if (moved)
@@ -64,6 +68,10 @@ static int install_flake_vm(const struct value *root, const char *name, struct m
         const struct value *vm = value_lookup(root, vm_path);
         const char *flake = vget_str(vm, "flake"), *update = vget_str(vm, "updateFlake");
         _cleanup_free_ char *installed = records_runner(state, name, "current");
+        /* Declared before it is built: a VM that fails to build is still host.nix's. */
+        int r = removal_mark_declared(state, name, err);
+        if (r < 0)
+                return r;
         if (update && installed) {
                 printf("%s: built from a flake with updateFlake: left as installed; 'microvm -u "
                        "%s' updates it\n",
@@ -72,7 +80,7 @@ static int install_flake_vm(const struct value *root, const char *name, struct m
         }
         _cleanup_free_ char *runner = NULL;
         bool moved;
-        int r = flake_vm_install(state, name, flake, update ? update : flake, &runner, &moved, err);
+        r = flake_vm_install(state, name, flake, update ? update : flake, &runner, &moved, err);
         /* Built from a flake, it is not fully declarative: -u may update it. */
         if (r >= 0)
                 r = records_set_runner(state, name, "toplevel", NULL, NULL, err);
@@ -104,11 +112,83 @@ static size_t install_flake_vms(const struct value *root, char *const *names, in
 
 static int collect_garbage(const char *state, struct mv_error **err)
 {
-        size_t removed;
+        size_t removed, debris = 0;
         int r = statedir_gc(state, &removed, err);
         if (r >= 0 && removed)
                 printf("removed %zu unused runner%s\n", removed, removed == 1 ? "" : "s");
+        if (r >= 0)
+                r = removal_clean_debris(state, &debris, err);
+        if (r >= 0 && debris)
+                printf("removed what %zu interrupted removal%s left\n", debris,
+                       debris == 1 ? "" : "s");
         return r;
+}
+
+/*
+ * VMs that left host.nix: stopped gracefully first (without the state
+ * directory's lock: a stop may take minutes). `*stopped` gets those that
+ * no longer run. Returns how many could not be stopped.
+ */
+static size_t stop_removed(const struct value *root, char *const *removed, char ***stopped)
+{
+        const char *state = vget_str(root, "microvm.stateDir");
+        size_t failed = 0;
+        for (size_t i = 0; removed && removed[i]; i++) {
+                struct vm_status st;
+                vm_status_read(state, removed[i], &st);
+                bool running = st.state == VM_RUNNING;
+                vm_status_done(&st);
+                if (running) {
+                        printf("%s: no longer in the configuration, stopping\n", removed[i]);
+                        fflush(stdout);
+                        struct host_settings hs;
+                        host_settings_from_config(root, &hs);
+                        struct mv_error *e = NULL;
+                        bool was;
+                        int r = vm_stop(&hs, removed[i], STOP_TIMEOUT_S, &was, &e);
+                        host_settings_done(&hs);
+                        if (r < 0) {
+                                log_error("%s", e->msg);
+                                mv_error_free(&e);
+                                failed++;
+                                continue;
+                        }
+                }
+                strv_push(stopped, removed[i]);
+        }
+        return failed;
+}
+
+/* Under the state directory's lock: forget the stopped ones (a start since then keeps one). */
+static size_t forget_removed(const char *state, char *const *stopped, bool prune)
+{
+        size_t failed = 0;
+        for (size_t i = 0; stopped && stopped[i]; i++) {
+                const char *name = stopped[i];
+                struct vm_status st;
+                vm_status_read(state, name, &st);
+                bool running = st.state == VM_RUNNING;
+                vm_status_done(&st);
+                struct mv_error *e = NULL;
+                if (running) {
+                        log_error("vm %s was started again while apply removed it: left as it is",
+                                  name);
+                        failed++;
+                } else if (removal_forget(state, name, prune, &e) < 0) {
+                        log_error("%s", e->msg);
+                        if (e->hint)
+                                fprintf(stderr, "  hint: %s\n", e->hint);
+                        mv_error_free(&e);
+                        failed++;
+                } else if (prune) {
+                        printf("%s: removed, with its directory %s/%s\n", name, state, name);
+                } else {
+                        printf("%s: removed; its directory %s/%s stays with its volumes "
+                               "('apply --prune-volumes' deletes it)\n",
+                               name, state, name);
+                }
+        }
+        return failed;
 }
 
 /*
@@ -183,9 +263,11 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         static const struct option options[] = {
                 { "no-start", no_argument, NULL, 'n' },
                 { "jobs", required_argument, NULL, 'j' },
+                { "dry-run", no_argument, NULL, 'd' },
+                { "prune-volumes", no_argument, NULL, 'p' },
                 {},
         };
-        bool start = true;
+        bool start = true, dry_run = false, prune = false;
         int jobs = start_parallel_default_jobs();
         /* Nix builds in parallel itself; a few evaluations at once are what pays. */
         int build_jobs = jobs < 4 ? jobs : 4;
@@ -195,6 +277,10 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         while ((c = getopt_long(argc, argv, "nj:", options, NULL)) != -1) {
                 if (c == 'n')
                         start = false;
+                else if (c == 'd')
+                        dry_run = true;
+                else if (c == 'p')
+                        prune = true;
                 else if (c != 'j')
                         return mv_error_usage(err, "apply: unknown option '%s'", argv[optind - 1]);
                 else if (cli_parse_jobs("apply", optarg, &jobs, err) < 0)
@@ -209,13 +295,23 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
                 return r;
 
         const char *state = vget_str(cfg.root, "microvm.stateDir");
+        const struct value *vms = vget_attrs(cfg.root, "microvm.vms");
+        if (dry_run) {
+                apply_preview(cfg.root, start, prune);
+                host_config_free(&cfg);
+                return 0;
+        }
         int lock = -1;
         r = statedir_prepare(state, err);
+        _cleanup_strv_free_ char **removed = NULL, **stopped = NULL;
+        if (r >= 0)
+                removed = removal_candidates(state, vms);
+        size_t failed = 0, removal_failed = 0;
+        if (r >= 0)
+                removal_failed = stop_removed(cfg.root, removed, &stopped);
         if (r >= 0)
                 r = lock = statedir_lock(state, err);
 
-        const struct value *vms = vget_attrs(cfg.root, "microvm.vms");
-        size_t failed = 0;
         _cleanup_strv_free_ char **flake_vms = NULL;
         for (size_t i = 0; r >= 0 && vms && i < vms->n_attrs; i++) {
                 const char *name = vms->attrs[i].key;
@@ -236,6 +332,8 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         if (r >= 0)
                 failed += install_flake_vms(cfg.root, flake_vms, build_jobs);
         if (r >= 0)
+                removal_failed += forget_removed(state, stopped, prune);
+        if (r >= 0)
                 r = collect_garbage(state, err);
         /* The state directory is consistent again: starting VMs needs no lock of it. */
         if (lock >= 0)
@@ -253,6 +351,11 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         if (r >= 0 && failed)
                 r = mv_error_fail(err, "%zu VM%s could not be installed; the others were", failed,
                                   failed == 1 ? "" : "s");
+        else if (r >= 0 && removal_failed)
+                r = mv_error_fail(err,
+                                  "%zu VM%s no longer in the configuration could not be "
+                                  "removed",
+                                  removal_failed, removal_failed == 1 ? "" : "s");
         else if (r >= 0 && start_failed)
                 r = mv_error_fail(err, "%zu VM%s did not start or restart", start_failed,
                                   start_failed == 1 ? "" : "s");

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/apply-preview.h"
 #include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "config/host-config.h"
@@ -119,8 +120,18 @@ int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         int first = cli_parse_json_flag("plan", argc, argv, &json, err);
         if (first < 0)
                 return first;
+        if (argc - first == 0 && !json) {
+                struct host_config all;
+                int q = host_config_load_enabled(ctx, &all, err);
+                if (q > 0)
+                        apply_preview(all.root, true, false);
+                if (q > 0)
+                        host_config_free(&all);
+                return q < 0 ? q : 0;
+        }
         if (argc - first != 1)
-                return mv_error_usage(err, "plan takes one VM name");
+                return mv_error_usage(err, "plan takes one VM name (or none: what apply would "
+                                           "do, without --json)");
         const char *name = argv[first];
         int r = cli_check_vm_names("plan", argv + first, 1, err);
         if (r < 0)

@@ -3,8 +3,10 @@
 #include <string.h>
 
 const struct command commands[] = {
-        { "apply", "[--no-start] [--jobs N]",
-          "Install the declarative VMs, restart changed ones, start the autostart set", cmd_apply },
+        { "apply", "[--no-start] [--jobs N] [--dry-run] [--prune-volumes]",
+          "Install the declarative VMs, restart changed ones, remove those gone from host.nix, "
+          "start the autostart set",
+          cmd_apply },
         { "gc", "", "Remove runners that no VM uses", cmd_gc },
         { "create", "NAME [--flake FLAKE]",
           "Build a VM from a flake with Nix and install it (microvm -c)", cmd_create },
@@ -29,7 +31,10 @@ const struct command commands[] = {
           "List the VMs and their state; --outdated also evaluates flake VMs", cmd_list },
         { "run", "[--stop-timeout S] NAME", "Run a VM in the foreground, console on the terminal",
           cmd_run },
-        { "plan", "[--json] NAME", "Show what starting a VM would do, without doing it", cmd_plan },
+        { "plan", "[--json] [NAME]",
+          "Show what starting a VM would do, or without NAME what apply would do, without "
+          "doing it",
+          cmd_plan },
         { "check", "", "Validate the host configuration", cmd_check },
         { "doctor", "[--json]", "Check that this host can run VMs, and say how to fix it",
           cmd_doctor },

@@ -12,3 +12,6 @@ struct mv_error;
 
 /* Add the roots of VM `name`; nothing where Nix is not installed. */
 int gcroots_add(const char *state_dir, const char *name, struct mv_error **err);
+
+/* Remove the roots of VM `name` that lead into this state directory's records. */
+int gcroots_remove(const char *state_dir, const char *name, struct mv_error **err);

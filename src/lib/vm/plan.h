@@ -111,6 +111,10 @@ int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan
 /* Add share `tag` with `source` to the sources a start makes sure of. */
 void vm_plan_add_share(struct vm_plan *plan, const char *tag, const char *source);
 
+/* The plan of the runner a running VM `name` booted (its booted record), as the start made it. */
+int vm_plan_booted(const struct host_settings *hs, const char *name, struct vm_plan **plan,
+                   struct mv_error **err);
+
 void vm_plan_free(struct vm_plan *plan);
 #define _cleanup_plan_ __attribute__((cleanup(vm_plan_freep)))
 void vm_plan_freep(struct vm_plan **plan);

@@ -1,0 +1,104 @@
+"""microvm balloon: a running guest's memory balloon, set as microvm.nix's microvm-balloon
+sets it (real qemu, TCG). The test guest has no virtio-balloon driver, so the guest never
+gives memory back: what qemu was told is read from qemu's own trace of the target it set."""
+import json
+import socket
+import subprocess
+
+from test_monitor import console, mv, wait_for_guest
+from test_run import apply, no_processes_left, write_host  # noqa: F401
+
+MIB = 1024 * 1024
+
+
+def qmp(path, command, arguments=None):
+    """One QMP command on the VM's socket, as root from outside; its "return"."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(str(path))
+        f = s.makefile("rw")
+        f.readline()  # greeting
+        for cmd in ({"execute": "qmp_capabilities"},
+                    {"execute": command, **({"arguments": arguments} if arguments else {})}):
+            f.write(json.dumps(cmd) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "event" not in reply:
+                    break
+            assert "error" not in reply, reply
+        return reply["return"]
+
+
+def start(microvm, host, state):
+    """Started, and booted far enough that the stop's Ctrl-Alt-Del is heard."""
+    apply(microvm, host)
+    r = mv(microvm, host, "start", "g")
+    assert r.returncode == 0, r.stderr
+    wait_for_guest(state)
+
+
+def test_balloon_sets_qemus_target_guest_memory(microvm, guest, tmp_path):
+    host, state = write_host(tmp_path, guest, ["microvm.hold=forever"], extra="    balloon = true;")
+    start(microvm, host, state)
+    try:
+        sock = state / "g" / "g.sock"
+        assert qmp(sock, "query-balloon")["actual"] == 256 * MIB
+        # qemu logs the target it sets (to its stderr, the console log).
+        qmp(sock, "trace-event-set-state", {"name": "virtio_balloon_to_target", "enable": True})
+
+        r = mv(microvm, host, "balloon", "g", "192")
+        assert r.returncode == 0, r.stderr
+        # microvm.nix's script prints the guest's memory in MiB as query-balloon reports it.
+        actual = qmp(sock, "query-balloon")["actual"]
+        assert r.stdout == f"{actual // MIB}\n"
+        # SIZE is the memory the guest keeps: 192 MiB, a balloon of 64 MiB (16384 pages).
+        assert ("virtio_balloon_to_target balloon target: 0xc000000 num_pages: 16384"
+                in console(state)), console(state)[-2000:]
+    finally:
+        mv(microvm, host, "stop", "g")
+    no_processes_left(state)
+
+
+def test_balloon_of_a_vm_without_one_is_refused(microvm, guest, tmp_path):
+    host, state = write_host(tmp_path, guest, ["microvm.hold=forever"])
+    start(microvm, host, state)
+    try:
+        r = mv(microvm, host, "balloon", "g", "128")
+        assert r.returncode == 2, r.stderr
+        assert "vm g has no balloon: microvm.balloon is false" in r.stderr
+        assert "set microvm.balloon = true" in r.stderr
+    finally:
+        mv(microvm, host, "stop", "g")
+    no_processes_left(state)
+
+
+def test_balloon_of_a_stopped_or_unknown_vm_says_so(microvm, guest, tmp_path):
+    host, _ = write_host(tmp_path, guest, [], extra="    balloon = true;")
+    apply(microvm, host)
+    r = mv(microvm, host, "balloon", "g", "128")
+    assert r.returncode == 1 and "vm g is not running" in r.stderr, r.stderr
+    assert "microvm start g" in r.stderr
+    r = mv(microvm, host, "balloon", "nosuch", "128")
+    assert r.returncode == 1 and "vm nosuch is not installed" in r.stderr, r.stderr
+
+
+def test_balloon_refuses_bad_sizes(microvm, guest, tmp_path):
+    host, _ = write_host(tmp_path, guest, [], extra="    balloon = true;")
+    apply(microvm, host)
+    for size in ("-1", "+5", "abc", "12x", "", "99999999999999999999", "8796093022208"):
+        r = mv(microvm, host, "balloon", "g", size)
+        assert r.returncode == 2 and "SIZE must be a whole number of MiB" in r.stderr, (size, r)
+    # qemu's SIZE is the memory the guest keeps: none is no size at all.
+    r = mv(microvm, host, "balloon", "g", "0")
+    assert r.returncode == 2 and "at least 1 MiB" in r.stderr, r.stderr
+    r = mv(microvm, host, "balloon", "g")
+    assert r.returncode == 2 and "balloon NAME SIZE" in r.stderr, r.stderr
+
+
+def test_balloon_refused_where_microvm_nix_has_no_balloon_control(microvm, guest, tmp_path):
+    host, _ = write_host(tmp_path, guest, [], extra='    hypervisor = "stratovirt";')
+    apply(microvm, host)
+    r = mv(microvm, host, "balloon", "g", "128")
+    assert r.returncode == 2, r.stderr
+    assert "runs stratovirt, which has no balloon control in microvm.nix" in r.stderr

@@ -36,7 +36,6 @@
 /* What the child reports is the hypervisor's text: a message, not a stream. */
 #define REPORT_MAX 4096
 #define REPORT_FD  3
-#define SCRIPT     "bin/microvm-balloon"
 /* task_run's child could not enter the directory or change its credentials. */
 #define TASK_SETUP_FAILED 125
 
@@ -157,11 +156,12 @@ static int refusal(const char *state, const char *name, const char *runner, uint
                 return mv_error_fail(err, "vm %s: its runner %s does not say its hypervisor", name,
                                      dir);
         if (runner_is_foreign(dir)) {
-                *script = xasprintf("%s/" SCRIPT, dir);
+                *script = xasprintf("%s/" RUNNER_BALLOON, dir);
                 if (access(*script, X_OK) == 0)
                         return 0;
-                mv_error_config(err, "vm %s: its runner %s, built by microvm.nix, has no " SCRIPT,
-                                name, dir);
+                mv_error_config(
+                        err, "vm %s: its runner %s, built by microvm.nix, has no " RUNNER_BALLOON,
+                        name, dir);
                 return mv_error_hint(err, ops->balloon == HV_BALLOON_NONE
                                                   ? "microvm.nix has no balloon control for this "
                                                     "hypervisor"

@@ -2,6 +2,7 @@
 sets it (real qemu, TCG). The test guest has no virtio-balloon driver, so the guest never
 gives memory back: what qemu was told is read from qemu's own trace of the target it set."""
 import json
+import os
 import socket
 import subprocess
 
@@ -102,3 +103,55 @@ def test_balloon_refused_where_microvm_nix_has_no_balloon_control(microvm, guest
     r = mv(microvm, host, "balloon", "g", "128")
     assert r.returncode == 2, r.stderr
     assert "runs stratovirt, which has no balloon control in microvm.nix" in r.stderr
+
+
+def test_a_runner_built_by_microvm_nix_runs_its_own_balloon_script(microvm, guest, tmp_path):
+    """As its bin/microvm-shutdown: as the hypervisor's user, in the VM's directory, with SIZE
+    as its argument and its output passed on. The script speaks QMP through socat, as
+    microvm.nix's qemu runner does."""
+    from test_foreign_runner import console_f, foreign_runner, host_b, wait_for
+    runner = foreign_runner(microvm, tmp_path, guest, params=["microvm.hold=forever"],
+                            extra="    balloon = true;")
+    script = runner / "bin" / "microvm-balloon"
+    script.write_text(
+        "#!/bin/sh\nset -e\n"
+        "printf '%s\\n' '{\"execute\":\"qmp_capabilities\"}' "
+        "\"{\\\"execute\\\":\\\"balloon\\\",\\\"arguments\\\":{\\\"value\\\":$(($1 * 1048576))}}\" "
+        "| socat -t 2 STDIO UNIX:f.sock >/dev/null\n"
+        "echo \"size=$1 uid=$(id -u) dir=$(pwd)\"\n")
+    script.chmod(0o755)
+    host, state = host_b(tmp_path)
+    r = mv(microvm, host, "install", "f", str(runner))
+    assert r.returncode == 0, r.stderr
+    r = mv(microvm, host, "start", "f")
+    assert r.returncode == 0, r.stderr
+    try:
+        wait_for(state, "GUEST-UP")
+        qmp(state / "f" / "f.sock", "trace-event-set-state",
+            {"name": "virtio_balloon_to_target", "enable": True})
+        qemu = next(p for p in filter(str.isdigit, os.listdir("/proc"))
+                    if os.path.exists(f"/proc/{p}/cwd")
+                    and os.readlink(f"/proc/{p}/cwd") == str(state / "f")
+                    and open(f"/proc/{p}/comm").read().startswith("qemu"))
+        with open(f"/proc/{qemu}/status") as f:
+            uid = next(line.split()[1] for line in f if line.startswith("Uid:"))
+
+        r = mv(microvm, host, "balloon", "f", "192")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"size=192 uid={uid} dir={state / 'f'}\n"
+        assert ("virtio_balloon_to_target balloon target: 0xc000000"
+                in console_f(state)), console_f(state)[-2000:]
+    finally:
+        mv(microvm, host, "stop", "f")
+
+
+def test_a_runner_built_by_microvm_nix_without_a_balloon_script_is_refused(microvm, guest,
+                                                                           tmp_path):
+    from test_foreign_runner import foreign_runner, host_b
+    runner = foreign_runner(microvm, tmp_path, guest, extra="    balloon = true;")
+    host, _ = host_b(tmp_path)
+    r = mv(microvm, host, "install", "f", str(runner))
+    assert r.returncode == 0, r.stderr
+    r = mv(microvm, host, "balloon", "f", "128")
+    assert r.returncode == 2, r.stderr
+    assert "built by microvm.nix, has no bin/microvm-balloon" in r.stderr

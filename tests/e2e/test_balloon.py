@@ -3,7 +3,10 @@ sets it (real qemu, TCG). The test guest has no virtio-balloon driver, so the gu
 gives memory back: what qemu was told is read from qemu's own trace of the target it set."""
 import json
 import os
+import signal
 import socket
+
+import pytest
 import subprocess
 
 from test_monitor import console, mv, wait_for_guest
@@ -29,6 +32,20 @@ def qmp(path, command, arguments=None):
                     break
             assert "error" not in reply, reply
         return reply["return"]
+
+
+def hypervisor(vm_dir):
+    """(pid, uid) of the qemu running in the VM's directory."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if (os.readlink(f"/proc/{pid}/cwd") == str(vm_dir)
+                    and open(f"/proc/{pid}/comm").read().startswith("qemu")):
+                with open(f"/proc/{pid}/status") as f:
+                    uid = next(line.split()[1] for line in f if line.startswith("Uid:"))
+                return int(pid), int(uid)
+        except OSError:
+            continue
+    pytest.fail(f"no qemu runs in {vm_dir}")
 
 
 def start(microvm, host, state):
@@ -129,12 +146,7 @@ def test_a_runner_built_by_microvm_nix_runs_its_own_balloon_script(microvm, gues
         wait_for(state, "GUEST-UP")
         qmp(state / "f" / "f.sock", "trace-event-set-state",
             {"name": "virtio_balloon_to_target", "enable": True})
-        qemu = next(p for p in filter(str.isdigit, os.listdir("/proc"))
-                    if os.path.exists(f"/proc/{p}/cwd")
-                    and os.readlink(f"/proc/{p}/cwd") == str(state / "f")
-                    and open(f"/proc/{p}/comm").read().startswith("qemu"))
-        with open(f"/proc/{qemu}/status") as f:
-            uid = next(line.split()[1] for line in f if line.startswith("Uid:"))
+        _, uid = hypervisor(state / "f")
 
         r = mv(microvm, host, "balloon", "f", "192")
         assert r.returncode == 0, r.stderr
@@ -155,3 +167,50 @@ def test_a_runner_built_by_microvm_nix_without_a_balloon_script_is_refused(micro
     r = mv(microvm, host, "balloon", "f", "128")
     assert r.returncode == 2, r.stderr
     assert "built by microvm.nix, has no bin/microvm-balloon" in r.stderr
+
+
+def test_a_hung_hypervisor_does_not_hang_the_command(microvm, guest, tmp_path):
+    """qemu stopped (SIGSTOP) answers nothing on its socket: the command gives up and says so."""
+    host, state = write_host(tmp_path, guest, ["microvm.hold=forever"], extra="    balloon = true;")
+    start(microvm, host, state)
+    pid, _ = hypervisor(state / "g")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = mv(microvm, host, "balloon", "g", "128")
+        assert r.returncode == 1, r.stderr
+        assert "set the balloon of vm g: no answer" in r.stderr, r.stderr
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        mv(microvm, host, "stop", "g")
+    no_processes_left(state)
+
+
+def test_a_planted_socket_link_reaches_only_what_the_vms_user_could(microvm, guest, tmp_path):
+    """The VM's user replaces its QMP socket with a link to a socket only root may reach: the
+    request, made as that user, cannot connect, and that socket is never connected to."""
+    host, state = write_host(tmp_path, guest, ["microvm.hold=forever"], extra="    balloon = true;")
+    start(microvm, host, state)
+    _, uid = hypervisor(state / "g")
+    if uid == 0:
+        mv(microvm, host, "stop", "g")
+        pytest.skip("the hypervisor runs as root here: there is no other user to keep out")
+    private = tmp_path / "root-only"
+    private.mkdir(mode=0o700)
+    with socket.socket(socket.AF_UNIX) as root_only:
+        root_only.bind(str(private / "qmp.sock"))
+        root_only.listen(1)
+        root_only.setblocking(False)
+        sock = state / "g" / "g.sock"
+        os.rename(sock, state / "g" / "g.sock.real")
+        os.symlink(private / "qmp.sock", sock)
+        try:
+            r = mv(microvm, host, "balloon", "g", "128")
+            assert r.returncode == 1, r.stderr
+            assert "Permission denied" in r.stderr, r.stderr
+            with pytest.raises(BlockingIOError):
+                root_only.accept()
+        finally:
+            os.unlink(sock)
+            os.rename(state / "g" / "g.sock.real", sock)
+            mv(microvm, host, "stop", "g")
+    no_processes_left(state)

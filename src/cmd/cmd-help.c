@@ -47,6 +47,9 @@ int cmd_help(const struct cli_context *ctx, int argc, char **argv, struct mv_err
                 if (!c)
                         return mv_error_usage(err, "unknown command '%s'", argv[1]);
                 printf("Usage: microvm %s %s\n\n%s\n", c->name, c->args, c->summary);
+                const char *details = command_details(c->name);
+                if (details)
+                        printf("\n%s\n", details);
                 return 0;
         }
         print_usage(stdout);

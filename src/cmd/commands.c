@@ -27,6 +27,8 @@ const struct command commands[] = {
         { "status", "[--json] NAME", "Show a VM's state", cmd_status },
         { "ssh", "NAME [-- SSH_OPTIONS... | COMMAND...]",
           "A shell in a running VM over vsock, as root (microvm -s)", cmd_ssh },
+        { "balloon", "NAME SIZE",
+          "Set a running VM's memory balloon (microvm-balloon), SIZE in MiB", cmd_balloon },
         { "list", "[--json | --outdated]",
           "List the VMs and their state; --outdated also evaluates flake VMs", cmd_list },
         { "run", "[--stop-timeout S] NAME", "Run a VM in the foreground, console on the terminal",
@@ -61,5 +63,28 @@ const struct command *command_find(const char *name)
         for (const struct command *c = internal_commands; c->name; c++)
                 if (strcmp(c->name, name) == 0)
                         return c;
+        return NULL;
+}
+
+/* What a summary line cannot say. */
+static const struct {
+        const char *name, *text;
+} details[] = {
+        { "balloon",
+          "SIZE means what microvm.nix's bin/microvm-balloon SIZE_MB sends the hypervisor:\n"
+          "  qemu              the memory the guest keeps (QMP balloon); prints what it has now\n"
+          "  cloud-hypervisor  the balloon's size, the memory taken from the guest (vm.resize)\n"
+          "  crosvm            the balloon's size; prints the balloon's actual size\n"
+          "  kvmtool           how much to inflate the balloon by (lkvm balloon -i)\n"
+          "Other hypervisors have no balloon control in microvm.nix. The VM needs\n"
+          "microvm.balloon = true; a runner built by microvm.nix runs its own\n"
+          "bin/microvm-balloon. The request is made as the VM's user, within 12 s." },
+};
+
+const char *command_details(const char *name)
+{
+        for (size_t i = 0; i < sizeof(details) / sizeof(details[0]); i++)
+                if (strcmp(details[i].name, name) == 0)
+                        return details[i].text;
         return NULL;
 }

@@ -26,6 +26,9 @@ extern const struct command internal_commands[];
 
 const struct command *command_find(const char *name);
 
+/* More about a command for `microvm help COMMAND`, or NULL. */
+const char *command_details(const char *name);
+
 int cmd_help(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_start(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
@@ -41,6 +44,7 @@ int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_err
 int cmd_gc(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_create(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_update(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_balloon(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_ssh(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_vsock_proxy(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_install(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);

@@ -9,7 +9,7 @@ build=${1:?usage: run-fuzz.sh BUILD_DIR SECONDS}
 seconds=${2:?usage: run-fuzz.sh BUILD_DIR SECONDS}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 status=0
-for name in config-nix config-json notify http-response runner-metadata; do
+for name in config-nix config-json notify http-response runner-metadata balloon-answers; do
     corpus="$root/build/fuzz-corpus/$name"
     crashes="$root/build/fuzz-crashes/"
     mkdir -p "$corpus" "$crashes"

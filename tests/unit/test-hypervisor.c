@@ -262,10 +262,31 @@ static void taps_as_descriptors_are_refused(void **state)
         built_free(&b);
 }
 
+/* microvm.nix's runners with a setBalloonScript, and how each sets the balloon. */
+static void balloon_control_as_microvm_nix_has_it(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *name;
+                enum hv_balloon balloon;
+        } expected[] = {
+                { "qemu", HV_BALLOON_QMP },          { "cloud-hypervisor", HV_BALLOON_CH_API },
+                { "crosvm", HV_BALLOON_CROSVM_CMD }, { "kvmtool", HV_BALLOON_LKVM_CMD },
+                { "firecracker", HV_BALLOON_NONE },  { "stratovirt", HV_BALLOON_NONE },
+                { "alioth", HV_BALLOON_NONE },
+        };
+        for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+                const struct hypervisor_ops *ops = hypervisor_find(expected[i].name);
+                assert_non_null(ops);
+                assert_int_equal(ops->balloon, expected[i].balloon);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(backend_table),
+                cmocka_unit_test(balloon_control_as_microvm_nix_has_it),
                 cmocka_unit_test(passed_fd_numbering),
                 cmocka_unit_test(words_and_files),
                 cmocka_unit_test(ifindex_lookup),

@@ -28,6 +28,14 @@ static int in_dir(void *data)
         return access(data, F_OK) == 0 ? 0 : 1;
 }
 
+/* Reports on descriptor 3; nothing else of the parent's is open. */
+static int report(void *data)
+{
+        (void)data;
+        int other_open = fcntl(4, F_GETFD) >= 0;
+        return write(3, "seen", 4) == 4 && !other_open && fcntl(3, F_GETFD) == FD_CLOEXEC ? 0 : 1;
+}
+
 static void status_deadline_and_cancel(void **state)
 {
         (void)state;
@@ -62,10 +70,36 @@ static void status_deadline_and_cancel(void **state)
         loop_done(&l);
 }
 
+static void report_fd_is_descriptor_3(void **state)
+{
+        (void)state;
+        struct loop l;
+        assert_int_equal(loop_init(&l, NULL), 0);
+        int fds[2], spare[2];
+        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(spare, O_CLOEXEC),
+                         0); /* descriptors above 3 the child must not keep */
+        int status = -1;
+        struct task_options o = { .cwd_fd = -1,
+                                  .deadline = loop_deadline_in(10000),
+                                  .report_fd = spare[1] };
+        assert_int_equal(task_run(&l, report, NULL, &o, &status, NULL), 0);
+        assert_int_equal(status, 0);
+        char buf[8] = { 0 };
+        assert_int_equal(read(spare[0], buf, sizeof(buf) - 1), 4);
+        assert_string_equal(buf, "seen");
+        for (int i = 0; i < 2; i++) {
+                close(fds[i]);
+                close(spare[i]);
+        }
+        loop_done(&l);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(status_deadline_and_cancel),
+                cmocka_unit_test(report_fd_is_descriptor_3),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,3 +151,37 @@ int qmp_send_ctrl_alt_del(const char *path, int timeout_ms, struct mv_error **er
         strbuf_free(&line);
         return r;
 }
+
+int qmp_parse_balloon_actual(const char *line, int64_t *actual)
+{
+        json_t *msg = json_loads(line, 0, NULL);
+        json_t *value = json_object_get(json_object_get(msg, "return"), "actual");
+        int r = json_is_integer(value) && json_integer_value(value) >= 0 ? 0 : -EBADMSG;
+        if (r == 0)
+                *actual = json_integer_value(value);
+        json_decref(msg);
+        return r;
+}
+
+int qmp_balloon(const char *path, int64_t bytes, int64_t *actual, int timeout_ms,
+                struct mv_error **err)
+{
+        _cleanup_close_ int fd = qmp_connect(path, err);
+        if (fd < 0)
+                return fd;
+        _cleanup_free_ char *set = xasprintf(
+                "{\"execute\":\"balloon\",\"arguments\":{\"value\":%lld}}", (long long)bytes);
+        struct strbuf line = { 0 };
+        int r = read_line(fd, &line, timeout_ms, err);
+        if (r >= 0)
+                r = command(fd, "{\"execute\":\"qmp_capabilities\"}", &line, timeout_ms, err);
+        if (r >= 0)
+                r = command(fd, set, &line, timeout_ms, err);
+        if (r >= 0)
+                r = command(fd, "{\"execute\":\"query-balloon\"}", &line, timeout_ms, err);
+        if (r >= 0 && qmp_parse_balloon_actual(line.data, actual) < 0)
+                r = mv_error_fail(err, "query-balloon answered without the balloon's size: %s",
+                                  line.data);
+        strbuf_free(&line);
+        return r;
+}

@@ -430,6 +430,7 @@ const struct hypervisor_ops hypervisor_cloud_hypervisor = {
         .binary_name = "cloud-hypervisor",
         .build = ch_build,
         .shutdown = ch_shutdown,
+        .balloon = HV_BALLOON_CH_API,
         /* Through vsock, when microvm.vsock.cid (or a --vsock cid=) is set. */
         .supports_notify_socket = true,
         .hybrid_vsock = "notify.vsock",

@@ -191,6 +191,7 @@ const struct hypervisor_ops hypervisor_crosvm = {
         .binary_name = "crosvm",
         .build = crosvm_build,
         .shutdown = crosvm_shutdown,
+        .balloon = HV_BALLOON_CROSVM_CMD,
         .supports_notify_socket = false,
         .tap_multi_queue = NULL,
         .macvtap_as_fds = true,

@@ -79,12 +79,22 @@ enum hv_shutdown {
         HV_SHUTDOWN_RUNNER_SCRIPT, /* a runner built by microvm.nix: its bin/microvm-shutdown */
 };
 
+/* How a running guest's balloon is set: microvm.nix's microvm-balloon (setBalloonScript). */
+enum hv_balloon {
+        HV_BALLOON_NONE,       /* microvm.nix has no balloon control for it */
+        HV_BALLOON_QMP,        /* qemu: QMP balloon, the guest's target memory */
+        HV_BALLOON_CH_API,     /* cloud-hypervisor: PUT /api/v1/vm.resize desired_balloon */
+        HV_BALLOON_CROSVM_CMD, /* crosvm: `crosvm balloon BYTES SOCKET` */
+        HV_BALLOON_LKVM_CMD,   /* kvmtool: `lkvm balloon -i MIB -n NAME`, inflating by MIB */
+};
+
 struct hypervisor_ops {
         const char *name;
         const char *binary_name; /* what to look for in PATH when no package is given */
         /* NULL while a backend is not written yet. */
         int (*build)(const struct hv_vm *vm, struct hv_command *out, struct mv_error **err);
         enum hv_shutdown (*shutdown)(const struct hv_vm *vm);
+        enum hv_balloon balloon;
         bool supports_notify_socket;
         /* Hybrid vsock: the unix socket the guest's vsock connections arrive beside, or NULL. */
         const char *hybrid_vsock;

@@ -176,6 +176,7 @@ const struct hypervisor_ops hypervisor_kvmtool = {
         .binary_name = "lkvm",
         .build = kvmtool_build,
         .shutdown = kvmtool_shutdown,
+        .balloon = HV_BALLOON_LKVM_CMD,
         .supports_notify_socket = false,
         .tap_multi_queue = NULL,
         .macvtap_as_fds = false,

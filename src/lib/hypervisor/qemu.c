@@ -551,6 +551,7 @@ const struct hypervisor_ops hypervisor_qemu = {
         .binary_name = "qemu-system-x86_64",
         .build = qemu_build,
         .shutdown = qemu_shutdown,
+        .balloon = HV_BALLOON_QMP,
         .supports_notify_socket = false,
         .tap_multi_queue = qemu_tap_multi_queue,
         .macvtap_as_fds = true,

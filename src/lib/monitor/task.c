@@ -1,6 +1,7 @@
 #include "monitor/task.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -26,9 +27,15 @@ static _Noreturn void task_child(int (*fn)(void *), void *data, const struct tas
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (o->cwd_fd >= 0 && fchdir(o->cwd_fd) < 0)
                 _exit(125);
-        /* Nothing of the monitor's (listening sockets, the console) stays open here. */
-        if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
-                for (int fd = 3; fd < 1024; fd++)
+        /* What it reports through, and nothing of the monitor's (listening sockets, the console). */
+        unsigned first = 3;
+        if (o->report_fd > 2) {
+                if (dup2(o->report_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+                        _exit(125);
+                first = 4;
+        }
+        if (syscall(SYS_close_range, first, ~0U, 0U) < 0)
+                for (int fd = (int)first; fd < 1024; fd++)
                         close(fd);
         const struct spawn_credentials *c = o->creds;
         if (c) {

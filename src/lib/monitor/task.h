@@ -20,6 +20,7 @@ struct task_options {
         const struct spawn_credentials *creds; /* NULL: stay as the monitor */
         int64_t deadline;                      /* monotonic ms; the child is killed then */
         bool cancellable;                      /* a stop request kills it too */
+        int report_fd; /* > 2: stays open in the child as descriptor 3 (close-on-exec); 0: none */
 };
 
 /*

@@ -16,6 +16,7 @@ struct vm_plan;
 
 #define RUNNER_RUN      "bin/microvm-run"
 #define RUNNER_SHUTDOWN "bin/microvm-shutdown"
+#define RUNNER_BALLOON  "bin/microvm-balloon"
 
 /* Whether the runner in `dir` is microvm.nix's: no spec of ours. */
 bool runner_is_foreign(const char *dir);

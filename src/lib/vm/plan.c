@@ -435,15 +435,18 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
         return 0;
 }
 
-int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **out,
-            struct mv_error **err)
+/* Plan runner record `record` ("current", "booted") of VM `name`. */
+static int plan_record(const struct host_settings *hs, const char *name, const char *record,
+                       struct vm_plan **out, struct mv_error **err)
 {
         _cleanup_plan_ struct vm_plan *plan = xcalloc(1, sizeof(*plan));
         plan->vm = xstrdup(name);
         plan->state_dir = xstrdup(hs->state_dir);
         plan->working_directory = xasprintf("%s/%s", hs->state_dir, name);
         /* Resolved once: everything after reads this runner, whatever the record says later. */
-        plan->runner = records_runner(hs->state_dir, name, "current");
+        plan->runner = records_runner(hs->state_dir, name, record);
+        if (!plan->runner && strcmp(record, "booted") == 0)
+                return mv_error_fail(err, "vm %s is not running", name);
         if (!plan->runner) {
                 mv_error_fail(err, "vm %s is not installed in %s", name, hs->state_dir);
                 return mv_error_hint(err, "run 'microvm apply' to install the VMs of the "
@@ -464,6 +467,18 @@ int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **o
                 return mv_error_wrap(err, "vm %s", name);
         *out = TAKE_PTR(plan);
         return 0;
+}
+
+int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **out,
+            struct mv_error **err)
+{
+        return plan_record(hs, name, "current", out, err);
+}
+
+int vm_plan_booted(const struct host_settings *hs, const char *name, struct vm_plan **out,
+                   struct mv_error **err)
+{
+        return plan_record(hs, name, "booted", out, err);
 }
 
 int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan,

@@ -135,6 +135,10 @@ void vm_plan_add_share(struct vm_plan *plan, const char *tag, const char *source
 /* Add PCI device `addr` (a full address, else an error) to those the start binds. */
 int vm_plan_add_pci_device(struct vm_plan *plan, const char *addr, struct mv_error **err);
 
+/* The plan of the runner a running VM `name` booted (its booted record), as the start made it. */
+int vm_plan_booted(const struct host_settings *hs, const char *name, struct vm_plan **plan,
+                   struct mv_error **err);
+
 void vm_plan_free(struct vm_plan *plan);
 #define _cleanup_plan_ __attribute__((cleanup(vm_plan_freep)))
 void vm_plan_freep(struct vm_plan **plan);

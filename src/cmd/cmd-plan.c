@@ -66,8 +66,10 @@ static void print_fds(const struct vm_plan *p, const struct plan_interface *it)
 static void print_interface(const struct vm_plan *p, const struct plan_interface *it)
 {
         const char *type = it->macvtap ? "macvtap" : "tap";
+        bool by_runner = p->snippet_programs[it->macvtap ? SNIPPET_MACVTAP_UP : SNIPPET_TAP_UP];
         if (!it->create)
-                printf("  %s %s: expected to exist (the tap unit is disabled)\n", type, it->id);
+                printf("  %s %s: expected to exist (%s)\n", type, it->id,
+                       by_runner ? "the runner's up script makes it" : "the tap unit is disabled");
         else if (!it->macvtap)
                 printf("  tap %s: create (vnet_hdr%s), owner %s, then tapScript with id=%s\n",
                        it->id, it->multi_queue ? " multi_queue" : "", it->owner, it->id);
@@ -78,10 +80,40 @@ static void print_interface(const struct vm_plan *p, const struct plan_interface
                 print_fds(p, it);
 }
 
+/* A configured snippet or a runner's script, when the plan has one. */
+static void print_script(const struct vm_plan *p, enum plan_snippet which, const char *when)
+{
+        if (p->snippet_programs[which])
+                printf("  %s: run %s\n", when, p->snippet_programs[which]);
+        else if (p->snippets[which])
+                printf("  %s: run %s\n", when, plan_snippet_options[which]);
+}
+
 static void print_plan(const struct vm_plan *p)
 {
         printf("vm %s: %s, runner %s\n", p->vm, p->hypervisor->name, p->runner);
         printf("  working directory %s\n", p->working_directory);
+        if (p->foreign) {
+                print_script(p, SNIPPET_TAP_UP, "taps");
+                print_script(p, SNIPPET_MACVTAP_UP, "macvtaps");
+        }
+        for (size_t i = 0; i < p->n_interfaces; i++)
+                print_interface(p, &p->interfaces[i]);
+        if (!p->foreign) {
+                print_script(p, SNIPPET_TAP_UP, "taps up");
+                print_script(p, SNIPPET_MACVTAP_UP, "macvtaps up");
+        }
+        for (size_t i = 0; p->pci_devices && p->pci_devices[i]; i++)
+                printf("  PCI device %s: bind to vfio-pci, /dev/vfio/GROUP owner %s\n",
+                       p->pci_devices[i], p->run_as.switch_ids ? p->run_as.user : "root");
+        print_script(p, SNIPPET_PCI_SETUP, "PCI devices bound");
+        for (size_t i = 0; i < p->n_virtiofsd; i++) {
+                const struct plan_virtiofsd *v = &p->virtiofsd[i];
+                printf("  virtiofsd for share %s (%s virtiofsd), listening on %s:\n", v->tag,
+                       v->flavour == VIRTIOFSD_RUST ? "rust" : "c", v->socket);
+                print_argv(v->argv);
+        }
+        print_script(p, SNIPPET_PRE_START, "before the volumes");
         for (size_t i = 0; i < p->n_volumes; i++) {
                 const struct plan_volume *v = &p->volumes[i];
                 if (!v->create) {
@@ -92,17 +124,7 @@ static void print_plan(const struct vm_plan *p)
                 printf("  volume %s: create, %lld MiB, then\n", v->image, (long long)v->size_mib);
                 print_argv(v->mkfs);
         }
-        for (size_t i = 0; i < p->n_interfaces; i++)
-                print_interface(p, &p->interfaces[i]);
-        for (size_t i = 0; p->pci_devices && p->pci_devices[i]; i++)
-                printf("  PCI device %s: bind to vfio-pci, /dev/vfio/GROUP owner %s\n",
-                       p->pci_devices[i], p->run_as.switch_ids ? p->run_as.user : "root");
-        for (size_t i = 0; i < p->n_virtiofsd; i++) {
-                const struct plan_virtiofsd *v = &p->virtiofsd[i];
-                printf("  virtiofsd for share %s (%s virtiofsd), listening on %s:\n", v->tag,
-                       v->flavour == VIRTIOFSD_RUST ? "rust" : "c", v->socket);
-                print_argv(v->argv);
-        }
+        print_script(p, SNIPPET_EXTRA_ARGS, "its output ends the argv");
         for (size_t i = 0; p->file_names && p->file_names[i]; i++)
                 printf("  write %s\n", p->file_names[i]);
         print_run_as(p);
@@ -112,6 +134,8 @@ static void print_plan(const struct vm_plan *p)
                 printf("  (/dev/tap0 stands for the /dev/tapN of a macvtap that does not exist "
                        "yet: the command is built again once it does)\n");
         printf("  shutdown: %s\n", hv_shutdown_to_string(p->shutdown));
+        print_script(p, SNIPPET_TAP_DOWN, "taps removed");
+        print_script(p, SNIPPET_MACVTAP_DOWN, "macvtaps removed");
 }
 
 int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)

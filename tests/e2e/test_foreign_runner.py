@@ -241,3 +241,47 @@ def test_our_runners_have_microvm_nix_entry_points(microvm, guest, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "takes no arguments" in r.stderr, r.stderr
     no_processes_left(state)
+
+
+def test_a_runners_tap_up_and_tap_down_make_and_remove_its_taps(microvm, guest, tmp_path,
+                                                                 netns):
+    """Today's microvm.nix runners bring bin/tap-up and bin/tap-down (with the lines a guest's
+    binScripts added, here an address for the host's side): microvm runs them as microvm.nix's
+    tap unit does, as root, instead of creating the taps itself and running tapScript."""
+    runner = foreign_runner(
+        microvm, tmp_path, guest,
+        params=["microvm.ip=10.78.2.2/24", "microvm.ping=10.78.2.1"],
+        extra='''    interfaces = [ { type = "tap"; id = "vm-f"; mac = "02:00:00:00:00:07"; } ];''')
+    down = tmp_path / "tap-down-ran"
+    owner = "microvm" if subprocess.run(["id", "microvm"], capture_output=True).returncode == 0 \
+        else "root"
+    (runner / "bin" / "tap-up").write_text(
+        "#!/bin/sh\nset -eu\n"
+        "if [ -e /sys/class/net/vm-f ]; then ip link delete vm-f; fi\n"
+        f"ip tuntap add name vm-f mode tap user {owner} vnet_hdr\n"
+        "ip link set vm-f up\n"
+        "ip addr add 10.78.2.1/24 dev vm-f\n")
+    (runner / "bin" / "tap-down").write_text(
+        f"#!/bin/sh\nip link delete vm-f\necho ran > {down}\n")
+    for f in ("tap-up", "tap-down"):
+        (runner / "bin" / f).chmod(0o755)
+    # The host's tapScript is not run for such a runner: it would fail the start.
+    host, state = host_b(tmp_path, '''  microvm.host.tapScript = "exit 9";''')
+    assert mv(microvm, host, "install", "f", str(runner)).returncode == 0
+    plan = mv(microvm, host, "plan", "f").stdout
+    assert "the runner's up script makes it" in plan and "bin/tap-up" in plan, plan
+    start = subprocess.run(["ip", "netns", "exec", netns, microvm, "--config", str(host),
+                            "start", "f"], capture_output=True, text=True, timeout=120)
+    if tun_closed_to_the_vm_user():
+        assert start.returncode == 1, start.stderr
+        return
+    assert start.returncode == 0, start.stderr + console_f(state)
+    try:
+        wait_for(state, "PING 10.78.2.1 ok")
+    finally:
+        stop = mv(microvm, host, "stop", "f")
+    assert stop.returncode == 0, stop.stderr
+    assert down.read_text() == "ran\n"
+    links = subprocess.run(["ip", "-n", netns, "link"], capture_output=True, text=True).stdout
+    assert "vm-f" not in links
+    no_foreign_processes(state)

@@ -70,7 +70,11 @@ def test_plan_text_and_errors(microvm, installed):
     r = run(microvm, host, "plan", "absent")
     assert r.returncode == 1
     assert "vm absent is not installed" in r.stderr and "microvm apply" in r.stderr
-    r = run(microvm, host, "plan")
+    r = run(microvm, host, "plan")  # what apply would do
+    assert r.returncode == 0 and r.stdout.splitlines()[0] == "web: unchanged", r.stdout
+    r = run(microvm, host, "plan", "web", "absent")
+    assert r.returncode == 2
+    r = run(microvm, host, "plan", "--json")
     assert r.returncode == 2
 
 

@@ -93,6 +93,18 @@ static int ensure_share_sources(struct running *run, struct mv_error **err)
 static int run_snippet(struct running *run, enum plan_snippet which, bool as_vm,
                        struct child_waiter *w, char **output, struct mv_error **err)
 {
+        const char *program = run->plan->snippet_programs[which];
+        if (program) {
+                char *argv[] = { (char *)program, NULL };
+                struct spawn_options o = SPAWN_OPTIONS(argv);
+                o.stdin_fd = SPAWN_FD_NULL;
+                int status;
+                log_info("running %s", program);
+                int r = spawn_run(&o, w, -1, &status, NULL, err);
+                if (r >= 0 && status != 0)
+                        r = mv_error_fail(err, "%s exited with status %d", program, status);
+                return r;
+        }
         const char *text = run->plan->snippets[which];
         if (!text)
                 return 0;
@@ -756,9 +768,12 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
         if (r >= 0)
                 r = mark_booted(&run, err);
         /* In the order of microvm.nix's units: interfaces, devices, virtiofsd, then microvm-run. */
+        /* A microvm.nix runner's tap-up makes its interfaces; ours come before our scripts. */
+        if (r >= 0 && plan->foreign)
+                r = links_up(&run, &w.base, err);
         if (r >= 0)
                 r = vm_interfaces_create(plan, &run.interfaces, &w.base, err);
-        if (r >= 0)
+        if (r >= 0 && !plan->foreign)
                 r = links_up(&run, &w.base, err);
         if (r >= 0)
                 r = vm_plan_resolve_ifindex(rt->hs, plan, err);

@@ -155,6 +155,39 @@ static int interfaces(struct vm_plan *plan, const struct host_settings *hs, cons
 }
 
 /*
+ * Today's microvm.nix runners create their interfaces with bin/tap-up and
+ * bin/macvtap-up (and whatever lines the guest's binScripts added, such as
+ * joining a bridge) and remove them with the -down scripts: run as its
+ * units run them. The interfaces they make are only checked, not created.
+ */
+static void interface_scripts(struct vm_plan *plan, const char *dir)
+{
+        static const struct {
+                enum plan_snippet which;
+                const char *bin;
+        } scripts[] = {
+                { SNIPPET_TAP_UP, "bin/tap-up" },
+                { SNIPPET_TAP_DOWN, "bin/tap-down" },
+                { SNIPPET_MACVTAP_UP, "bin/macvtap-up" },
+                { SNIPPET_MACVTAP_DOWN, "bin/macvtap-down" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(scripts); i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", dir, scripts[i].bin);
+                if (access(path, X_OK) == 0)
+                        plan->snippet_programs[scripts[i].which] = TAKE_PTR(path);
+        }
+        bool taps = plan->snippet_programs[SNIPPET_TAP_UP] != NULL;
+        bool macvtaps = plan->snippet_programs[SNIPPET_MACVTAP_UP] != NULL;
+        for (size_t i = 0; i < plan->n_interfaces; i++) {
+                struct plan_interface *it = &plan->interfaces[i];
+                if (it->macvtap ? !macvtaps : !taps)
+                        continue;
+                it->create = false;
+                free(TAKE_PTR(it->tap_script));
+        }
+}
+
+/*
  * A share as the guest options would have it, for virtiofsd_argv: what
  * microvm.nix's host runs virtiofsd with for every share of such a runner
  * (posix ACLs and xattrs, virtiofsd's default cache).
@@ -330,6 +363,7 @@ int foreign_plan(struct vm_plan *plan, const struct host_settings *hs, const cha
         run_as_resolve(NULL, &plan->run_as);
         if ((r = interfaces(plan, hs, dir, err)) < 0 || (r = shares(plan, hs, dir, err)) < 0)
                 return r;
+        interface_scripts(plan, dir);
         /*
          * As microvm.nix's units: a hypervisor whose runner has a vsock CID and
          * that hands the guest the notify address itself (cloud-hypervisor)

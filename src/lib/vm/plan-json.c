@@ -168,7 +168,9 @@ struct value *vm_plan_to_value(const struct vm_plan *plan)
         put(p, "runAs", run_as_value(&plan->run_as));
         struct value *scripts = attrs();
         for (size_t i = 0; i < N_PLAN_SNIPPETS; i++)
-                if (plan->snippets[i])
+                if (plan->snippet_programs[i])
+                        put(scripts, plan_snippet_options[i], str(plan->snippet_programs[i]));
+                else if (plan->snippets[i])
                         put(scripts, plan_snippet_options[i], str(plan->snippets[i]));
         put(p, "scripts", scripts);
         put(p, "registerWithMachined", boolean(plan->register_with_machined));

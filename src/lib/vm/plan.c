@@ -564,8 +564,10 @@ void vm_plan_free(struct vm_plan *p)
         free(p->socket);
         free(p->shutdown_command);
         free(p->process_name);
-        for (size_t i = 0; i < N_PLAN_SNIPPETS; i++)
+        for (size_t i = 0; i < N_PLAN_SNIPPETS; i++) {
                 free(p->snippets[i]);
+                free(p->snippet_programs[i]);
+        }
         free(p);
 }
 

@@ -115,6 +115,8 @@ struct vm_plan {
         bool foreign;        /* built by microvm.nix: argv is its bin/microvm-run */
         char *shutdown_command; /* HV_SHUTDOWN_RUNNER_SCRIPT: the runner's bin/microvm-shutdown */
         char *snippets[N_PLAN_SNIPPETS]; /* NULL where the configuration has none */
+        char *snippet_programs
+                [N_PLAN_SNIPPETS]; /* a foreign runner's bin/tap-up, ...: run instead */
         bool register_with_machined; /* microvm.registerWithMachined, or a foreign bin/microvm-register */
 };
 

@@ -24,7 +24,8 @@ static void text_layout(void **state)
                                "This includes declarative config.microvm.vms as well as MicroVMs "
                                "that are managed through the microvm command.\n\n"
                                "Type: list of string\n\nDefault: [ ]\n\nDeclared by:\n\n"
-                               "<microvm.nix/nixos-modules/host/options.nix>\n\n");
+                               "<microvm.nix/nixos-modules/host/options.nix>\n\n"
+                               "Origin: microvm.nix's, as at 71beea0\n\n");
 }
 
 static void seed_types_and_defaults(void **state)
@@ -36,9 +37,18 @@ static void seed_types_and_defaults(void **state)
                 { "microvm.virtiofsd.inodeFileHandles",
                   "Type: null or one of \"never\", \"prefer\", \"mandatory\"\n\nDefault: null" },
                 { "microvm.host.tapScript", "Type: strings concatenated with \"\\n\"" },
-                { "microvm.stateDir", "Type: path\n\nDefault: \"/var/lib/microvms\"" },
-                { "microvm.vms.<name>.flake",
-                  "Type: null or path\n\nDefault: null\n\nExample:\n\nflakeInputs.my-infra" },
+                { "microvm.stateDir", "Type: absolute path\n\nDefault: \"/var/lib/microvms\"" },
+                { "microvm.vms.<name>.flake", "Type: null or (absolute path)\n\nDefault: "
+                                              "null\n\nExample:\n\nflakeInputs.my-infra" },
+                { "microvm.host.tapScript",
+                  "Origin: from microvm.nix 77f0b82's host module; moved or changed in microvm.nix "
+                  "by 71beea0 (see above)" },
+                { "microvm.host.restartDelay", "Origin: microvm's own, not in microvm.nix" },
+                { "microvm.vms.<name>.config.microvm.virtiofsd.inodeFileHandles",
+                  "Default: \"prefer\"" },
+                { "microvm.vms.<name>.evaluatedConfig",
+                  "Type: null or unspecified value\n\nDefault: null" },
+                { "microvm.vms.<name>.extraModules", "Type: list of module\n\nDefault: [ ]" },
                 { "microvm.vms.<name>.updateFlake",
                   "Default: null\n\nExample:\n\n\"git+file:///home/user/my-infra\"" },
                 { "microvm.vms.<name>.pkgs", "Type: null or unspecified value\n\nDefault: pkgs" },

@@ -103,7 +103,7 @@ static void guest_hypervisors(void **state)
         assert_non_null(h);
         _cleanup_free_ char *d = type_describe(h->option->type);
         assert_string_equal(d, "one of \"qemu\", \"cloud-hypervisor\", \"firecracker\", "
-                               "\"crosvm\", \"kvmtool\", \"stratovirt\", \"alioth\"");
+                               "\"crosvm\", \"kvmtool\", \"stratovirt\", \"alioth\", \"vfkit\"");
         /* networking.hostName is merged first: other defaults read it. */
         assert_string_equal(root->children[0]->segment, "networking");
 }

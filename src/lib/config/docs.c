@@ -86,6 +86,21 @@ static const char *default_shown(const struct mv_option *o)
         return o->default_text ? o->default_text : o->default_nix;
 }
 
+/* Whose option this is: microvm.nix's (at the commit the schema follows), the seed's, or ours. */
+static const char *origin(const struct mv_option *o)
+{
+        const char *by = o->declared_by ? o->declared_by : "<microvm>";
+        if (strncmp(by, "<microvm.nix/", 13) == 0)
+                return "microvm.nix's, as at " SCHEMA_UPSTREAM_COMMIT;
+        if (strncmp(by, "<microvm.nix " SCHEMA_SEED_COMMIT "/",
+                    13 + strlen(SCHEMA_SEED_COMMIT) + 1) == 0)
+                return "from microvm.nix " SCHEMA_SEED_COMMIT "'s host module; moved or changed "
+                       "in microvm.nix by " SCHEMA_UPSTREAM_COMMIT " (see above)";
+        if (strncmp(by, "<nixpkgs/", 9) == 0)
+                return "a NixOS option that microvm.nix sets";
+        return "microvm's own, not in microvm.nix";
+}
+
 static void render_text(struct strbuf *out, const struct doc_entry *e)
 {
         _cleanup_free_ char *type = type_describe(e->opt->type);
@@ -94,8 +109,8 @@ static void render_text(struct strbuf *out, const struct doc_entry *e)
                 strbuf_printf(out, "Default: %s\n\n", default_shown(e->opt));
         if (e->opt->example)
                 strbuf_printf(out, "Example:\n\n%s\n\n", e->opt->example);
-        strbuf_printf(out, "Declared by:\n\n%s\n\n",
-                      e->opt->declared_by ? e->opt->declared_by : "microvm");
+        strbuf_printf(out, "Declared by:\n\n%s\n\nOrigin: %s\n\n",
+                      e->opt->declared_by ? e->opt->declared_by : "microvm", origin(e->opt));
 }
 
 static void json_text_field(struct strbuf *out, const char *key, const char *text)
@@ -119,6 +134,8 @@ static void render_json(struct strbuf *out, const struct doc_entry *e, bool firs
                 json_text_field(out, "default", default_shown(e->opt));
         if (e->opt->example)
                 json_text_field(out, "example", e->opt->example);
+        strbuf_puts(out, ",\n    \"origin\": ");
+        json_write_string(out, origin(e->opt), strlen(origin(e->opt)));
         strbuf_puts(out, ",\n    \"readOnly\": false,\n    \"type\": ");
         json_write_string(out, type, strlen(type));
         strbuf_puts(out, "\n  }");
@@ -161,7 +178,9 @@ static void render_man(struct strbuf *out, const struct doc_entry *e)
                 man_text(out, e->opt->example);
                 strbuf_puts(out, "\n.fi\n");
         }
-        strbuf_puts(out, ".RE\n");
+        strbuf_puts(out, ".PP\n.I Origin:\n");
+        man_text(out, origin(e->opt));
+        strbuf_puts(out, "\n.RE\n");
 }
 
 static const char man_header[] =

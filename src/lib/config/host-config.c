@@ -64,15 +64,19 @@ static bool mac_valid(const char *mac)
 }
 
 /*
- * Options that make Nix evaluate `config` as a NixOS module. microvm reads
- * a config as data, so they could only be ignored: refused instead.
+ * Options that make Nix evaluate `config` as a NixOS module (or stand for
+ * such an evaluation: evaluatedConfig). microvm reads a config as data, so
+ * they could only be ignored: refused instead, unless left at their
+ * defaults (null, { }, [ ]).
  */
 static int check_module_options(const char *name, const struct value *vm, struct mv_error **err)
 {
-        static const char *const options[] = { "nixpkgs", "pkgs", "specialArgs" };
+        static const char *const options[] = { "nixpkgs", "pkgs", "specialArgs", "extraModules",
+                                               "evaluatedConfig" };
         for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
                 const struct value *v = value_lookup(vm, options[i]);
-                if (!v || v->type == VALUE_NULL || (v->type == VALUE_ATTRS && !v->n_attrs))
+                if (!v || v->type == VALUE_NULL || (v->type == VALUE_ATTRS && !v->n_attrs) ||
+                    (v->type == VALUE_LIST && !v->n_items))
                         continue;
                 _cleanup_free_ char *shown = option_segment_display(name);
                 srcpos_error(err, v->pos,
@@ -497,6 +501,22 @@ static int check_guest_sizes(const char *vm, const struct value *guest, struct m
         return 0;
 }
 
+/* microvm.nix's vfkit runs VMs on macOS; there is no backend for it here. */
+static int check_hypervisor(const char *vm, const struct value *guest, struct mv_error **err)
+{
+        const struct value *hv = value_lookup(guest, "microvm.hypervisor");
+        if (!hv || hv->type != VALUE_STRING || strcmp(hv->str, "vfkit") != 0)
+                return 0;
+        _cleanup_free_ char *name = option_segment_display(vm);
+        int r = srcpos_error(err, hv->pos,
+                             "microvm.vms.%s.config.microvm.hypervisor: vfkit runs VMs on macOS "
+                             "(Apple's Virtualization framework); microvm runs them on Linux",
+                             name);
+        mv_error_hint(err, "choose one of qemu, cloud-hypervisor, firecracker, crosvm, kvmtool, "
+                           "stratovirt, alioth");
+        return r;
+}
+
 static int check_vsock(const char *vm, const struct value *guest, const struct value **cids,
                        const char **owners, size_t *n, struct mv_error **err)
 {
@@ -596,7 +616,8 @@ static int check_host(const struct value *root, struct mv_error **err)
                 const struct value *guest = value_lookup(vm, "config");
                 if (!guest || guest->type == VALUE_NULL)
                         continue;
-                if ((r = check_interfaces(name, guest, &names, &macs, err)) < 0 ||
+                if ((r = check_hypervisor(name, guest, err)) < 0 ||
+                    (r = check_interfaces(name, guest, &names, &macs, err)) < 0 ||
                     (r = check_shares(name, guest, err)) < 0 ||
                     (r = check_bin_scripts(name, guest, err)) < 0 ||
                     (r = check_devices(name, guest,
@@ -610,6 +631,31 @@ static int check_host(const struct value *root, struct mv_error **err)
         if ((r = check_vsock_unique(cids, owners, n_cids, err)) < 0)
                 return r;
         return check_autostart(root, err);
+}
+
+/*
+ * The seed's host-wide microvm.virtiofsd.inodeFileHandles and threadPoolSize
+ * (77f0b82's host module) stand in for a guest's default of the same option,
+ * which microvm.nix moved into the guest: a value the guest writes wins.
+ */
+static void apply_host_virtiofsd(struct value *root)
+{
+        static const char *const options[] = { "inodeFileHandles", "threadPoolSize" };
+        const struct value *host = value_lookup(root, "microvm.virtiofsd");
+        const struct value *vms = value_lookup(root, "microvm.vms");
+        for (size_t i = 0; vms && i < vms->n_attrs; i++) {
+                const struct value *guest_virtiofsd =
+                        value_lookup(vms->attrs[i].value, "config.microvm.virtiofsd");
+                for (size_t k = 0; guest_virtiofsd && k < ELEMENTSOF(options); k++) {
+                        const struct value *setting = value_lookup(host, options[k]);
+                        struct attr *a = value_attrs_get(guest_virtiofsd, options[k]);
+                        /* A computed default has no position; a written value has one. */
+                        if (!setting || setting->type == VALUE_NULL || !a || a->value->pos.src)
+                                continue;
+                        value_free(a->value);
+                        a->value = value_copy(setting);
+                }
+        }
 }
 
 /* microvm.autostart: the user's list, then every VM with autostart = true; once each. */
@@ -647,6 +693,7 @@ int host_config_eval(struct merge_ctx *ctx, struct value *module, struct value *
                 return r;
         value_sort_attrs(v);
         complete_autostart(v);
+        apply_host_virtiofsd(v);
         r = check_host(v, err);
         if (r < 0) {
                 value_free(v);

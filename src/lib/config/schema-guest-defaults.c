@@ -127,3 +127,23 @@ int default_hotplugged_mem(const struct merge_ctx *ctx, struct value **out)
         *out = value_new_int(mem && mem->type == VALUE_INT ? mem->integer : 0, computed);
         return 0;
 }
+
+/*
+ * microvm.nix's "prefer" (since d0f791f). Computed rather than declared so
+ * that it is told apart from a written value: host-config.c lets the seed's
+ * host-wide setting replace it.
+ */
+int default_virtiofsd_inode_file_handles(const struct merge_ctx *ctx, struct value **out)
+{
+        (void)ctx;
+        *out = string_value("prefer");
+        return 0;
+}
+
+/* microvm.nix's "`nproc`"; computed for the same reason. */
+int default_virtiofsd_thread_pool_size(const struct merge_ctx *ctx, struct value **out)
+{
+        (void)ctx;
+        *out = string_value("`nproc`");
+        return 0;
+}

@@ -33,7 +33,8 @@ static const char *const type_enum_graphics_vulkan_values[] = { "venus", "drm_na
 static const struct type type_enum_graphics_vulkan = { .kind = TYPE_ENUM,
                                                        .values = type_enum_graphics_vulkan_values };
 static const char *const type_enum_hypervisor_values[] = {
-        "qemu", "cloud-hypervisor", "firecracker", "crosvm", "kvmtool", "stratovirt", "alioth", NULL
+        "qemu",       "cloud-hypervisor", "firecracker", "crosvm", "kvmtool",
+        "stratovirt", "alioth",           "vfkit",       NULL
 };
 static const struct type type_enum_hypervisor = { .kind = TYPE_ENUM,
                                                   .values = type_enum_hypervisor_values };
@@ -73,6 +74,17 @@ static const char *const type_enum_volumes_imagetype_values[] = { "raw", "qcow2"
 static const struct type type_enum_volumes_imagetype = {
         .kind = TYPE_ENUM, .values = type_enum_volumes_imagetype_values
 };
+
+static const char *const type_enum_vfkit_loglevel_values[] = { "debug", "info", "error", NULL };
+static const struct type type_enum_vfkit_loglevel = { .kind = TYPE_ENUM,
+                                                      .values = type_enum_vfkit_loglevel_values };
+static const struct type type_null_or_vfkit_loglevel = { .kind = TYPE_NULL_OR,
+                                                         .inner = &type_enum_vfkit_loglevel };
+static const struct type type_attrs = { .kind = TYPE_ATTRS_OF,
+                                        .inner = &type_any,
+                                        .name = "attribute set" };
+static const struct type type_null_or_attrs_set = { .kind = TYPE_NULL_OR, .inner = &type_attrs };
+static const struct type type_package_set = { .kind = TYPE_ANY, .name = "Nixpkgs package set" };
 
 static const struct type type_null_or_graphics_vulkan = { .kind = TYPE_NULL_OR,
                                                           .inner = &type_enum_graphics_vulkan };
@@ -646,7 +658,7 @@ static const struct mv_option guest_options[] = {
         },
         {
                 .name = "microvm.firecracker.cpu",
-                .type = &type_null_or_attrs,
+                .type = &type_null_or_attrs_set,
                 .default_nix = "null",
                 .description = "Custom CPU template passed to firecracker.",
                 .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
@@ -701,6 +713,7 @@ static const struct mv_option guest_options[] = {
                 .name = "microvm.graphics.backend",
                 .type = &type_enum_graphics_backend,
                 .default_nix = "\"gtk\"",
+                .default_text = "if pkgs.stdenv.hostPlatform.isDarwin then \"cocoa\" else \"gtk\"",
                 .description = "QEMU display backend to use when `graphics.enable` is "
                                "true.\n\nDefaults to `cocoa` on Darwin hosts and `gtk` otherwise.",
                 .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
@@ -1086,6 +1099,55 @@ static const struct mv_option guest_options[] = {
                 .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
         },
         {
+                .name = "microvm.vfkit.extraArgs",
+                .type = &type_list_of_str,
+                .default_nix = "[ ]",
+                .description = "Extra arguments to pass to vfkit.",
+                .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
+        },
+        {
+                .name = "microvm.vfkit.logLevel",
+                .type = &type_null_or_vfkit_loglevel,
+                .default_nix = "\"info\"",
+                .description = "vfkit log level.",
+                .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
+        },
+        {
+                .name = "microvm.vfkit.package",
+                .type = &type_package,
+                .default_text = "config.microvm.vmHostPackages.vfkit",
+                .description = "The vfkit package to use.",
+                .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
+                .flags = OPTION_OMIT_DEFAULT,
+        },
+        {
+                .name = "microvm.vfkit.rosetta.enable",
+                .type = &type_bool,
+                .default_nix = "false",
+                .description = "Enable Rosetta support for running x86_64 binaries in ARM64 Linux "
+                               "VMs.\nOnly works on Apple Silicon (ARM) Macs.\n\nWhen enabled, "
+                               "the Rosetta virtiofs share will be automatically mounted\nand "
+                               "binfmt will be configured to use Rosetta for x86_64 binaries.",
+                .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
+        },
+        {
+                .name = "microvm.vfkit.rosetta.ignoreIfMissing",
+                .type = &type_bool,
+                .default_nix = "false",
+                .description = "Continue execution even if Rosetta installation fails or is "
+                               "unavailable.\nUseful for configurations that should work on "
+                               "both ARM and Intel Macs.",
+                .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
+        },
+        {
+                .name = "microvm.vfkit.rosetta.install",
+                .type = &type_bool,
+                .default_nix = "false",
+                .description = "Automatically install Rosetta if missing.\nIf false and Rosetta "
+                               "is not installed, vfkit will fail to start.",
+                .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
+        },
+        {
                 .name = "microvm.virtiofsd.extraArgs",
                 .type = &type_list_of_str,
                 .default_nix = "[ ]",
@@ -1105,12 +1167,15 @@ static const struct mv_option guest_options[] = {
         {
                 .name = "microvm.virtiofsd.inodeFileHandles",
                 .type = &type_null_or_virtiofsd_inodefilehandles,
-                .default_nix = "null",
+                .default_fn = default_virtiofsd_inode_file_handles,
+                .default_text = "\"prefer\"",
                 .description =
                         "When to use file handles to reference inodes instead of O_PATH file "
                         "descriptors\n(never, prefer, mandatory)\n\nAllows you to overwrite "
                         "default behavior in case you hit \"too\nmany open files\" on eg. "
-                        "ZFS.\n<https://gitlab.com/virtio-fs/virtiofsd/-/issues/121>",
+                        "ZFS.\n<https://gitlab.com/virtio-fs/virtiofsd/-/issues/121>\n\n"
+                        "When the host configuration sets the seed's host-wide "
+                        "microvm.virtiofsd.inodeFileHandles, that is the default instead.",
                 .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
         },
         {
@@ -1123,16 +1188,19 @@ static const struct mv_option guest_options[] = {
         },
         {
                 .name = "microvm.virtiofsd.threadPoolSize",
-                .type = &type_null_or_thread_pool,
-                .default_nix = "null",
+                .type = &type_thread_pool,
+                .default_fn = default_virtiofsd_thread_pool_size,
+                .default_text = "\"`nproc`\"",
                 .description = "The amounts of threads virtiofsd should spawn. This option also "
                                "takes the special\nstring `\\`nproc\\`` which spawns as many "
-                               "threads as the host has cores.",
+                               "threads as the host has cores.\n\nWhen the host configuration "
+                               "sets the seed's host-wide microvm.virtiofsd.threadPoolSize, that "
+                               "is the default instead.",
                 .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
         },
         {
                 .name = "microvm.vmHostPackages",
-                .type = &type_any,
+                .type = &type_package_set,
                 .default_text = "if config.microvm.cpu == null then pkgs else pkgs.buildPackages",
                 .example = "\"nixpkgs.legacyPackages.aarch64-darwin.pkgs\"",
                 .description = "If set, overrides the default host package.",

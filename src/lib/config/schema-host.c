@@ -9,6 +9,14 @@
 #include "config/schema.h"
 
 #define HOST_MODULE "<microvm.nix/nixos-modules/host/options.nix>"
+/* The seed's host module: options microvm.nix has since moved or removed. */
+#define SEED_HOST_MODULE "<microvm.nix " SCHEMA_SEED_COMMIT "/nixos-modules/host/options.nix>"
+/* The note on a seed host option that microvm.nix moved into the guest options. */
+#define MOVED_TO_GUEST(option)                                                                     \
+        "From microvm.nix " SCHEMA_SEED_COMMIT "'s host module; at " SCHEMA_UPSTREAM_COMMIT        \
+        " it is a guest option, microvm.vms.<name>.config.microvm.virtiofsd." option               \
+        ", which microvm also reads"
+#define SEED_HOST_UNITS "<microvm.nix " SCHEMA_SEED_COMMIT "/nixos-modules/host/default.nix>"
 
 static const char *const inode_file_handles_values[] = { "never", "prefer", "mandatory", NULL };
 static const struct type type_inode_file_handles = { .kind = TYPE_ENUM,
@@ -18,6 +26,8 @@ static const struct type type_null_or_inode_file_handles = { .kind = TYPE_NULL_O
 
 static const struct type type_null_or_guest = { .kind = TYPE_NULL_OR, .inner = &schema_guest };
 static const struct type type_null_or_any = { .kind = TYPE_NULL_OR, .inner = &type_any };
+static const struct type type_module = { .kind = TYPE_ANY, .name = "module" };
+static const struct type type_list_of_module = { .kind = TYPE_LIST_OF, .inner = &type_module };
 
 /* Fully declarative VMs (with `config`) restart on change by default; others do not. */
 static int default_restart_if_changed(const struct merge_ctx *ctx, struct value **out)
@@ -44,8 +54,31 @@ static const struct mv_option vm_options[] = {
                 .declared_by = HOST_MODULE,
         },
         {
+                .name = "evaluatedConfig",
+                .type = &type_null_or_any,
+                .default_nix = "null",
+                .description = "An already evaluated configuration of this MicroVM.\nAllows "
+                               "supplying an already evaluated configuration or an alternative "
+                               "configuration evaluation function instead of NixOS's default "
+                               "eval-config.\n\nmicrovm reads config as data and evaluates no "
+                               "Nix: only null is accepted here.",
+                .declared_by = HOST_MODULE,
+        },
+        {
+                .name = "extraModules",
+                .type = &type_list_of_module,
+                .default_nix = "[ ]",
+                .example = "[\n  flakeInputs.some-project.nixosModules.example\n"
+                           "  flakeInputs.another-project.nixosModules.default\n]",
+                .description = "This option is only respected when config is specified.\n\n"
+                               "A list of additional NixOS modules to be merged into the "
+                               "MicroVM's system configuration.\n\nmicrovm reads config as "
+                               "data and evaluates no NixOS modules: only [ ] is accepted here.",
+                .declared_by = HOST_MODULE,
+        },
+        {
                 .name = "flake",
-                .type = &type_null_or_path,
+                .type = &type_null_or_abs_path,
                 .default_nix = "null",
                 .example = "flakeInputs.my-infra",
                 .description = "Source flake for declarative build",
@@ -53,7 +86,7 @@ static const struct mv_option vm_options[] = {
         },
         {
                 .name = "nixpkgs",
-                .type = &type_path,
+                .type = &type_abs_path,
                 .default_text = "pkgs.path",
                 .description = "This option is only respected when config is specified.\n\n"
                                "The nixpkgs path to use for the MicroVM. Defaults to the host's "
@@ -129,7 +162,8 @@ static const struct mv_option host_options[] = {
                 .name = "microvm.host.restartDelay",
                 .type = &type_uint,
                 .default_nix = "5",
-                .description = "Seconds a VM's monitor waits before it restarts a VM that ended "
+                .description = "microvm's own, not in microvm.nix.\n\n"
+                               "Seconds a VM's monitor waits before it restarts a VM that ended "
                                "(microvm.nix's units: RestartSec=5s). Each run shorter than 30 s "
                                "in a row doubles the delay, up to 300 s. 0 restarts at once.",
                 .declared_by = "<microvm>",
@@ -138,13 +172,14 @@ static const struct mv_option host_options[] = {
                 .name = "microvm.host.startupTimeout",
                 .type = &type_positive,
                 .default_nix = "150",
-                .description = "Seconds a VM has to become ready when it is started: with "
-                               "microvm.host.useNotifySockets, until the guest sends READY=1; "
-                               "otherwise until the hypervisor is up (qemu: answers on its "
-                               "QMP socket). A VM that is not ready by then is stopped and its "
-                               "start reported as failed. microvm.nix's units leave this to "
-                               "systemd's default start timeout.",
-                .declared_by = "<microvm>",
+                .description = "Start up timeout for the VMs in seconds\n\n"
+                               "microvm.nix sets it as the TimeoutSec of its microvm@ units. "
+                               "Here it is the time a VM has to become ready when it is "
+                               "started: with microvm.host.useNotifySockets, until the guest "
+                               "sends READY=1; otherwise until the hypervisor is up (qemu: "
+                               "answers on its QMP socket). A VM that is not ready by then is "
+                               "stopped and its start reported as failed.",
+                .declared_by = HOST_MODULE,
         },
         {
                 .name = "microvm.host.tapScript",
@@ -153,6 +188,10 @@ static const struct mv_option host_options[] = {
                 .example = "''\n  # Attach tap interface to bridge br0, and bring it up\n"
                            "  ip link set \"$id\" master br0 up\n''",
                 .description =
+                        "From microvm.nix " SCHEMA_SEED_COMMIT
+                        "'s host module; at " SCHEMA_UPSTREAM_COMMIT
+                        " the host module no longer has it: a VM's tap "
+                        "interfaces are set up by its own microvm.binScripts.tap-up.\n\n"
                         "Commands to run after creating a tap interface\n\n"
                         "Defaults to bring the interface up.\n\n"
                         "If you do not want the interface to be automatically created at all, "
@@ -160,7 +199,7 @@ static const struct mv_option host_options[] = {
                         "= false\n\n"
                         "The script runs with /bin/sh; the interface name is in the environment "
                         "variable id. The default is carried out without a shell.",
-                .declared_by = HOST_MODULE,
+                .declared_by = SEED_HOST_MODULE,
         },
         {
                 .name = "microvm.host.useNotifySockets",
@@ -175,7 +214,7 @@ static const struct mv_option host_options[] = {
         },
         {
                 .name = "microvm.stateDir",
-                .type = &type_path,
+                .type = &type_abs_path,
                 .default_nix = "\"/var/lib/microvms\"",
                 .description = "Directory that contains the MicroVMs",
                 .declared_by = HOST_MODULE,
@@ -184,29 +223,40 @@ static const struct mv_option host_options[] = {
                 .name = "microvm.virtiofsd.extraArgs",
                 .type = &type_list_of_str,
                 .default_nix = "[ ]",
-                .description = "Extra command-line switch to pass to virtiofsd.",
-                .declared_by = HOST_MODULE,
+                .description = MOVED_TO_GUEST(
+                        "extraArgs") "; this host-wide list comes before a VM's own.\n\n"
+                                     "Extra command-line switch to pass to virtiofsd.",
+                .declared_by = SEED_HOST_MODULE,
         },
         {
                 .name = "microvm.virtiofsd.inodeFileHandles",
                 .type = &type_null_or_inode_file_handles,
                 .default_nix = "null",
-                .description =
-                        "When to use file handles to reference inodes instead of O_PATH file "
-                        "descriptors (never, prefer, mandatory)\n\n"
-                        "Allows you to overwrite default behavior in case you hit \"too many "
-                        "open files\" on eg. ZFS. "
-                        "https://gitlab.com/virtio-fs/virtiofsd/-/issues/121",
-                .declared_by = HOST_MODULE,
+                .description = MOVED_TO_GUEST(
+                        "inodeFileHandles") "; this host-wide setting is the default of a VM that "
+                                            "does not set it.\n\n"
+                                            "When to use file handles to reference inodes instead "
+                                            "of O_PATH file "
+                                            "descriptors (never, prefer, mandatory)\n\n"
+                                            "Allows you to overwrite default behavior in case you "
+                                            "hit \"too many "
+                                            "open files\" on eg. ZFS. "
+                                            "https://gitlab.com/virtio-fs/virtiofsd/-/issues/121",
+                .declared_by = SEED_HOST_MODULE,
         },
         {
                 .name = "microvm.virtiofsd.threadPoolSize",
                 .type = &type_thread_pool,
                 .default_nix = "\"`nproc`\"",
-                .description = "The amounts of threads virtiofsd should spawn. This option also "
-                               "takes the special string `nproc` which spawns as many threads as "
-                               "the host has cores.",
-                .declared_by = HOST_MODULE,
+                .description =
+                        MOVED_TO_GUEST("threadPoolSize") "; this host-wide setting is the default "
+                                                         "of a VM that does not set it.\n\n"
+                                                         "The amounts of threads virtiofsd should "
+                                                         "spawn. This option also "
+                                                         "takes the special string `nproc` which "
+                                                         "spawns as many threads as "
+                                                         "the host has cores.",
+                .declared_by = SEED_HOST_MODULE,
         },
         {
                 .name = "microvm.vms",
@@ -220,12 +270,16 @@ static const struct mv_option host_options[] = {
                 .name = "systemd.services.\"microvm-tap-interfaces@%i.service\".enable",
                 .type = &type_bool,
                 .default_nix = "true",
-                .description = "Whether microvm creates a VM's tap interfaces (and runs "
+                .description = "From microvm.nix " SCHEMA_SEED_COMMIT "'s host module, which "
+                               "declares the microvm-tap-interfaces@ unit this switch turns off; "
+                               "at " SCHEMA_UPSTREAM_COMMIT " the unit runs the VM's "
+                               "microvm.binScripts.tap-up instead of microvm.host.tapScript.\n\n"
+                               "Whether microvm creates a VM's tap interfaces (and runs "
                                "microvm.host.tapScript) and its macvtap interfaces before "
                                "starting it, and removes them after. Set to false when the "
                                "interfaces are managed elsewhere; "
                                "the VM then expects them to exist.",
-                .declared_by = "<nixpkgs/nixos/modules/system/boot/systemd.nix>",
+                .declared_by = SEED_HOST_UNITS,
         },
         { 0 },
 };

@@ -3,6 +3,16 @@
 
 #include "config/types.h"
 
+/*
+ * The microvm.nix commits the schema follows: options declared by
+ * "<microvm.nix/...>" are microvm.nix's at SCHEMA_UPSTREAM_COMMIT (see
+ * tests/cases/generate/options-71beea0.json); "<microvm.nix 77f0b82/...>"
+ * marks the seed's options upstream has since moved or removed, and
+ * "<microvm>" options that are this tool's own.
+ */
+#define SCHEMA_UPSTREAM_COMMIT "71beea0"
+#define SCHEMA_SEED_COMMIT     "77f0b82"
+
 /* The whole host configuration: a NixOS-style module with microvm.* and the tap unit switch. */
 extern const struct type schema_host;
 

@@ -1,0 +1,3 @@
+{ microvm.vms.a = {
+  evaluatedConfig = { config.microvm.hypervisor = "qemu"; };
+}; }

@@ -1,0 +1,4 @@
+{ microvm.vms.a = {
+  extraModules = [ ./db.nix ];
+  config.microvm.hypervisor = "qemu";
+}; }

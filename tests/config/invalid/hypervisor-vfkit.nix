@@ -1,0 +1,4 @@
+{ microvm.vms.a.config.microvm = {
+  hypervisor = "vfkit";
+  vfkit.logLevel = "debug";
+}; }

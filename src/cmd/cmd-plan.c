@@ -65,14 +65,20 @@ static void print_fds(const struct vm_plan *p, const struct plan_interface *it)
 static void print_interface(const struct vm_plan *p, const struct plan_interface *it)
 {
         const char *type = it->macvtap ? "macvtap" : "tap";
+        /* A long id is the interface's alternative name; the kernel name is derived from it. */
+        bool alt = strcmp(it->id, it->ifname) != 0;
+        printf("  %s %s", type, it->ifname);
+        if (alt)
+                printf(" (alternative name %s)", it->id);
         if (!it->create)
-                printf("  %s %s: expected to exist (the tap unit is disabled)\n", type, it->id);
+                printf(": expected to exist (the tap unit is disabled)\n");
         else if (!it->macvtap)
-                printf("  tap %s: create (vnet_hdr%s), owner %s, then tapScript with id=%s\n",
-                       it->id, it->multi_queue ? " multi_queue" : "", it->owner, it->id);
+                printf(": create (vnet_hdr%s), owner %s%s, then tapScript with id=%s\n",
+                       it->multi_queue ? " multi_queue" : "", it->owner,
+                       alt ? ", add the alternative name" : "", it->ifname);
         else
-                printf("  macvtap %s: create on %s, mode %s, mac %s, /dev/tapN owner %s\n", it->id,
-                       it->link, it->mode, it->mac, it->owner);
+                printf(": create on %s, mode %s, mac %s, /dev/tapN owner %s%s\n", it->link,
+                       it->mode, it->mac, it->owner, alt ? ", add the alternative name" : "");
         if (it->n_fds)
                 print_fds(p, it);
 }

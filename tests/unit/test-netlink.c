@@ -189,6 +189,9 @@ static void altname_added_and_found(void **state)
         assert_true(netlink_add_altname("lo", alt, &err) < 0);
         assert_null(strstr(err->msg, "lacks"));
         assert_non_null(strstr(err->msg, "add alternative name"));
+        assert_string_equal(err->hint,
+                            "`ip link show the-loopback-of-this-namespace` shows the interface "
+                            "that has it");
 }
 
 /* This kernel has alternative names: one without them is played by MICROVM_TEST_NO_ALTNAMES. */

@@ -147,7 +147,11 @@ int netlink_add_altname(const char *ifname, const char *altname, struct mv_error
                 return mv_error_hint(err, "use an id of at most 15 bytes");
         }
         if (r < 0)
-                return mv_error_set(err, -r, "interface %s: add alternative name %s%s%s", ifname,
-                                    altname, ack.msg[0] ? ": " : "", ack.msg);
-        return 0;
+                mv_error_set(err, -r, "interface %s: add alternative name %s%s%s", ifname, altname,
+                             ack.msg[0] ? ": " : "", ack.msg);
+        /* Names and alternative names are one namespace: another interface has it. */
+        if (r == -EEXIST)
+                return mv_error_hint(err, "`ip link show %s` shows the interface that has it",
+                                     altname);
+        return r < 0 ? r : 0;
 }

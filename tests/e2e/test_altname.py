@@ -33,7 +33,8 @@ def link_show(ns, name):
 def tap_host(tmp_path, guest, params, tap_script):
     return write_host(
         tmp_path, guest, params,
-        extra=f'''    interfaces = [ {{ type = "tap"; id = "{TAP_ID}"; mac = "02:00:00:00:00:01"; }} ];''',
+        extra=f'''    interfaces = [ {{ type = "tap"; id = "{TAP_ID}";
+                    mac = "02:00:00:00:00:01"; }} ];''',
         host_extra=f"  microvm.host.tapScript = ''\n{tap_script}\n  '';")
 
 
@@ -135,4 +136,43 @@ def test_stand_in_kernel_without_altnames_fails_the_start_and_removes_the_tap(
     assert "GUEST-UP" not in text  # refused before the hypervisor
     assert link_show(netns, kernel_name(TAP_ID)) is None
     assert not (state / "g" / "booted").exists()
+    no_processes_left(state)
+
+
+def test_a_monitor_killed_before_the_alternative_name_leaves_nothing_behind(microvm, guest,
+                                                                            tmp_path, netns):
+    """kill -9 between making the tap and naming it: the tap has only its kernel name, by
+    which the stop removes it; the next start makes and names it again."""
+    short = kernel_name(TAP_ID)
+    host, state = tap_host(tmp_path, guest, ["microvm.hold=forever"], '    ip link set "$id" up')
+    apply(microvm, host)
+    traced = subprocess.run(["ip", "netns", "exec", netns, microvm, "--config", str(host),
+                             "start", "g"], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, MICROVM_TEST_KILL_TRACE="1",
+                                     MICROVM_TEST_KILL_AT="monitor:1000000"))
+    assert traced.returncode == 0, traced.stderr
+    wait_for_guest(state)
+    assert mv(microvm, netns, host, "stop", "g").returncode == 0
+    log = (state / ".host" / "g" / "console.log").read_text(errors="replace")
+    # With a scope to kill in, the trace numbers that scope's points, as MICROVM_TEST_KILL_AT does.
+    (point,) = [line.split(":")[2] for line in log.splitlines()
+                if line.endswith(": interface made, its alternative name next")]
+
+    killed = subprocess.run(["ip", "netns", "exec", netns, microvm, "--config", str(host),
+                             "start", "g"], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, MICROVM_TEST_KILL_AT=f"monitor:{point}"))
+    assert "its monitor ended without a word" in killed.stderr, killed.stderr
+    assert status(microvm, host)["state"] != "running"
+    left = link_show(netns, short)
+    assert left is not None and "altname" not in left, left  # made, not yet named
+    r = mv(microvm, netns, host, "stop", "g")
+    assert r.returncode == 0, r.stderr
+    assert link_show(netns, short) is None
+
+    r = mv(microvm, netns, host, "start", "g")
+    assert r.returncode == 0, r.stderr
+    wait_for_guest(state)
+    assert link_show(netns, TAP_ID) is not None
+    assert mv(microvm, netns, host, "stop", "g").returncode == 0
+    assert link_show(netns, TAP_ID) is None and link_show(netns, short) is None
     no_processes_left(state)

@@ -68,8 +68,9 @@ static void print_interface(const struct vm_plan *p, const struct plan_interface
         /* A long id is the interface's alternative name; the kernel name is derived from it. */
         bool alt = strcmp(it->id, it->ifname) != 0;
         printf("  %s %s", type, it->ifname);
+        /* Made elsewhere, it is looked up by its kernel name and given no other. */
         if (alt)
-                printf(" (alternative name %s)", it->id);
+                printf(it->create ? " (alternative name %s)" : " (kernel name of id %s)", it->id);
         if (!it->create)
                 printf(": expected to exist (the tap unit is disabled)\n");
         else if (!it->macvtap)

@@ -159,3 +159,10 @@ def test_plan_of_a_long_interface_id(microvm, tmp_path):
     assert (it["id"], it["ifname"]) == ("vm-web-frontend-eth0", "vm-web-f-b696e6")
     r = run(microvm, host, "plan", "web")
     assert "tap vm-web-f-b696e6 (alternative name vm-web-frontend-eth0): create" in r.stdout
+
+    # Made by someone else, it is expected under its kernel name.
+    host.write_text(host.read_text().replace(
+        "{\n", '{\n  systemd.services."microvm-tap-interfaces@%i.service".enable = false;\n', 1))
+    r = run(microvm, host, "plan", "web")
+    assert ("tap vm-web-f-b696e6 (kernel name of id vm-web-frontend-eth0): expected to exist"
+            in r.stdout), r.stdout + r.stderr

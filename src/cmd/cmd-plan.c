@@ -66,16 +66,23 @@ static void print_fds(const struct vm_plan *p, const struct plan_interface *it)
 static void print_interface(const struct vm_plan *p, const struct plan_interface *it)
 {
         const char *type = it->macvtap ? "macvtap" : "tap";
+        /* A long id is the interface's alternative name; the kernel name is derived from it. */
+        bool alt = strcmp(it->id, it->ifname) != 0;
+        printf("  %s %s", type, it->ifname);
+        /* Made elsewhere, it is looked up by its kernel name and given no other. */
+        if (alt)
+                printf(it->create ? " (alternative name %s)" : " (kernel name of id %s)", it->id);
         bool by_runner = p->snippet_programs[it->macvtap ? SNIPPET_MACVTAP_UP : SNIPPET_TAP_UP];
         if (!it->create)
-                printf("  %s %s: expected to exist (%s)\n", type, it->id,
+                printf(": expected to exist (%s)\n",
                        by_runner ? "the runner's up script makes it" : "the tap unit is disabled");
         else if (!it->macvtap)
-                printf("  tap %s: create (vnet_hdr%s), owner %s, then tapScript with id=%s\n",
-                       it->id, it->multi_queue ? " multi_queue" : "", it->owner, it->id);
+                printf(": create (vnet_hdr%s), owner %s%s, then tapScript with id=%s\n",
+                       it->multi_queue ? " multi_queue" : "", it->owner,
+                       alt ? ", add the alternative name" : "", it->ifname);
         else
-                printf("  macvtap %s: create on %s, mode %s, mac %s, /dev/tapN owner %s\n", it->id,
-                       it->link, it->mode, it->mac, it->owner);
+                printf(": create on %s, mode %s, mac %s, /dev/tapN owner %s%s\n", it->link,
+                       it->mode, it->mac, it->owner, alt ? ", add the alternative name" : "");
         if (it->n_fds)
                 print_fds(p, it);
 }

@@ -95,7 +95,8 @@ def test_plan_of_a_macvtap(microvm, tmp_path):
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)
     # qemu opens a queue per vCPU: /dev/tapN twice, as descriptors 3 and 4.
-    assert plan["interfaces"] == [{"create": True, "fds": [3, 4], "id": "vm-mv", "link": "eth9",
+    assert plan["interfaces"] == [{"create": True, "fds": [3, 4], "id": "vm-mv", "ifname": "vm-mv",
+                                   "link": "eth9",
                                    "mac": "02:00:00:00:00:02", "mode": "vepa",
                                    "owner": "microvm", "type": "macvtap"}]
     argv = plan["command"]["argv"]
@@ -141,3 +142,31 @@ def test_plan_lists_the_pci_devices_a_start_binds(microvm, tmp_path):
     assert plan["pciDevices"] == ["0000:0a:1f.3"]
     r = run(microvm, host, "plan", "web")
     assert "PCI device 0000:0a:1f.3: bind to vfio-pci, /dev/vfio/GROUP owner " in r.stdout
+
+
+def test_plan_of_a_long_interface_id(microvm, tmp_path):
+    """An id longer than 15 bytes: the plan shows it and the kernel name derived from it."""
+    state = tmp_path / "state"
+    host = tmp_path / "host.nix"
+    host.write_text(f'''{{
+  microvm.stateDir = "{state}";
+  microvm.vms.web.config.microvm = {{
+    kernel = "/boot/vmlinuz"; initrdPath = "/boot/initrd.img";
+    interfaces = [ {{ type = "tap"; id = "vm-web-frontend-eth0"; mac = "02:00:00:00:00:02"; }} ];
+  }};
+}}
+''')
+    assert run(microvm, host, "apply", "--no-start").returncode == 0
+    r = run(microvm, host, "plan", "--json", "web")
+    assert r.returncode == 0, r.stderr
+    (it,) = json.loads(r.stdout)["interfaces"]
+    assert (it["id"], it["ifname"]) == ("vm-web-frontend-eth0", "vm-web-f-b696e6")
+    r = run(microvm, host, "plan", "web")
+    assert "tap vm-web-f-b696e6 (alternative name vm-web-frontend-eth0): create" in r.stdout
+
+    # Made by someone else, it is expected under its kernel name.
+    host.write_text(host.read_text().replace(
+        "{\n", '{\n  systemd.services."microvm-tap-interfaces@%i.service".enable = false;\n', 1))
+    r = run(microvm, host, "plan", "web")
+    assert ("tap vm-web-f-b696e6 (kernel name of id vm-web-frontend-eth0): expected to exist"
+            in r.stdout), r.stdout + r.stderr

@@ -22,7 +22,10 @@ static void needs_follow_the_vms(void **state)
                   VM("a", "hypervisor = \"crosvm\"; vsock.cid = 3; mem = 2048; "
                           "devices = [ { bus = \"pci\"; path = \"0000:01:00.0\"; } ];")
                           VM("b", "vsock.cid = 4; interfaces = [ { type = \"tap\"; id = "
-                                  "\"vm-b\"; mac = \"02:00:00:00:00:01\"; tap.vhost = true; } ];")
+                                  "\"vm-b\"; mac = \"02:00:00:00:00:01\"; tap.vhost = true; } "
+                                  "{ type = \"macvtap\"; id = \"vm-b-on-the-lan-0\"; mac = "
+                                  "\"02:00:00:00:00:02\"; macvtap = { link = \"eth0\"; mode = "
+                                  "\"bridge\"; }; } ];")
                                   VM("c", "hypervisor = \"firecracker\"; vsock.cid = 5; "
                                           "firecracker.package = \"/opt/fc\"; shares = [ { tag = "
                                           "\"s\"; source = \"/srv\"; mountPoint = \"/m\"; proto = "
@@ -39,6 +42,8 @@ static void needs_follow_the_vms(void **state)
         assert_null(n.tap[1]);
         assert_string_equal(n.virtiofs[0], "c");
         assert_string_equal(n.vfio[0], "a");
+        assert_string_equal(n.altname[0], "b");
+        assert_null(n.altname[1]);
         assert_int_equal(n.vfio_mem_mib, 2048);
         assert_string_equal(n.by_hypervisor[0][0], "b"); /* qemu, first in the table */
         assert_string_equal(n.package[2], "/opt/fc");    /* firecracker */
@@ -192,10 +197,38 @@ static void iommu_stand_in_sysfs(void **state)
         scratch_dir_remove(dir);
 }
 
+static void altnames_by_kernel_release(void **state)
+{
+        (void)state;
+        struct doctor_report r = { 0 };
+        struct doctor_needs n = { 0 };
+        doctor_check_altnames(&r, &n, "4.19.0");
+        assert_int_equal(r.n, 0); /* no long id: not asked */
+        strv_push(&n.altname, "web");
+        doctor_check_altnames(&r, &n, "5.4.0-150-generic");
+        assert_int_equal(only(&r)->status, DOCTOR_ERROR);
+        assert_string_equal(r.items[0].detail,
+                            "Linux 5.4 lacks alternative interface names (Linux 5.5+), which the "
+                            "interface ids longer than 15 bytes of vm web need");
+        assert_non_null(strstr(r.items[0].hint, "at most 15 bytes"));
+        doctor_report_free(&r);
+        doctor_check_altnames(&r, &n, "5.5.0");
+        assert_int_equal(only(&r)->status, DOCTOR_OK);
+        doctor_report_free(&r);
+        doctor_check_altnames(&r, &n, "6.1.0-13-amd64");
+        assert_int_equal(only(&r)->status, DOCTOR_OK);
+        doctor_report_free(&r);
+        doctor_check_altnames(&r, &n, "weird");
+        assert_int_equal(only(&r)->status, DOCTOR_WARNING);
+        doctor_report_free(&r);
+        doctor_needs_free(&n);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(needs_follow_the_vms),
+                cmocka_unit_test(altnames_by_kernel_release),
                 cmocka_unit_test(kvm_verdicts),
                 cmocka_unit_test(devices),
                 cmocka_unit_test(accounts),

@@ -282,6 +282,48 @@ static void balloon_control_as_microvm_nix_has_it(void **state)
         }
 }
 
+/* Whether any argument or file of the command contains `needle`. */
+static bool command_mentions(const struct hv_command *c, const char *needle)
+{
+        for (size_t i = 0; c->argv && c->argv[i]; i++)
+                if (strstr(c->argv[i], needle))
+                        return true;
+        for (size_t i = 0; c->file_contents && c->file_contents[i]; i++)
+                if (strstr(c->file_contents[i], needle))
+                        return true;
+        return false;
+}
+
+/*
+ * A long id is the tap's alternative name; hypervisors attach by TUNSETIFF,
+ * which takes the kernel name (at most 15 bytes): every backend names that.
+ */
+static void long_ids_are_opened_by_their_kernel_names(void **state)
+{
+        (void)state;
+        static const char *const cases[][2] = {
+                { "qemu", "ifname=vm-web-f-b696e6," },
+                { "cloud-hypervisor", "tap=vm-web-f-b696e6" },
+                { "crosvm", "tap-name=vm-web-f-b696e6," },
+                { "kvmtool", "tapif=vm-web-f-b696e6," },
+                { "alioth", "if_name=vm-web-f-b696e6," },
+                { "stratovirt", "ifname=vm-web-f-b696e6" },
+                { "firecracker", "\"host_dev_name\":\"vm-web-f-b696e6\"" },
+        };
+        struct hv_env env = { .arch = "x86_64", .unbuffer = "/bin/unbuffer" };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct built b;
+                if (build_backend(cases[i][0],
+                                  "interfaces = [ { type = \"tap\"; id = "
+                                  "\"vm-web-frontend-eth0\"; mac = \"02:00:00:00:00:01\"; } ];",
+                                  env, &b) < 0)
+                        fail_msg("%s: %s", cases[i][0], b.err->msg);
+                if (!command_mentions(&b.cmd, cases[i][1]))
+                        fail_msg("%s: no %s", cases[i][0], cases[i][1]);
+                built_free(&b);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -294,6 +336,7 @@ int main(void)
                 cmocka_unit_test(option_values_without_an_escape),
                 cmocka_unit_test(taps_as_descriptors),
                 cmocka_unit_test(taps_as_descriptors_are_refused),
+                cmocka_unit_test(long_ids_are_opened_by_their_kernel_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,12 +2,16 @@
 #include "test-helpers.h"
 
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "config/ifname.h"
 #include "host/macvtap.h"
+#include "host/netlink.h"
 #include "host/tap.h"
 #include "netns-helpers.h"
 #include "util/atomic-file.h"
@@ -21,6 +25,7 @@
 static struct plan_interface tap(const char *id)
 {
         return (struct plan_interface){ .id = (char *)id,
+                                        .ifname = (char *)id,
                                         .create = true,
                                         .mac = "02:00:00:00:01:01",
                                         .owner = "nobody",
@@ -30,6 +35,7 @@ static struct plan_interface tap(const char *id)
 static struct plan_interface macvtap(const char *id, const char *link)
 {
         return (struct plan_interface){ .id = (char *)id,
+                                        .ifname = (char *)id,
                                         .macvtap = true,
                                         .create = true,
                                         .mac = "02:00:00:00:01:02",
@@ -234,6 +240,84 @@ static void the_runners_lists_are_removed(void **state)
         scratch_dir_remove(dir);
 }
 
+static int on_link(const struct nlmsghdr *nlh, void *data)
+{
+        const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        if (nlh->nlmsg_type == RTM_NEWLINK)
+                *(int *)data = ifi->ifi_index;
+        return MNL_CB_OK;
+}
+
+/* The index of the link with alternative name `altname`, as the kernel looks it up; 0: none. */
+static int altname_index(const char *altname)
+{
+        char buf[1024] = { 0 };
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETLINK;
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(nlh, IFLA_ALT_IFNAME, altname);
+        struct netlink_ack ack;
+        int index = 0;
+        return netlink_request(nlh, on_link, &index, &ack) < 0 ? 0 : index;
+}
+
+/* Long ids: made under their kernel names, which get the id as alternative name. */
+static void long_ids_become_alternative_names(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        make_lower();
+        const char *tap_id = "a-tap-with-an-id-of-30-bytes-x", *mv_id = "a-macvtap-with-a-long-id";
+        ifname_buf tap_name, mv_name;
+        struct plan_interface list[] = { tap(tap_id), macvtap(mv_id, "lower0") };
+        list[0].ifname = (char *)interface_kernel_name(tap_id, tap_name);
+        list[1].ifname = (char *)interface_kernel_name(mv_id, mv_name);
+        struct vm_plan plan = plan_of(list, 2);
+        struct vm_interfaces ifs = { 0 };
+        _cleanup_error_ struct mv_error *err = NULL;
+        if (vm_interfaces_create(&plan, &ifs, NULL, &err) < 0)
+                fail_msg("%s", err->msg);
+        int tap_index = (int)if_nametoindex(tap_name), mv_index = (int)if_nametoindex(mv_name);
+        assert_true(tap_index > 0 && mv_index > 0);
+        assert_int_equal(altname_index(tap_id), tap_index);
+        assert_int_equal(altname_index(mv_id), mv_index);
+
+        vm_interfaces_remove(&ifs);
+        assert_false(link_exists(tap_name) || link_exists(mv_name));
+        assert_int_equal(altname_index(tap_id), 0);
+        assert_int_equal(altname_index(mv_id), 0);
+}
+
+/*
+ * A kernel without alternative names (played by MICROVM_TEST_NO_ALTNAMES:
+ * this one has them): the start fails, and the tap it made is recorded
+ * for the teardown, which removes it.
+ */
+static void stand_in_kernel_without_altnames_fails_the_start(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        const char *id = "a-tap-with-an-id-of-30-bytes-y";
+        ifname_buf name;
+        struct plan_interface list[] = { tap(id) };
+        list[0].ifname = (char *)interface_kernel_name(id, name);
+        struct vm_plan plan = plan_of(list, 1);
+        struct vm_interfaces ifs = { 0 };
+        _cleanup_error_ struct mv_error *err = NULL;
+        setenv("MICROVM_TEST_NO_ALTNAMES", "1", 1);
+        int r = vm_interfaces_create(&plan, &ifs, NULL, &err);
+        unsetenv("MICROVM_TEST_NO_ALTNAMES");
+        assert_true(r < 0);
+        assert_non_null(strstr(err->msg, "lacks alternative interface names (Linux 5.5+)"));
+        assert_int_equal(ifs.n_created, 1);
+        assert_true(link_exists(name));
+        vm_interfaces_remove(&ifs);
+        assert_false(link_exists(name));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -243,6 +327,8 @@ int main(void)
                 cmocka_unit_test(a_failure_leaves_what_was_made_to_remove),
                 cmocka_unit_test(interfaces_made_elsewhere_must_exist),
                 cmocka_unit_test(the_runners_lists_are_removed),
+                cmocka_unit_test(long_ids_become_alternative_names),
+                cmocka_unit_test(stand_in_kernel_without_altnames_fails_the_start),
         };
         return cmocka_run_group_tests(tests, enter_netns, NULL);
 }

@@ -7,6 +7,7 @@
 
 #include "host/netlink.h"
 #include "netns-helpers.h"
+#include "util/error.h"
 
 /* An NLMSG_ERROR for a request of `req_len` bytes; the caller adds what follows. */
 static struct nlmsghdr *ack_header(char *buf, int error, uint16_t flags, uint32_t req_len)
@@ -123,6 +124,90 @@ static void kernel_replies_and_refusals(void **state)
         assert_string_equal(ack.msg, "Unknown device type");
 }
 
+/* The attributes of an RTM_NEWLINKPROP request, as the kernel reads them. */
+struct altname_attrs {
+        const char *ifname, *altname;
+        int n_props;
+};
+
+static int on_prop(const struct nlattr *attr, void *data)
+{
+        struct altname_attrs *a = data;
+        a->n_props++;
+        if (mnl_attr_get_type(attr) == IFLA_ALT_IFNAME &&
+            mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+                a->altname = mnl_attr_get_str(attr);
+        return MNL_CB_OK;
+}
+
+static int on_link_attr(const struct nlattr *attr, void *data)
+{
+        struct altname_attrs *a = data;
+        if (mnl_attr_get_type(attr) == IFLA_IFNAME)
+                a->ifname = mnl_attr_get_str(attr);
+        if (mnl_attr_get_type(attr) == IFLA_PROP_LIST)
+                (void)mnl_attr_parse_nested(attr, on_prop, a);
+        return MNL_CB_OK;
+}
+
+static void altname_request_names_the_link_and_its_new_name(void **state)
+{
+        (void)state;
+        char buf[512] = { 0 };
+        struct nlmsghdr *nlh =
+                netlink_altname_request(buf, "vm-web-f-b696e6", "vm-web-frontend-eth0");
+        assert_int_equal(nlh->nlmsg_type, RTM_NEWLINKPROP);
+        const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        assert_int_equal(ifi->ifi_index, 0);
+        struct altname_attrs a = { 0 };
+        assert_int_equal(mnl_attr_parse(nlh, sizeof(*ifi), on_link_attr, &a), MNL_CB_OK);
+        assert_string_equal(a.ifname, "vm-web-f-b696e6");
+        assert_string_equal(a.altname, "vm-web-frontend-eth0");
+        assert_int_equal(a.n_props, 1);
+}
+
+/* The kernel takes the alternative name, and finds the link by it. */
+static void altname_added_and_found(void **state)
+{
+        (void)state;
+        if (!netns_entered)
+                skip();
+        const char *alt = "the-loopback-of-this-namespace";
+        _cleanup_error_ struct mv_error *err = NULL;
+        if (netlink_add_altname("lo", alt, &err) < 0)
+                fail_msg("%s", err->msg);
+        char buf[1024];
+        struct nlmsghdr *nlh = link_request(buf, RTM_GETLINK, "");
+        nlh->nlmsg_len = mnl_nlmsg_size(sizeof(struct ifinfomsg));
+        mnl_attr_put_strz(nlh, IFLA_ALT_IFNAME, alt);
+        struct netlink_ack ack;
+        int links = 0;
+        assert_int_equal(netlink_request(nlh, count_links, &links, &ack), 0);
+        assert_int_equal(links, 1);
+
+        /* Names are unique: a second time is the kernel's refusal, not the "no altnames" one. */
+        assert_true(netlink_add_altname("lo", alt, &err) < 0);
+        assert_null(strstr(err->msg, "lacks"));
+        assert_non_null(strstr(err->msg, "add alternative name"));
+        assert_string_equal(err->hint,
+                            "`ip link show the-loopback-of-this-namespace` shows the interface "
+                            "that has it");
+}
+
+/* This kernel has alternative names: one without them is played by MICROVM_TEST_NO_ALTNAMES. */
+static void stand_in_kernel_without_altnames(void **state)
+{
+        (void)state;
+        _cleanup_error_ struct mv_error *err = NULL;
+        setenv("MICROVM_TEST_NO_ALTNAMES", "1", 1);
+        int r = netlink_add_altname("lo", "the-loopback-of-this-namespace", &err);
+        unsetenv("MICROVM_TEST_NO_ALTNAMES");
+        assert_int_equal(r, -EOPNOTSUPP);
+        assert_non_null(strstr(err->msg, "the kernel lacks alternative interface names (Linux "
+                                         "5.5+)"));
+        assert_string_equal(err->hint, "use an id of at most 15 bytes");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -131,6 +216,9 @@ int main(void)
                 cmocka_unit_test(uncapped_ack_skips_the_request),
                 cmocka_unit_test(truncated_ack_is_bad),
                 cmocka_unit_test(kernel_replies_and_refusals),
+                cmocka_unit_test(altname_request_names_the_link_and_its_new_name),
+                cmocka_unit_test(altname_added_and_found),
+                cmocka_unit_test(stand_in_kernel_without_altnames),
         };
         return cmocka_run_group_tests(tests, enter_netns, NULL);
 }

@@ -52,7 +52,8 @@ static void install_writes_metadata_once(void **state)
         load_host(dir,
                   VM("web", "interfaces = [ { type = \"macvtap\"; id = \"vm-mv\"; mac = "
                             "\"02:00:00:00:00:09\"; macvtap = { link = \"eth0\"; mode = "
-                            "\"bridge\"; }; } ]; devices = [ { bus = \"pci\"; path = "
+                            "\"bridge\"; }; } { type = \"tap\"; id = \"vm-web-frontend-eth0\"; "
+                            "mac = \"02:00:00:00:00:0a\"; } ]; devices = [ { bus = \"pci\"; path = "
                             "\"0000:01:00.0\"; } { bus = \"usb\"; path = \"vendorid=0x1\"; } ];"),
                   &cfg);
         _cleanup_free_ char *state_dir = xasprintf("%s/state", dir);
@@ -70,8 +71,9 @@ static void install_writes_metadata_once(void **state)
         assert_string_equal(pci, "0000:01:00.0\n");
         _cleanup_free_ char *usb = read_in(dir, runner, "share/microvm/usb-devices");
         assert_string_equal(usb, "vendorid=0x1\n");
+        /* Kernel names: a long id's is derived from it (config/ifname.h). */
         _cleanup_free_ char *taps = read_in(dir, runner, "share/microvm/tap-interfaces");
-        assert_null(taps);
+        assert_string_equal(taps, "vm-web-f-b696e6\n");
         host_config_free(&cfg);
 }
 

@@ -18,7 +18,6 @@
 #include "util/xalloc.h"
 
 #define VM_NAME_MAX 64
-#define IFNAME_MAX  15 /* IFNAMSIZ - 1 */
 
 const char *host_config_path(const char *explicit_path)
 {
@@ -34,17 +33,6 @@ bool vm_name_valid(const char *name)
 {
         size_t n = strlen(name);
         if (n == 0 || n > VM_NAME_MAX || !isalnum((unsigned char)name[0]))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
-                        return false;
-        return true;
-}
-
-bool interface_name_valid(const char *name)
-{
-        size_t n = strlen(name);
-        if (n == 0 || n > IFNAME_MAX || name[0] == '-' || name[0] == '.')
                 return false;
         for (size_t i = 0; i < n; i++)
                 if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
@@ -339,17 +327,48 @@ static int claim_mac(const char *vm, const struct value *ifaces, size_t i, struc
         return by ? duplicate_mac(vm, i, mac, by, err) : 0;
 }
 
+/* How a message names interface `id` of `vm`: its id, and the kernel name derived from a long one. */
+static char *interface_display(const char *vm, const char *id)
+{
+        ifname_buf buf;
+        if (!interface_id_is_altname(id))
+                return xasprintf("interface id \"%s\" of vm %s", id, vm);
+        return xasprintf("interface id \"%s\" of vm %s (kernel name \"%s\")", id, vm,
+                         interface_kernel_name(id, buf));
+}
+
+/*
+ * Each interface claims its kernel name, so that two ids deriving the same
+ * name, or one deriving another VM's plain id, are refused here rather
+ * than at a start. Long ids need no claim of their own: two equal ones
+ * derive the same kernel name, and none equals a kernel name.
+ */
 static int claim_interface(struct claims *names, const char *vm, const struct value *id, size_t i,
                            struct mv_error **err)
 {
-        const struct claim *by = claim(names, id->str, (struct claim){ vm, id, i });
+        ifname_buf buf;
+        const char *kernel = interface_kernel_name(id->str, buf);
+        if (kernel == buf) {
+                strv_push(&names->keys, kernel);
+                kernel = names->keys[strv_length(names->keys) - 1];
+        }
+        const struct claim *by = claim(names, kernel, (struct claim){ vm, id, i });
         if (!by)
                 return 0;
         _cleanup_free_ char *where = srcpos_format(by->value->pos);
-        return srcpos_error(err, id->pos,
-                            "interface id \"%s\" of vm %s is already used by vm %s (%s); host "
-                            "interface names must be unique",
-                            id->str, vm, by->owner, where);
+        if (!interface_id_is_altname(id->str) && !interface_id_is_altname(by->value->str))
+                return srcpos_error(err, id->pos,
+                                    "interface id \"%s\" of vm %s is already used by vm %s (%s); "
+                                    "host interface names must be unique",
+                                    id->str, vm, by->owner, where);
+        _cleanup_free_ char *mine = interface_display(vm, id->str);
+        _cleanup_free_ char *theirs = interface_display(by->owner, by->value->str);
+        srcpos_error(err, id->pos,
+                     "%s: kernel name \"%s\" is already that of %s (%s); host interface names "
+                     "must be unique",
+                     mine, kernel, theirs, where);
+        return mv_error_hint(err, "an id longer than 15 bytes gets the kernel name of its first "
+                                  "8 bytes, '-' and 6 hex digits of its SHA-256: change either id");
 }
 
 static int check_interfaces(const char *vm, const struct value *guest, struct claims *names,
@@ -361,10 +380,10 @@ static int check_interfaces(const char *vm, const struct value *guest, struct cl
                 const struct value *type = value_lookup(it, "type");
                 const struct value *id = value_lookup(it, "id");
                 const struct value *mac = value_lookup(it, "mac");
-                if (!interface_name_valid(id->str))
+                if (!interface_id_valid(id->str))
                         return srcpos_error(err, id->pos,
                                             "vm %s: interface id \"%s\" is not a valid interface "
-                                            "name: use 1 to 15 letters, digits, '-', '_' or '.', "
+                                            "name: use 1 to 127 letters, digits, '-', '_' or '.', "
                                             "not starting with '-' or '.'",
                                             vm, id->str);
                 if (!mac_valid(mac->str))

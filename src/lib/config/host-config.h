@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include "config/ifname.h"
 #include "config/merge.h"
 #include "config/value.h"
 
@@ -37,9 +38,6 @@ bool vm_name_valid(const char *name);
 
 /* The rule vm_name_valid() checks, for messages. */
 #define VM_NAME_RULE "up to 64 letters, digits, '-', '_' or '.', starting with a letter or digit"
-
-/* Host interface names: 1 to 15 bytes of letters, digits, '-', '_' and '.', not starting with '-' or '.'. */
-bool interface_name_valid(const char *name);
 
 /* "microvm.vms.NAME.config.REL", for messages about a guest option; NAME quoted as needed. */
 char *guest_option_path(const char *vm, const char *rel);

@@ -237,7 +237,12 @@ static const struct mv_option type_sub_interfaces_options[] = {
         {
                 .name = "id",
                 .type = &type_str,
-                .description = "Interface name on the host",
+                .description = "Interface name on the host\n\n"
+                               "Up to 127 bytes. An id longer than 15 bytes (the kernel's limit "
+                               "for interface names) becomes the interface's alternative name "
+                               "(Linux 5.5+), and the interface gets a kernel name derived from "
+                               "it: its first 8 bytes, '-' and the first 6 hex digits of its "
+                               "SHA-256.",
                 .declared_by = "<microvm.nix/nixos-modules/microvm/options.nix>",
         },
         {

@@ -198,7 +198,9 @@ static const struct mv_option host_options[] = {
                         "just set systemd.services.\"microvm-tap-interfaces@%i.service\".enable "
                         "= false\n\n"
                         "The script runs with /bin/sh; the interface name is in the environment "
-                        "variable id. The default is carried out without a shell.",
+                        "variable id: the kernel's name, which for an id longer than 15 bytes is "
+                        "derived from it (ip also takes the id itself, the interface's "
+                        "alternative name). The default is carried out without a shell.",
                 .declared_by = SEED_HOST_MODULE,
         },
         {

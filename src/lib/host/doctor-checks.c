@@ -2,10 +2,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "config/ifname.h"
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "host/doctor.h"
@@ -32,6 +35,17 @@ static bool has_vhost_tap(const struct value *guest)
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
                 if (strcmp(vget_str(ifaces->items[i], "type"), "tap") == 0 &&
                     vget_bool(ifaces->items[i], "tap.vhost", false))
+                        return true;
+        return false;
+}
+
+/* An interface with a host side whose id is too long for a kernel name. */
+static bool has_long_interface_id(const struct value *guest)
+{
+        const struct value *ifaces = vget_list(guest, "microvm.interfaces");
+        for (size_t i = 0; ifaces && i < ifaces->n_items; i++)
+                if (strcmp(vget_str(ifaces->items[i], "type"), "user") != 0 &&
+                    interface_id_is_altname(vget_str(ifaces->items[i], "id")))
                         return true;
         return false;
 }
@@ -73,6 +87,8 @@ void doctor_needs_from_config(const struct value *host, struct doctor_needs *out
                         strv_push(&out->tap, vm);
                 if (has_vhost_tap(g))
                         strv_push(&out->vhost_net, vm);
+                if (has_long_interface_id(g))
+                        strv_push(&out->altname, vm);
                 if (vget_int(g, "microvm.vsock.cid", -1) >= 0 && ops->vsock_is_vhost)
                         strv_push(&out->vhost_vsock, vm);
                 if (has_share(g, "virtiofs"))
@@ -94,6 +110,7 @@ void doctor_needs_free(struct doctor_needs *n)
         strv_free(n->vhost_vsock);
         strv_free(n->virtiofs);
         strv_free(n->vfio);
+        strv_free(n->altname);
         strv_free(n->flake);
         for (size_t h = 0; h < DOCTOR_HYPERVISORS; h++)
                 strv_free(n->by_hypervisor[h]);
@@ -298,6 +315,36 @@ void doctor_check_iommu(struct doctor_report *r, const struct doctor_needs *n, c
                            "line (and VT-d or AMD-Vi in the firmware), then reboot"));
 }
 
+void doctor_check_altnames(struct doctor_report *r, const struct doctor_needs *n,
+                           const char *release)
+{
+        if (!n->altname)
+                return;
+        unsigned major = 0, minor = 0;
+        _cleanup_free_ char *vms = strv_join(n->altname, ", ");
+        if (sscanf(release, "%u.%u", &major, &minor) != 2) {
+                doctor_add(r, "altnames", DOCTOR_WARNING,
+                           xasprintf("kernel release \"%s\" unknown: interface ids of vm %s "
+                                     "need alternative interface names (Linux 5.5+)",
+                                     release, vms),
+                           NULL);
+                return;
+        }
+        if (major > 5 || (major == 5 && minor >= 5)) {
+                doctor_add(r, "altnames", DOCTOR_OK,
+                           xasprintf("Linux %u.%u has alternative interface names, for the "
+                                     "interface ids longer than 15 bytes of vm %s",
+                                     major, minor, vms),
+                           NULL);
+                return;
+        }
+        doctor_add(r, "altnames", DOCTOR_ERROR,
+                   xasprintf("Linux %u.%u lacks alternative interface names (Linux 5.5+), which "
+                             "the interface ids longer than 15 bytes of vm %s need",
+                             major, minor, vms),
+                   xstrdup("use ids of at most 15 bytes, or a newer kernel"));
+}
+
 void doctor_run(const struct value *host, struct doctor_report *r)
 {
         struct doctor_needs n;
@@ -316,5 +363,8 @@ void doctor_run(const struct value *host, struct doctor_report *r)
         if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0)
                 doctor_check_memlock(r, &n, &limit);
         doctor_check_iommu(r, &n, "/sys");
+        struct utsname uts;
+        if (uname(&uts) == 0)
+                doctor_check_altnames(r, &n, uts.release);
         doctor_needs_free(&n);
 }

@@ -63,6 +63,7 @@ struct doctor_needs {
         char **vhost_vsock;   /* vsock.cid on qemu, crosvm, kvmtool or alioth */
         char **virtiofs;      /* virtiofs shares */
         char **vfio;          /* PCI passthrough, which locks all guest memory */
+        char **altname;       /* interface ids longer than 15 bytes: alternative names */
         char **flake;         /* built from a flake: the nix command */
         int64_t vfio_mem_mib; /* the most memory of those */
         char **by_hypervisor[DOCTOR_HYPERVISORS]; /* per entry of hypervisors[] */
@@ -91,6 +92,10 @@ void doctor_check_memlock(struct doctor_report *r, const struct doctor_needs *n,
 void doctor_check_iommu(struct doctor_report *r, const struct doctor_needs *n, const char *sysfs);
 
 void doctor_check_programs(struct doctor_report *r, const struct doctor_needs *n);
+
+/* Alternative interface names (Linux 5.5+) by the kernel's `release` (uname -r), when an id needs them. */
+void doctor_check_altnames(struct doctor_report *r, const struct doctor_needs *n,
+                           const char *release);
 
 /* Every check against the evaluated host configuration `host`. */
 void doctor_run(const struct value *host, struct doctor_report *r);

@@ -1,14 +1,18 @@
 #include "host/netlink.h"
 
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "util/cleanup.h"
+#include "util/error.h"
 
 static int ext_ack_attr(const struct nlattr *attr, void *data)
 {
@@ -108,4 +112,46 @@ int netlink_request(struct nlmsghdr *req, mnl_cb_t cb, void *data, struct netlin
                 if (r == MNL_CB_STOP)
                         return 0;
         }
+}
+
+struct nlmsghdr *netlink_altname_request(char *buf, const char *ifname, const char *altname)
+{
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_NEWLINKPROP;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+        struct nlattr *props = mnl_attr_nest_start(nlh, IFLA_PROP_LIST);
+        mnl_attr_put_strz(nlh, IFLA_ALT_IFNAME, altname);
+        mnl_attr_nest_end(nlh, props);
+        return nlh;
+}
+
+int netlink_add_altname(const char *ifname, const char *altname, struct mv_error **err)
+{
+        char buf[512] = { 0 };
+        struct netlink_ack ack = { 0 };
+        const char *stand_in = getenv("MICROVM_TEST_NO_ALTNAMES");
+        int r = stand_in && strcmp(stand_in, "1") == 0
+                        ? -EOPNOTSUPP
+                        : netlink_request(netlink_altname_request(buf, ifname, altname), NULL, NULL,
+                                          &ack);
+        /* Before 5.5 the kernel has no RTM_NEWLINKPROP (EOPNOTSUPP) or no IFLA_PROP_LIST (EINVAL). */
+        if (r == -EOPNOTSUPP || r == -EINVAL) {
+                mv_error_set(err, -r,
+                             "interface %s: cannot add alternative name %s: the kernel lacks "
+                             "alternative interface names (Linux 5.5+), which ids longer than 15 "
+                             "bytes need%s%s",
+                             ifname, altname, ack.msg[0] ? "; it said: " : "", ack.msg);
+                return mv_error_hint(err, "use an id of at most 15 bytes");
+        }
+        if (r < 0)
+                mv_error_set(err, -r, "interface %s: add alternative name %s%s%s", ifname, altname,
+                             ack.msg[0] ? ": " : "", ack.msg);
+        /* Names and alternative names are one namespace: another interface has it. */
+        if (r == -EEXIST)
+                return mv_error_hint(err, "`ip link show %s` shows the interface that has it",
+                                     altname);
+        return r < 0 ? r : 0;
 }

@@ -26,3 +26,20 @@ void netlink_parse_ack(const struct nlmsghdr *nlh, struct netlink_ack *ack);
  * text in `ack->msg`), or a local one (socket, send, receive).
  */
 int netlink_request(struct nlmsghdr *req, mnl_cb_t cb, void *data, struct netlink_ack *ack);
+
+struct mv_error;
+
+/*
+ * The RTM_NEWLINKPROP request that gives interface `ifname` the
+ * alternative name `altname`, as `ip link property add dev IFNAME altname
+ * ALTNAME` does, built in `buf` (at least 512 bytes).
+ */
+struct nlmsghdr *netlink_altname_request(char *buf, const char *ifname, const char *altname);
+
+/*
+ * Give interface `ifname` the alternative name `altname` (Linux 5.5+).
+ * A kernel without alternative names is an error that says so, with the
+ * hint to use an id of at most 15 bytes. MICROVM_TEST_NO_ALTNAMES=1 makes
+ * it answer as such a kernel does, for tests: this one has them.
+ */
+int netlink_add_altname(const char *ifname, const char *altname, struct mv_error **err);

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "config/ifname.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/optval.h"
@@ -144,9 +145,11 @@ static int alioth_build(const struct hv_vm *vm, struct hv_command *out, struct m
         const struct value *ifaces = vget_list(g, "microvm.interfaces");
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const struct value *it = ifaces->items[i];
+                ifname_buf buf;
                 strv_push(&argv, "--net");
-                strv_pushf(&argv, "if_name=%s,mac=%s,queue_pairs=%lld,mtu=1500", vget_str(it, "id"),
-                           vget_str(it, "mac"), vcpu);
+                strv_pushf(&argv, "if_name=%s,mac=%s,queue_pairs=%lld,mtu=1500",
+                           interface_kernel_name(vget_str(it, "id"), buf), vget_str(it, "mac"),
+                           vcpu);
         }
         int64_t cid = vget_int(g, "microvm.vsock.cid", -1);
         if (cid >= 0) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/ifname.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/optval.h"
@@ -203,8 +204,10 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, long long vcpu
                 const struct value *it = ifaces->items[i];
                 const char *id = vget_str(it, "id");
                 char **o = NULL;
+                ifname_buf buf;
+                const char *ifname = interface_kernel_name(id, buf); /* what TUNSETIFF takes */
                 if (strcmp(vget_str(it, "type"), "tap") == 0 && !vm->env.taps_as_fds) {
-                        strv_pushf(&o, "tap=%s", id);
+                        strv_pushf(&o, "tap=%s", ifname);
                 } else {
                         _cleanup_free_ int *fds = NULL;
                         size_t n = passed_fds(vm, &hypervisor_cloud_hypervisor, id, &fds);

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "config/ifname.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/optval.h"
@@ -87,9 +88,11 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm)
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const struct value *it = ifaces->items[i];
                 const char *id = vget_str(it, "id"), *mac = vget_str(it, "mac");
+                ifname_buf buf;
+                const char *ifname = interface_kernel_name(id, buf); /* what TUNSETIFF takes */
                 strv_push(argv, "--net");
                 if (strcmp(vget_str(it, "type"), "tap") == 0 && !vm->env.taps_as_fds) {
-                        strv_pushf(argv, "tap-name=%s,mac=%s", id, mac);
+                        strv_pushf(argv, "tap-name=%s,mac=%s", ifname, mac);
                         continue;
                 }
                 /* One queue: a macvtap, or a tap, comes as one open descriptor. */

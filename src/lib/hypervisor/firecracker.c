@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "config/ifname.h"
 #include "config/json-write.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
@@ -123,9 +124,10 @@ static char *config_json(const struct hv_vm *vm, const char *kernel, const char 
         const struct value *ifaces = vget_list(g, "microvm.interfaces");
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const char *id = vget_str(ifaces->items[i], "id");
+                ifname_buf buf;
                 struct value *n = value_new(VALUE_ATTRS, nowhere);
                 put(n, "iface_id", str(id));
-                put(n, "host_dev_name", str(id));
+                put(n, "host_dev_name", str(interface_kernel_name(id, buf)));
                 put(n, "guest_mac", str(vget_str(ifaces->items[i], "mac")));
                 value_list_append(nets, n);
         }

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "config/ifname.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/optval.h"
@@ -78,18 +79,20 @@ static int push_interfaces(char ***argv, const struct hv_vm *vm, struct mv_error
                 const struct value *it = ifaces->items[i];
                 const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
                 const char *mac = vget_str(it, "mac");
+                ifname_buf buf;
+                const char *ifname = interface_kernel_name(id, buf); /* what TUNSETIFF takes */
                 strv_push(argv, "-n");
                 if (strcmp(type, "macvtap") != 0) {
-                        strv_pushf(argv, "mode=%s,tapif=%s,guest_mac=%s", type, id, mac);
+                        strv_pushf(argv, "mode=%s,tapif=%s,guest_mac=%s", type, ifname, mac);
                         continue;
                 }
                 /* A macvtap is opened as /dev/tapN, N its ifindex, known once it exists. */
-                int index = hv_ifindex(vm, id);
+                int index = hv_ifindex(vm, ifname);
                 if (index < 0)
                         return mv_error_fail(err,
                                              "vm %s: macvtap interface %s does not exist (its "
                                              "/dev/tapN is needed)",
-                                             vm->name, id);
+                                             vm->name, ifname);
                 /* Unquoted in microvm.nix: the shell splits it at spaces. */
                 _cleanup_free_ char *arg =
                         xasprintf("mode=tap,tapif=/dev/tap%d,guest_mac=%s", index, mac);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/host-config.h"
+#include "config/ifname.h"
 #include "config/merge.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
@@ -235,6 +236,8 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *de
                 const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
                 bool tap = strcmp(type, "tap") == 0, macvtap = strcmp(type, "macvtap") == 0;
                 struct strbuf b = { 0 };
+                ifname_buf buf;
+                const char *ifname = interface_kernel_name(id, buf); /* what TUNSETIFF takes */
 
                 strbuf_printf(&b, "%s,id=%s", macvtap ? "tap" : type, id);
                 if (strcmp(type, "user") == 0 && vget_count(g, "microvm.forwardPorts") > 0)
@@ -249,7 +252,7 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, const char *de
                         if (vm->env.taps_as_fds)
                                 put_fds(&b, vm, id);
                         else
-                                strbuf_printf(&b, ",ifname=%s,script=no,downscript=no", id);
+                                strbuf_printf(&b, ",ifname=%s,script=no,downscript=no", ifname);
                         if (vget_bool(it, "tap.vhost", false))
                                 strbuf_puts(&b, ",vhost=on");
                 }

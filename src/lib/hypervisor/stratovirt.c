@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/host-config.h"
+#include "config/ifname.h"
 #include "config/value-get.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/optval.h"
@@ -198,6 +199,8 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
                 const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
                 bool macvtap = strcmp(type, "macvtap") == 0, tap = strcmp(type, "tap") == 0;
                 struct strbuf b = { 0 };
+                ifname_buf buf;
+                const char *ifname = interface_kernel_name(id, buf); /* what TUNSETIFF takes */
 
                 strbuf_printf(&b, "%s,id=%s,queues=%lld", macvtap ? "tap" : type, id,
                               vcpu < 16 ? vcpu : 16);
@@ -207,7 +210,7 @@ static void push_interfaces(char ***argv, const struct hv_vm *vm, bool pci)
                         strbuf_printf(&b, ",br=%s,helper=%s", vget_str(it, "bridge"),
                                       vm->env.bridge_helper);
                 if (tap && !vm->env.taps_as_fds)
-                        strbuf_printf(&b, ",ifname=%s", id);
+                        strbuf_printf(&b, ",ifname=%s", ifname);
                 if (macvtap || (tap && vm->env.taps_as_fds))
                         put_fds(&b, vm, id);
                 /* microvm.nix gives queues= a second time, this once uncapped. */

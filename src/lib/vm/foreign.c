@@ -99,6 +99,7 @@ static struct plan_interface *new_interface(struct vm_plan *plan, const char *id
                 xreallocarray(plan->interfaces, plan->n_interfaces + 1, sizeof(*plan->interfaces));
         struct plan_interface *p = &plan->interfaces[plan->n_interfaces++];
         *p = (struct plan_interface){ .id = xstrdup(id),
+                                      .ifname = xstrdup(id), /* kernel names: listed so */
                                       .macvtap = macvtap,
                                       .create = hs->manage_interfaces,
                                       .owner = xstrdup(RUN_AS_USER) };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host/macvtap.h"
+#include "host/netlink.h"
 #include "host/tap.h"
 #include "util/accounts.h"
 #include "util/atomic-file.h"
@@ -55,11 +56,22 @@ static void owner_ids(const char *user, uid_t *uid, gid_t *gid)
         *gid = root && account_group_by_name("kvm", &g) ? g.id : (gid_t)-1;
 }
 
-static void record(struct vm_interfaces *ifs, const char *id, bool macvtap, bool mq)
+static void record(struct vm_interfaces *ifs, const char *ifname, bool macvtap, bool mq)
 {
         ifs->created = xreallocarray(ifs->created, ifs->n_created + 1, sizeof(*ifs->created));
-        ifs->created[ifs->n_created++] =
-                (struct vm_interface){ .id = xstrdup(id), .macvtap = macvtap, .multi_queue = mq };
+        ifs->created[ifs->n_created++] = (struct vm_interface){ .ifname = xstrdup(ifname),
+                                                                .macvtap = macvtap,
+                                                                .multi_queue = mq };
+}
+
+/* A long id becomes the alternative name of the interface made under its kernel name. */
+static int add_altname(const struct plan_interface *it, struct mv_error **err)
+{
+        if (strcmp(it->id, it->ifname) == 0)
+                return 0;
+        /* A crash here leaves the interface under its kernel name, which the teardown goes by. */
+        fault_point("monitor", "interface made, its alternative name next");
+        return netlink_add_altname(it->ifname, it->id, err);
 }
 
 static int create_tap(const struct plan_interface *it, struct vm_interfaces *ifs,
@@ -67,24 +79,27 @@ static int create_tap(const struct plan_interface *it, struct vm_interfaces *ifs
 {
         struct tap_options o = { .multi_queue = it->multi_queue };
         owner_ids(it->owner, &o.owner, &o.group);
-        int r = tap_create(it->id, &o, err);
+        int r = tap_create(it->ifname, &o, err);
         if (r < 0)
                 return r;
-        record(ifs, it->id, false, it->multi_queue);
+        record(ifs, it->ifname, false, it->multi_queue);
+        if ((r = add_altname(it, err)) < 0)
+                return r;
 
         /* The default script only brings the link up: done here, without a shell. */
         if (!it->tap_script)
                 return 0;
+        /* $id is the kernel name, as in share/microvm/tap-interfaces: every tool takes it. */
         return strcmp(it->tap_script, DEFAULT_TAP_SCRIPT) == 0
-                       ? link_set_up(it->id, err)
-                       : run_tap_script(it->tap_script, it->id, w, err);
+                       ? link_set_up(it->ifname, err)
+                       : run_tap_script(it->tap_script, it->ifname, w, err);
 }
 
 static int create_macvtap(const struct plan_interface *it, struct vm_interfaces *ifs,
                           struct mv_error **err)
 {
         struct macvtap_options o = {
-                .name = it->id,
+                .name = it->ifname,
                 .link = it->link,
                 .mac = it->mac,
                 .mode = it->mode,
@@ -94,7 +109,7 @@ static int create_macvtap(const struct plan_interface *it, struct vm_interfaces 
         if (r < 0)
                 return r;
         record(ifs, o.name, true, false);
-        return 0;
+        return add_altname(it, err);
 }
 
 int vm_interfaces_create(const struct vm_plan *plan, struct vm_interfaces *ifs,
@@ -103,12 +118,12 @@ int vm_interfaces_create(const struct vm_plan *plan, struct vm_interfaces *ifs,
         for (size_t i = 0; i < plan->n_interfaces; i++) {
                 const struct plan_interface *it = &plan->interfaces[i];
                 if (!it->create) {
-                        if (link_exists(it->id))
+                        if (link_exists(it->ifname))
                                 continue;
                         return mv_error_fail(err,
                                              "interface %s does not exist, and creating "
                                              "%s is turned off",
-                                             it->id, it->macvtap ? "macvtaps" : "taps");
+                                             it->ifname, it->macvtap ? "macvtaps" : "taps");
                 }
                 int r = it->macvtap ? create_macvtap(it, ifs, err) : create_tap(it, ifs, w, err);
                 fault_point("monitor", "interface created");
@@ -137,10 +152,10 @@ static int *fd_slot(struct vm_interfaces *ifs, int n)
 static int open_queue(const struct plan_interface *it, const char *dev, struct mv_error **err)
 {
         if (!it->macvtap)
-                return tap_open_queue(it->id, it->multi_queue, err);
+                return tap_open_queue(it->ifname, it->multi_queue, err);
         int fd = open(dev, O_RDWR | O_CLOEXEC);
         if (fd < 0)
-                return mv_error_set(err, errno, "open %s (macvtap %s)", dev, it->id);
+                return mv_error_set(err, errno, "open %s (macvtap %s)", dev, it->ifname);
         return fd;
 }
 
@@ -152,16 +167,16 @@ static int open_interface_fds(const struct plan_interface *it, struct vm_interfa
         const char *kind = it->macvtap ? "macvtap" : "tap";
         _cleanup_free_ char *dev = NULL;
         if (it->macvtap) {
-                int index = (int)if_nametoindex(it->id);
+                int index = (int)if_nametoindex(it->ifname);
                 if (!index)
-                        return mv_error_set(err, errno, "macvtap %s", it->id);
+                        return mv_error_set(err, errno, "macvtap %s", it->ifname);
                 dev = macvtap_device_path(index);
         }
         for (size_t q = 0; q < it->n_fds; q++) {
                 int *slot = fd_slot(ifs, it->fds[q]);
                 if (!slot)
                         return mv_error_fail(err, "%s %s: descriptor %d is out of range", kind,
-                                             it->id, it->fds[q]);
+                                             it->ifname, it->fds[q]);
                 /* Each open is one queue of the interface. */
                 *slot = open_queue(it, dev, err);
                 if (*slot < 0)
@@ -195,10 +210,10 @@ void vm_interfaces_close_fds(struct vm_interfaces *ifs)
         ifs->n_fds = 0;
 }
 
-static void remove_one(const char *id, bool macvtap, bool mq)
+static void remove_one(const char *ifname, bool macvtap, bool mq)
 {
         struct mv_error *e = NULL;
-        if ((macvtap ? macvtap_delete(id, &e) : tap_delete(id, mq, &e)) < 0) {
+        if ((macvtap ? macvtap_delete(ifname, &e) : tap_delete(ifname, mq, &e)) < 0) {
                 log_warning("%s", e->msg);
                 mv_error_free(&e);
         }
@@ -208,9 +223,9 @@ void vm_interfaces_remove(struct vm_interfaces *ifs)
 {
         vm_interfaces_close_fds(ifs);
         for (size_t i = ifs->n_created; i-- > 0;) {
-                remove_one(ifs->created[i].id, ifs->created[i].macvtap,
+                remove_one(ifs->created[i].ifname, ifs->created[i].macvtap,
                            ifs->created[i].multi_queue);
-                free(ifs->created[i].id);
+                free(ifs->created[i].ifname);
         }
         free(ifs->created);
         *ifs = (struct vm_interfaces){ 0 };

@@ -14,7 +14,7 @@ struct vm_plan;
 struct child_waiter;
 
 struct vm_interface {
-        char *id;
+        char *ifname; /* the kernel's name, which removes it */
         bool macvtap;
         bool multi_queue; /* taps: how it was made, for its removal */
 };

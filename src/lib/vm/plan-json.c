@@ -59,6 +59,7 @@ static struct value *interface_value(const struct plan_interface *it)
 {
         struct value *p = attrs();
         put(p, "id", str(it->id));
+        put(p, "ifname", str(it->ifname));
         put(p, "type", str(it->macvtap ? "macvtap" : "tap"));
         put(p, "create", boolean(it->create));
         put(p, "mac", str(it->mac));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config/devices.h"
+#include "config/ifname.h"
 #include "config/json-read.h"
 #include "config/merge.h"
 #include "config/value-get.h"
@@ -92,11 +93,13 @@ static void interfaces_plan(struct vm_plan *plan, const struct hv_vm *vm,
                 bool macvtap = strcmp(type, "macvtap") == 0;
                 if (strcmp(type, "tap") != 0 && !macvtap)
                         continue;
+                ifname_buf ifname;
                 plan->interfaces = xreallocarray(plan->interfaces, plan->n_interfaces + 1,
                                                  sizeof(*plan->interfaces));
                 struct plan_interface *p = &plan->interfaces[plan->n_interfaces++];
                 *p = (struct plan_interface){
                         .id = xstrdup(vget_str(it, "id")),
+                        .ifname = xstrdup(interface_kernel_name(vget_str(it, "id"), ifname)),
                         .macvtap = macvtap,
                         /* With the tap unit disabled the interfaces are someone else's to create. */
                         .create = hs->manage_interfaces,
@@ -534,6 +537,7 @@ void vm_plan_free(struct vm_plan *p)
         for (size_t i = 0; i < p->n_interfaces; i++) {
                 struct plan_interface *it = &p->interfaces[i];
                 free(it->id);
+                free(it->ifname);
                 free(it->mac);
                 free(it->owner);
                 free(it->tap_script);

@@ -28,7 +28,8 @@ struct plan_volume {
 };
 
 struct plan_interface {
-        char *id;
+        char *id;     /* as configured */
+        char *ifname; /* the kernel's name: the id, or derived from a long one (config/ifname.h) */
         bool macvtap;
         bool create; /* false: the tap unit is off, it must exist */
         char *mac;

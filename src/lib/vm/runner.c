@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/ifname.h"
 #include "config/json-write.h"
 #include "config/merge.h"
 #include "config/value-get.h"
@@ -98,7 +99,13 @@ static int write_metadata(const char *dir, const struct hypervisor_ops *ops, con
 
         for (size_t i = 0; ifaces && i < ifaces->n_items; i++) {
                 const struct value *it = ifaces->items[i];
-                const char *type = vget_str(it, "type"), *id = vget_str(it, "id");
+                const char *type = vget_str(it, "type");
+                /*
+                 * Kernel names: what a tool of microvm.nix reading these lists
+                 * creates (`ip tuntap add name ID`), and what the hypervisor attaches to.
+                 */
+                ifname_buf buf;
+                const char *id = interface_kernel_name(vget_str(it, "id"), buf);
                 if (strcmp(type, "tap") == 0)
                         line(&taps, id, NULL, NULL, NULL);
                 else if (strcmp(type, "macvtap") == 0)

@@ -1,5 +1,5 @@
 {
   microvm.vms.web.config.microvm.interfaces = [
-    { type = "tap"; id = "vm-web-frontend0"; mac = "02:00:00:00:00:01"; }
+    { type = "tap"; id = "vm-web-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; mac = "02:00:00:00:00:01"; }
   ];
 }

@@ -5,7 +5,7 @@
 set -eu
 
 BUILD="gcc meson ninja-build pkg-config libjansson-dev libmnl-dev"
-TEST="libcmocka-dev python3 python3-pytest socat nix-bin clang-format clang libclang-rt-14-dev"
+TEST="libcmocka-dev python3 python3-pytest socat nix-bin clang-format clang libclang-rt-14-dev systemd man-db"
 # The test guest and the VMs: qemu (with the C virtiofsd), a busybox
 # initramfs, kernel module tools, and what volumes and taps need.
 GUEST="qemu-system-x86 ipxe-qemu seabios busybox-static cpio kmod xz-utils util-linux e2fsprogs iproute2 procps"

@@ -57,6 +57,12 @@ int main(int argc, char **argv)
                 return runner_entry_main(&ctx, argc, argv);
         }
 
+        /* Called by systemd as microvm-generator. */
+        if (argc > 0 && generator_called(argv[0])) {
+                log_set_level((enum log_level)level);
+                return generator_main(&ctx, argc, argv);
+        }
+
         /* microvm.nix's command: -r NAME runs, -l lists, -c/-u/-f/-R for flake VMs. */
         const char *run_name = NULL, *create_name = NULL, *flake = NULL, *ssh_name = NULL;
         bool list = false, update = false, restart = false;

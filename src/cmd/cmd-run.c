@@ -12,14 +12,20 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
 {
         static const struct option options[] = {
                 { "stop-timeout", required_argument, NULL, 't' },
+                { "under-systemd", no_argument, NULL, 's' },
                 {},
         };
         int stop_timeout_s = -1;
+        bool under_systemd = false;
         int c;
 
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "t:", options, NULL)) != -1) {
+                if (c == 's') {
+                        under_systemd = true;
+                        continue;
+                }
                 if (c != 't')
                         return mv_error_usage(err, "run: unknown option '%s'", argv[optind - 1]);
                 char *end;
@@ -45,7 +51,7 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
         if (stop_timeout_s >= 0)
                 hs.stop_timeout_s = stop_timeout_s;
         int status = 0;
-        r = vm_run_foreground(&hs, argv[optind], &status, err);
+        r = vm_run_foreground(&hs, argv[optind], under_systemd, &status, err);
         host_settings_done(&hs);
         if (r < 0)
                 return r;

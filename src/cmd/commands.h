@@ -1,6 +1,7 @@
 /* The command table: every verb `microvm` knows, and nothing else. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct mv_error;
@@ -47,6 +48,12 @@ int cmd_update(const struct cli_context *ctx, int argc, char **argv, struct mv_e
 int cmd_balloon(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_ssh(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_vsock_proxy(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_generate_units(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+
+/* Whether argv[0] is microvm-generator, as systemd calls generators. */
+bool generator_called(const char *argv0);
+/* The generator: the exit status (0 also when the configuration is broken). */
+int generator_main(struct cli_context *ctx, int argc, char **argv);
 int cmd_install(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_doctor(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_check(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);

@@ -92,7 +92,7 @@ int console_open(struct console *c, const char *log_path, const char *sock_path,
                  int stderr_follows_log, struct mv_error **err)
 {
         memset(c, 0, sizeof(*c));
-        c->master = c->slave = c->listen_fd = c->log_fd = -1;
+        c->master = c->slave = c->listen_fd = c->log_fd = c->copy_fd = -1;
         for (size_t i = 0; i < CONSOLE_MAX_CLIENTS; i++)
                 c->clients[i] = -1;
         c->log_path = xstrdup(log_path);
@@ -125,6 +125,15 @@ static void drop_client(struct console *c, size_t i)
         c->clients[i] = -1;
 }
 
+/* A journal that does not keep up loses console output, never the loop's time. */
+static void copy_out(struct console *c, const char *buf, size_t n)
+{
+        if (c->copy_fd < 0)
+                return;
+        if (send(c->copy_fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == ENOTSOCK)
+                (void)!write(c->copy_fd, buf, n);
+}
+
 static void guest_output(struct console *c)
 {
         char buf[8192];
@@ -134,6 +143,7 @@ static void guest_output(struct console *c)
                         rotate_log(c);
                 if (write(c->log_fd, buf, (size_t)n) == n)
                         c->log_size += n;
+                copy_out(c, buf, (size_t)n);
                 for (size_t i = 0; i < CONSOLE_MAX_CLIENTS; i++)
                         if (c->clients[i] >= 0 &&
                             send(c->clients[i], buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)

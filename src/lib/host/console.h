@@ -25,6 +25,7 @@ struct console {
         char *log_path, *sock_path;
         off_t log_size, cap;
         int stderr_follows_log; /* dup the log onto stderr when it rotates */
+        int copy_fd; /* >= 0: the guest's output also goes here (the journal, under systemd) */
 };
 
 /*

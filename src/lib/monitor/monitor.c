@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "host/console.h"
+#include "host/notify.h"
 #include "monitor/control.h"
 #include "monitor/loop.h"
 #include "monitor/vm-run.h"
@@ -39,6 +40,7 @@ struct owner {
         int lock_fd;
         int sync_fd;     /* the monitor's report to start; -1 once made */
         bool ever_ready; /* in this run */
+        bool systemd;    /* `run --under-systemd`: the unit is told when the VM is ready */
 };
 
 /*
@@ -82,6 +84,8 @@ static void on_ready(struct vm_runtime *rt)
         struct owner *o = rt->data;
         o->ever_ready = true;
         report(o, "ready", 0, NULL);
+        if (o->systemd)
+                notify_service_manager("READY=1");
 }
 
 static int owner_begin(struct owner *o, const struct host_settings *hs, const char *name,
@@ -150,23 +154,32 @@ static void console_source_process(void *data, const struct pollfd *fds, size_t 
         console_process(data, fds, n);
 }
 
-/* Detach from whoever started us; the console log takes stdout and stderr. */
-static int monitor_console(struct owner *o, struct console *console, struct mv_error **err)
+/*
+ * The console on a pty, in the log and on console.sock. A monitor detaches
+ * from whoever started it, the log taking stdout and stderr; under systemd
+ * they stay the journal's, which gets the guest's output too.
+ */
+static int monitor_console(struct owner *o, struct console *console, bool journal,
+                           struct mv_error **err)
 {
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull < 0)
                 return mv_error_set(err, errno, "open /dev/null");
         dup2(devnull, STDIN_FILENO);
-        dup2(devnull, STDOUT_FILENO);
-        dup2(devnull, STDERR_FILENO);
+        if (!journal) {
+                dup2(devnull, STDOUT_FILENO);
+                dup2(devnull, STDERR_FILENO);
+        }
         close(devnull);
         /* A fresh log per start; the previous one is kept beside it. */
         (void)renameat(o->records_fd, "console.log", o->records_fd, "console.log.1");
         _cleanup_free_ char *log_path = xasprintf("%s/console.log", o->records);
         _cleanup_free_ char *sock_path = xasprintf("%s/console.sock", o->records);
-        int r = console_open(console, log_path, sock_path, CONSOLE_LOG_CAP, 1, err);
+        int r = console_open(console, log_path, sock_path, CONSOLE_LOG_CAP, !journal, err);
         if (r < 0)
                 return r;
+        if (journal)
+                console->copy_fd = STDOUT_FILENO;
         log_set_stream(stderr);
         /* What the monitor says (restarts, failures) shows on attached consoles too. */
         log_set_tee(console_log_tee, console);
@@ -262,7 +275,7 @@ int monitor_main(const char *name, int lock_fd, int sync_fd, int settings_fd)
         if (r >= 0)
                 r = owner_begin(&o, &hs, name, true, &err);
         if (r >= 0)
-                r = monitor_console(&o, &console, &err);
+                r = monitor_console(&o, &console, false, &err);
         if (r >= 0) {
                 o.rt.console = &console;
                 (void)unlinkat(o.records_fd, "restarts", 0);
@@ -285,14 +298,16 @@ int monitor_main(const char *name, int lock_fd, int sync_fd, int settings_fd)
         return status;
 }
 
-int vm_run_foreground(const struct host_settings *hs, const char *name, int *exit_status,
-                      struct mv_error **err)
+int vm_run_foreground(const struct host_settings *hs, const char *name, bool under_systemd,
+                      int *exit_status, struct mv_error **err)
 {
         struct owner o = { .records_fd = -1,
                            .lock_fd = -1,
                            .sync_fd = -1,
                            .loop = { .sfd = -1 },
-                           .control = { .listen_fd = -1 } };
+                           .control = { .listen_fd = -1 },
+                           .systemd = under_systemd };
+        struct console console = { .master = -1 };
         int r = statedir_check(hs->state_dir, err);
         if (r >= 0) {
                 o.records = records_path(hs->state_dir, name, NULL);
@@ -314,10 +329,19 @@ int vm_run_foreground(const struct host_settings *hs, const char *name, int *exi
         }
         if (r >= 0)
                 r = owner_begin(&o, hs, name, false, err);
+        if (r >= 0 && under_systemd) {
+                /* No terminal: the unit's stop is SIGTERM, its restart systemd's. */
+                o.loop.hup_stops = false;
+                r = monitor_console(&o, &console, true, err);
+                o.rt.console = r >= 0 ? &console : NULL;
+        }
         if (r >= 0) {
                 vm_clean_up_after_crash(hs, name);
                 r = vm_run_once(&o.rt, exit_status, err);
         }
+        log_set_tee(NULL, NULL);
+        if (console.master >= 0)
+                console_close(&console);
         owner_end(&o);
         return r;
 }

@@ -28,9 +28,14 @@ int vm_start(const struct host_settings *hs, const char *name, bool *already,
 int vm_stop(const struct host_settings *hs, const char *name, int timeout_s, bool *was_running,
             struct mv_error **err);
 
-/* `microvm run`: the VM in the foreground, on the terminal; `*exit_status` is the hypervisor's. */
-int vm_run_foreground(const struct host_settings *hs, const char *name, int *exit_status,
-                      struct mv_error **err);
+/*
+ * `microvm run`: the VM in the foreground, on the terminal; `*exit_status`
+ * is the hypervisor's. `under_systemd` (a unit's ExecStart): the console on
+ * a pty as under a monitor (console.log, `microvm console`) and copied to
+ * stdout for the journal, READY=1 to the unit once the VM is ready.
+ */
+int vm_run_foreground(const struct host_settings *hs, const char *name, bool under_systemd,
+                      int *exit_status, struct mv_error **err);
 
 /*
  * The monitor process (`microvm monitor NAME --lock-fd N --sync-fd N

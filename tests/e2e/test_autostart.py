@@ -61,11 +61,18 @@ def stop_all(microvm, host, names):
 
 
 def test_autostart_starts_exactly_the_autostart_set(microvm, guest, tmp_path):
-    # "d" is installed in the state directory, not declared: as an imperative VM is.
-    other = write(tmp_path, vm(guest, "d"), "other.nix")
+    # "d" is installed in the state directory, not declared: as an imperative VM is, with
+    # `microvm install` of a runner built elsewhere (here by an apply into another state
+    # directory; apply would remove a VM it installed that the configuration dropped).
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = write(elsewhere, vm(guest, "d"), "other.nix")
     assert mv(microvm, other, "apply", "--no-start").returncode == 0
     host = write(tmp_path, '  microvm.autostart = [ "d" ];\n' + vm(guest, "a") + vm(guest, "b") +
                  vm(guest, "c", "    autostart = false;"))
+    runner = os.path.realpath(tmp_state(other) / ".host" / "d" / "current")
+    r = mv(microvm, host, "install", "d", runner)
+    assert r.returncode == 0, r.stderr
     r = mv(microvm, host, "apply", "--no-start")
     assert r.returncode == 0, r.stderr
     assert all(e["state"] == "not-booted" for e in listing(microvm, host).values())

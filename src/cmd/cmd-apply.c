@@ -18,6 +18,7 @@
 #include "config/value-get.h"
 #include "monitor/monitor.h"
 #include "nix/nix.h"
+#include "systemd/manager.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -339,6 +340,14 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         if (lock >= 0)
                 close(lock);
 
+        /* A systemd host's units follow the configuration before any is started or stopped. */
+        struct host_settings hs;
+        host_settings_from_config(cfg.root, &hs);
+        if (r >= 0 && hs.systemd_units) {
+                const char *args[] = { "daemon-reload", NULL };
+                r = systemd_ctl(args, NULL, err);
+        }
+        host_settings_done(&hs);
         size_t start_failed = 0;
         if (r >= 0) {
                 _cleanup_strv_free_ char **names = NULL;

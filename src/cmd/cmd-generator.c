@@ -30,7 +30,8 @@ static int generate(const struct cli_context *ctx, const char *out, struct mv_er
         int r = host_config_load(abs, &cfg, err);
         if (r < 0)
                 return r;
-        if (vget_bool(cfg.root, "microvm.host.enable", true)) {
+        if (vget_bool(cfg.root, "microvm.host.enable", true) &&
+            vget_bool(cfg.root, "microvm.host.systemdUnits", true)) {
                 struct unit_paths p = { .unit_dir = MICROVM_UNIT_DIR, .config = abs };
                 r = units_generate(cfg.root, &p, out, err);
         }

@@ -75,6 +75,28 @@ static void kvm_verdicts(void **state)
         doctor_needs_free(&n);
 }
 
+static void supervisor_in_force(void **state)
+{
+        (void)state;
+        static const struct {
+                bool pid1, template, wanted;
+                enum doctor_status status;
+                const char *says;
+        } cases[] = {
+                { true, true, true, DOCTOR_OK, "systemd units" },
+                { true, true, false, DOCTOR_OK, "systemdUnits = false" },
+                { true, false, true, DOCTOR_WARNING, "not installed" },
+                { false, false, true, DOCTOR_OK, "systemd is not PID 1" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct doctor_report r = { 0 };
+                doctor_check_supervisor(&r, cases[i].pid1, cases[i].template, cases[i].wanted);
+                assert_int_equal(only(&r)->status, cases[i].status);
+                assert_non_null(strstr(r.items[0].detail, cases[i].says));
+                doctor_report_free(&r);
+        }
+}
+
 static void devices(void **state)
 {
         (void)state;
@@ -231,6 +253,7 @@ int main(void)
                 cmocka_unit_test(altnames_by_kernel_release),
                 cmocka_unit_test(kvm_verdicts),
                 cmocka_unit_test(devices),
+                cmocka_unit_test(supervisor_in_force),
                 cmocka_unit_test(accounts),
                 cmocka_unit_test(state_directory),
                 cmocka_unit_test(memlock),

@@ -182,6 +182,19 @@ static const struct mv_option host_options[] = {
                 .declared_by = HOST_MODULE,
         },
         {
+                .name = "microvm.host.systemdUnits",
+                .type = &type_bool,
+                .default_nix = "true",
+                .description = "microvm's own, not in microvm.nix.\n\n"
+                               "Whether VMs run as systemd units where systemd is PID 1 and "
+                               "microvm@.service is installed (make install): "
+                               "microvm-generator then writes the units of this configuration, "
+                               "and start, stop, restart, autostart and apply go through "
+                               "systemctl. false keeps microvm's own monitors on such a host, "
+                               "and the generator writes nothing. Elsewhere it has no effect.",
+                .declared_by = "<microvm>",
+        },
+        {
                 .name = "microvm.host.tapScript",
                 .type = &type_lines,
                 .default_nix = "''\n  ip link set \"$id\" up\n''",

@@ -14,6 +14,7 @@
 #include "host/doctor.h"
 #include "host/kvm-probe.h"
 #include "hypervisor/hypervisor.h"
+#include "systemd/manager.h"
 #include "util/accounts.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
@@ -345,6 +346,28 @@ void doctor_check_altnames(struct doctor_report *r, const struct doctor_needs *n
                    xstrdup("use ids of at most 15 bytes, or a newer kernel"));
 }
 
+/* Who runs the VMs here: systemd's units or microvm's monitors (docs/systemd.md). */
+void doctor_check_supervisor(struct doctor_report *r, bool systemd_pid1, bool template, bool wanted)
+{
+        if (systemd_pid1 && template && wanted)
+                doctor_add(r, "supervisor", DOCTOR_OK,
+                           xstrdup("VMs run as systemd units (microvm@NAME.service)"), NULL);
+        else if (systemd_pid1 && template)
+                doctor_add(r, "supervisor", DOCTOR_OK,
+                           xstrdup("VMs run under microvm's monitors: "
+                                   "microvm.host.systemdUnits = false"),
+                           NULL);
+        else if (systemd_pid1)
+                doctor_add(r, "supervisor", DOCTOR_WARNING,
+                           xstrdup("systemd runs this host, but microvm@.service is not "
+                                   "installed: VMs run under microvm's monitors"),
+                           xstrdup("make install PREFIX=/usr, then systemctl daemon-reload"));
+        else
+                doctor_add(r, "supervisor", DOCTOR_OK,
+                           xstrdup("VMs run under microvm's monitors (systemd is not PID 1)"),
+                           NULL);
+}
+
 void doctor_run(const struct value *host, struct doctor_report *r)
 {
         struct doctor_needs n;
@@ -357,6 +380,10 @@ void doctor_run(const struct value *host, struct doctor_report *r)
                             "microvm.vsock.cid with qemu, crosvm, kvmtool or alioth",
                             "vhost_vsock");
         doctor_check_programs(r, &n);
+        struct stat booted;
+        doctor_check_supervisor(
+                r, stat("/run/systemd/system", &booted) == 0 && S_ISDIR(booted.st_mode),
+                systemd_units_available(), vget_bool(host, "microvm.host.systemdUnits", true));
         doctor_check_accounts(r, "microvm", "kvm");
         doctor_check_state_dir(r, vget_str(host, "microvm.stateDir"));
         struct rlimit limit;

@@ -12,6 +12,7 @@
 #include "monitor/control.h"
 #include "monitor/monitor.h"
 #include "monitor/vm-run.h"
+#include "systemd/manager.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -181,6 +182,20 @@ static int wait_for_owner(const char *records, const char *name, int timeout_s,
         }
 }
 
+/* On a systemd host the VM is its unit: systemctl returns once it is ready (Type=notify). */
+static int start_unit(int dir, const char *records, const char *name, int timeout_s, bool *already,
+                      struct mv_error **err)
+{
+        if (lockfile_held(dir, "lock") > 0) {
+                *already = true;
+                return wait_for_owner(records, name, timeout_s, err);
+        }
+        _cleanup_free_ char *unit = systemd_vm_unit(name);
+        const char *args[] = { "start", unit, NULL };
+        int r = systemd_ctl(args, unit, err);
+        return r < 0 ? mv_error_wrap(err, "vm %s", name) : 0;
+}
+
 int vm_start(const struct host_settings *hs, const char *name, bool *already, struct mv_error **err)
 {
         /* The run gives up at the startup timeout; this is a backstop. */
@@ -190,6 +205,8 @@ int vm_start(const struct host_settings *hs, const char *name, bool *already, st
         if (dir < 0)
                 return dir;
         _cleanup_free_ char *records = records_path(hs->state_dir, name, NULL);
+        if (hs->systemd_units)
+                return start_unit(dir, records, name, timeout_s, already, err);
         /* Taken here and handed over: a second start at the same moment finds it held. */
         _cleanup_close_ int lock = lockfile_take(dir, "lock", false, err);
         if (lock == -EWOULDBLOCK) {
@@ -225,12 +242,21 @@ int vm_stop(const struct host_settings *hs, const char *name, int timeout_s, boo
         _cleanup_close_ int dir = records_open(hs->state_dir, name, false, NULL);
         if (dir < 0)
                 return 0; /* never installed: nothing runs it */
+        if (hs->systemd_units) {
+                /* Its unit first, so that systemd does not restart it; then anything else. */
+                _cleanup_free_ char *unit = systemd_vm_unit(name);
+                const char *args[] = { "stop", unit, NULL };
+                *was_running = lockfile_held(dir, "lock") > 0;
+                int r = systemd_ctl(args, unit, err);
+                if (r < 0)
+                        return mv_error_wrap(err, "vm %s", name);
+        }
         int64_t end = monotonic_ms() + (int64_t)timeout_s * 1000;
         for (int nap_ms = 1;; nap_ms = nap_ms < 100 ? nap_ms * 2 : 100) {
                 _cleanup_free_ char *answer = NULL;
                 int r = control_request(records, "stop", timeout_s * 1000, &answer, err);
                 if (r >= 0) {
-                        *was_running = strncmp(answer, "stopping", 8) == 0;
+                        *was_running |= strncmp(answer, "stopping", 8) == 0;
                         /* EOF came with its teardown; gone is when its lock is free. */
                         while (lockfile_held(dir, "lock") > 0 && monotonic_ms() < end)
                                 usleep(1000);

@@ -93,16 +93,13 @@ static int vm_dropin(const struct value *root, const char *name, const struct va
                      const char *out, struct mv_error **err)
 {
         _cleanup_free_ char *unit = unit_name_escape(name);
-        bool notify = vget_bool(root, "microvm.host.useNotifySockets", false);
         long long timeout = (long long)vget_int(root, "microvm.host.startupTimeout", 150);
         bool restart = vget_bool(vm, "restartIfChanged", false);
-        _cleanup_free_ char *text =
-                xasprintf("# microvm.vms.%s of the host configuration\n"
-                          "[Service]\n"
-                          "Type=%s\n"
-                          "TimeoutStartSec=%lld\n"
-                          "X-RestartIfChanged=%s\n",
-                          name, notify ? "notify" : "simple", timeout, restart ? "yes" : "no");
+        _cleanup_free_ char *text = xasprintf("# microvm.vms.%s of the host configuration\n"
+                                              "[Service]\n"
+                                              "TimeoutStartSec=%lld\n"
+                                              "X-RestartIfChanged=%s\n",
+                                              name, timeout, restart ? "yes" : "no");
         _cleanup_free_ char *rel = xasprintf("microvm@%s.service.d/50-microvm.conf", unit);
         return put(out, rel, text, err);
 }

@@ -6,6 +6,7 @@
 #include "config/json-write.h"
 #include "config/merge.h"
 #include "config/value-get.h"
+#include "systemd/manager.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -29,6 +30,8 @@ void host_settings_from_config(const struct value *host, struct host_settings *s
                 .restart_delay_s = clamp_int(vget_int(host, "microvm.host.restartDelay", 5), 0,
                                              MAX_RESTART_DELAY_S),
                 .stop_timeout_s = DEFAULT_STOP_TIMEOUT,
+                .systemd_units = vget_bool(host, "microvm.host.systemdUnits", true) &&
+                                 systemd_units_available(),
         };
         struct strbuf b = { 0 };
         json_write_value(&b, value_lookup(host, "microvm.virtiofsd"), false);

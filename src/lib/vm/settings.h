@@ -23,6 +23,7 @@ struct host_settings {
         int restart_delay_s;     /* microvm.host.restartDelay */
         int stop_timeout_s;      /* graceful shutdown, then SIGTERM (microvm.nix: 150) */
         char *virtiofsd_json;    /* microvm.virtiofsd, for runners built by microvm.nix */
+        bool systemd_units;      /* VMs are systemd units (docs/systemd.md); never a monitor's */
 };
 
 /* The host switch for creating a VM's interfaces: microvm.nix's tap unit. */

@@ -20,7 +20,7 @@ help:
 	@echo "make install   install under PREFIX (default /usr/local; DESTDIR honoured)"
 	@echo "make fuzz      run each fuzz harness for FUZZ_SECONDS (default 300)"
 	@echo "make format    apply clang-format to src/ and tests/"
-	@echo "make clean     remove build/ except the cached test guest"
+	@echo "make clean     remove build/ except the cached test guest and nspawn rootfs"
 
 deps:
 	@scripts/install-deps.sh

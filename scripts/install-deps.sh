@@ -9,9 +9,12 @@ TEST="libcmocka-dev python3 python3-pytest socat nix-bin clang-format clang libc
 # The test guest and the VMs: qemu (with the C virtiofsd), a busybox
 # initramfs, kernel module tools, and what volumes and taps need.
 GUEST="qemu-system-x86 ipxe-qemu seabios busybox-static cpio kmod xz-utils util-linux e2fsprogs iproute2 procps"
+# A real systemd as PID 1 in a container, for the systemd integration tests:
+# systemd-nspawn boots a Debian rootfs that debootstrap builds.
+NSPAWN="systemd-container debootstrap debian-archive-keyring"
 
 missing=""
-for pkg in $BUILD $TEST $GUEST; do
+for pkg in $BUILD $TEST $GUEST $NSPAWN; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     case "$status" in
     *" installed") ;;

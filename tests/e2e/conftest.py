@@ -7,6 +7,7 @@ import stat
 import pytest
 
 from guest import QEMU, GuestError, build_guest
+import nspawn
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,6 +31,41 @@ def guest():
         return build_guest()
     except GuestError as e:
         pytest.fail(f"building the test guest failed:\n{e}", pytrace=False)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "container(bind=(), bind_ro=(), kvm=False): what systemd_container binds "
+        "in (host paths, at the same place inside)")
+
+
+@pytest.fixture(scope="session")
+def nspawn_rootfs():
+    """The Debian rootfs the systemd tests boot (built once, cached under build/)."""
+    if reason := nspawn.unusable_reason():
+        pytest.skip(f"systemd-nspawn cannot run here: {reason}")
+    if shutil.which(nspawn.NSPAWN) is None:
+        pytest.fail(f"{nspawn.NSPAWN} not found; install it: scripts/install-deps.sh "
+                    "(apt-get install systemd-container debootstrap)")
+    try:
+        return nspawn.build_rootfs()
+    except nspawn.ContainerError as e:
+        pytest.fail(f"building the nspawn rootfs failed:\n{e}", pytrace=False)
+
+
+@pytest.fixture
+def systemd_container(nspawn_rootfs, request, tmp_path):
+    """A container booted for this test with a real systemd as PID 1 (an
+    nspawn.Container), on a throwaway overlay of the cached rootfs; powered
+    off, or killed, after the test whatever its outcome. Host paths it needs
+    come from the test's `container` marker."""
+    marker = request.node.get_closest_marker("container")
+    options = dict(marker.kwargs) if marker else {}
+    c = nspawn.boot(nspawn_rootfs, log_path=tmp_path / "container-console.log", **options)
+    try:
+        yield c
+    finally:
+        c.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -327,11 +327,10 @@ int vm_run_foreground(const struct host_settings *hs, const char *name, bool und
                         r = mv_error_hint(err, "stop it first (microvm stop %s)", name);
                 }
         }
+        /* A unit's run is supervised as a monitor is: apply may restart it, no terminal ends it. */
         if (r >= 0)
-                r = owner_begin(&o, hs, name, false, err);
+                r = owner_begin(&o, hs, name, under_systemd, err);
         if (r >= 0 && under_systemd) {
-                /* No terminal: the unit's stop is SIGTERM, its restart systemd's. */
-                o.loop.hup_stops = false;
                 r = monitor_console(&o, &console, true, err);
                 o.rt.console = r >= 0 ? &console : NULL;
         }

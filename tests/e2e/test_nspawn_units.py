@@ -1,0 +1,139 @@
+"""microvm on a systemd host, with Debian's systemd 252 as PID 1 in systemd-nspawn: the binary
+under test installed inside as `make install` lays it out (template unit, generator), a host
+configuration in /etc/microvm/host.nix, and real guests booted by qemu (TCG) inside the
+container. microvms.target starts the autostart set, a killed VM is restarted by systemd,
+start returns once a VM is ready, apply restarts exactly the changed VMs with restartIfChanged,
+the journal has the console, and stopping the target stops every VM gracefully."""
+import os
+import time
+
+import pytest
+
+from nspawn import REPO_ROOT, wait_until
+from test_run import MACHINE_OPTS, nix_list, tsc_khz
+
+MICROVM = os.path.realpath(os.environ.get(
+    "MICROVM", os.path.join(REPO_ROOT, "build", "release", "src", "microvm")))
+BUILD = os.path.dirname(os.path.dirname(MICROVM))  # the meson build directory
+GUEST_DIR = str(REPO_ROOT / "build" / "guest")
+UNIT_DIR = "/usr/local/lib/systemd/system"  # the build's default prefix, as meson set it
+
+pytestmark = pytest.mark.container(bind_ro=[os.path.dirname(MICROVM), GUEST_DIR,
+                                            os.path.join(BUILD, "systemd")])
+
+
+def vm(guest, name, extra="", mem=256):
+    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", "microvm.hold=forever"])
+    return f'''  microvm.vms.{name} = {{
+{extra}
+    config.microvm = {{
+      kernel = "{guest.kernel}"; initrdPath = "{guest.initrd}";
+      cpu = "max"; mem = {mem}; qemu.machineOpts = {MACHINE_OPTS};
+      kernelParams = {params};
+    }};
+  }};
+'''
+
+
+def install(c, guest, body):
+    """microvm as make install puts it, the configuration, and its VMs installed."""
+    template = open(os.path.join(BUILD, "systemd", "microvm@.service")).read()
+    exec_line = next(line for line in template.splitlines() if line.startswith("ExecStart="))
+    binary = exec_line.split("=", 1)[1].split()[0]
+    c.run(["mkdir", "-p", os.path.dirname(binary), UNIT_DIR, "/etc/systemd/system-generators"])
+    c.run(["ln", "-sf", MICROVM, binary])
+    c.write_file(f"{UNIT_DIR}/microvm@.service", template)
+    c.run(["ln", "-sf", MICROVM, "/etc/systemd/system-generators/microvm-generator"])
+    configure(c, body)
+    c.run(["microvm", "apply", "--no-start"], timeout=120)
+    c.daemon_reload()
+
+
+def configure(c, body):
+    c.write_file("/etc/microvm/host.nix", "{\n" + body + "}\n")
+
+
+def console_of(c, name):
+    return c.run(["cat", f"/var/lib/microvms/.host/{name}/console.log"], check=False).stdout
+
+
+def wait_guest(c, name, marker="GUEST-UP", timeout=120):
+    wait_until(lambda: marker in console_of(c, name).splitlines(), timeout,
+               f"{marker} from vm {name}")
+
+
+def active(c, unit):
+    return c.show(unit, "ActiveState")
+
+
+def test_microvms_target_starts_the_autostart_set_and_stops_it_gracefully(systemd_container,
+                                                                          guest):
+    c = systemd_container
+    install(c, guest, vm(guest, "a") + vm(guest, "b", "    autostart = false;"))
+    assert "microvms.target" in c.show("multi-user.target", "Wants")
+    assert c.show("microvms.target", "Wants") == "microvm@a.service"
+    c.systemctl("start", "microvms.target", timeout=180)
+    assert active(c, "microvm@a.service") == "active"
+    assert active(c, "microvm@b.service") == "inactive"
+    # Type=notify: active means ready; the VM's status says so too.
+    assert '"ready":true' in c.run(["microvm", "status", "--json", "a"]).stdout.replace(" ", "")
+    wait_guest(c, "a")
+    assert "GUEST-UP" in c.journal("microvm@a.service")
+    doctor = c.run(["microvm", "doctor"], check=False).stdout
+    assert "supervisor: VMs run as systemd units" in doctor, doctor
+    c.systemctl("stop", "microvms.target", timeout=180)
+    # The VMs' stop jobs run on after the target's: wait for them, bounded.
+    wait_until(lambda: active(c, "microvm@a.service") == "inactive", 180, "microvm@a to stop")
+    lines = console_of(c, "a").splitlines()
+    assert "CTRL-ALT-DEL" in lines and "GUEST-DOWN" in lines, lines[-20:]
+
+
+def test_a_killed_vm_is_restarted_by_systemd(systemd_container, guest):
+    c = systemd_container
+    install(c, guest, vm(guest, "a"))
+    r = c.run(["microvm", "start", "a"], timeout=180)
+    assert "a: started" in r.stdout, r.stdout + r.stderr
+    wait_guest(c, "a")
+    first = c.show("microvm@a.service", "MainPID")
+    c.systemctl("kill", "-s", "KILL", "microvm@a.service")
+    wait_until(lambda: c.show("microvm@a.service", "NRestarts") == "1"
+               and active(c, "microvm@a.service") == "active", 120, "a restart of microvm@a")
+    assert c.show("microvm@a.service", "MainPID") != first
+    # A fresh console log per start: this is the restarted guest's.
+    wait_guest(c, "a")
+    r = c.run(["microvm", "stop", "a"], timeout=200)
+    assert "a: stopped" in r.stdout, r.stdout + r.stderr
+    assert active(c, "microvm@a.service") == "inactive"
+
+
+def test_apply_restarts_exactly_the_changed_vms_with_restart_if_changed(systemd_container, guest):
+    c = systemd_container
+    install(c, guest, vm(guest, "a") + vm(guest, "keep", "    restartIfChanged = false;") +
+            vm(guest, "same"))
+    c.systemctl("start", "microvms.target", timeout=240)
+    for name in ("a", "keep", "same"):
+        wait_guest(c, name)
+    ids = {n: c.show(f"microvm@{n}.service", "InvocationID") for n in ("a", "keep", "same")}
+    configure(c, vm(guest, "a", mem=320) + vm(guest, "keep", "    restartIfChanged = false;",
+                                               mem=320) + vm(guest, "same"))
+    r = c.run(["microvm", "apply"], check=False, timeout=400)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "a: changed, restarting" in r.stdout, r.stdout
+    assert "keep: changed, left running the old runner" in r.stdout, r.stdout
+    now = {n: c.show(f"microvm@{n}.service", "InvocationID") for n in ("a", "keep", "same")}
+    assert now["a"] != ids["a"]
+    assert now["keep"] == ids["keep"] and now["same"] == ids["same"]
+    assert all(active(c, f"microvm@{n}.service") == "active" for n in now)
+    for name in ("a", "keep", "same"):
+        wait_guest(c, name)
+    c.systemctl("stop", "microvms.target", timeout=300)
+
+
+def test_a_broken_configuration_leaves_the_units_out_and_says_why(systemd_container, guest):
+    c = systemd_container
+    install(c, guest, vm(guest, "a"))
+    configure(c, '  microvm.vms.a.config.microvm.memory = 1;\n')
+    c.daemon_reload()
+    assert c.show("microvms.target", "LoadState") == "not-found"
+    out = c.run(["/etc/systemd/system-generators/microvm-generator", "/tmp/g"], check=False)
+    assert out.returncode == 0 and "no MicroVM units generated" in out.stderr, out.stderr

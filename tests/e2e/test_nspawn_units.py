@@ -137,3 +137,23 @@ def test_a_broken_configuration_leaves_the_units_out_and_says_why(systemd_contai
     assert c.show("microvms.target", "LoadState") == "not-found"
     out = c.run(["/etc/systemd/system-generators/microvm-generator", "/tmp/g"], check=False)
     assert out.returncode == 0 and "no MicroVM units generated" in out.stderr, out.stderr
+
+
+def test_a_vm_removed_from_host_nix_is_stopped_and_its_unit_no_longer_wanted(systemd_container,
+                                                                            guest):
+    c = systemd_container
+    install(c, guest, vm(guest, "a") + vm(guest, "b"))
+    c.systemctl("start", "microvms.target", timeout=240)
+    for name in ("a", "b"):
+        wait_guest(c, name)
+    configure(c, vm(guest, "a"))
+    r = c.run(["microvm", "apply"], check=False, timeout=400)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "b: no longer in the configuration, stopping" in r.stdout, r.stdout
+    assert active(c, "microvm@b.service") == "inactive"
+    assert c.show("microvm@b.service", "NRestarts") == "0"
+    assert c.show("microvms.target", "Wants") == "microvm@a.service"
+    assert c.run(["test", "-e", "/var/lib/microvms/.host/b"], check=False).returncode == 1
+    assert c.run(["test", "-d", "/var/lib/microvms/b"], check=False).returncode == 0
+    assert active(c, "microvm@a.service") == "active"
+    c.systemctl("stop", "microvms.target", timeout=180)

@@ -157,3 +157,25 @@ def test_a_vm_removed_from_host_nix_is_stopped_and_its_unit_no_longer_wanted(sys
     assert c.run(["test", "-d", "/var/lib/microvms/b"], check=False).returncode == 0
     assert active(c, "microvm@a.service") == "active"
     c.systemctl("stop", "microvms.target", timeout=180)
+
+
+def test_register_with_machined_makes_the_vm_a_machine(systemd_container, guest):
+    """As microvm.nix's microvm-register: machinectl lists the VM, class vm, under its
+    machineId, while its unit runs; machined drops it when the unit stops."""
+    c = systemd_container
+    install(c, guest, vm(guest, "reg", "    autostart = false;").replace(
+        "config.microvm = {", 'config.networking.hostName = "reg-host";\n    config.microvm = {\n'
+        '      registerWithMachined = true;\n'
+        '      machineId = "a67472e5-570e-5c8a-b18c-ae3c77701050";'))
+    r = c.run(["microvm", "start", "reg"], timeout=180)
+    assert "reg: started" in r.stdout, r.stdout + r.stderr
+    machines = c.run(["machinectl", "list", "--no-legend", "--no-pager"]).stdout
+    assert "reg-host" in machines and " vm " in f" {machines} ", machines
+    assert c.run(["machinectl", "show", "reg-host", "--property=Id", "--value"]).stdout.strip() == \
+        "a67472e5570e5c8ab18cae3c77701050"
+    assert c.run(["machinectl", "show", "reg-host", "--property=Unit", "--value"]).stdout.strip() == \
+        "microvm@reg.service"
+    wait_guest(c, "reg")
+    c.run(["microvm", "stop", "reg"], timeout=200)
+    machines = c.run(["machinectl", "list", "--no-legend", "--no-pager"]).stdout
+    assert "reg-host" not in machines, machines

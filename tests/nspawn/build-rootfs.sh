@@ -20,12 +20,12 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 suite=bookworm
-# systemd as PID 1 and its bus; ip for taps; qemu (with the C virtiofsd)
-# for the guests microvm starts; mkfs for volumes; the libraries a host
+# systemd as PID 1, its bus and machined (registerWithMachined); ip for
+# taps; qemu (with the C virtiofsd) for the guests microvm starts; mkfs for volumes; the libraries a host
 # build of microvm (plain or sanitized) links, so it runs inside as it is.
 # debootstrap resolves Depends only, which keeps qemu's Recommends (GUI,
 # OVMF) out.
-packages="systemd systemd-sysv dbus iproute2 procps qemu-system-x86 e2fsprogs util-linux
+packages="systemd systemd-sysv systemd-container dbus iproute2 procps qemu-system-x86 e2fsprogs util-linux
     libjansson4 libmnl0 libasan8 libubsan1"
 
 note() { echo "build-rootfs: $*" >&2; }

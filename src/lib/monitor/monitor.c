@@ -331,6 +331,7 @@ int vm_run_foreground(const struct host_settings *hs, const char *name, bool und
         if (r >= 0)
                 r = owner_begin(&o, hs, name, under_systemd, err);
         if (r >= 0 && under_systemd) {
+                o.rt.unit = true;
                 r = monitor_console(&o, &console, true, err);
                 o.rt.console = r >= 0 ? &console : NULL;
         }

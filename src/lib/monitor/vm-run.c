@@ -18,6 +18,7 @@
 #include "host/volume.h"
 #include "monitor/control.h"
 #include "monitor/task.h"
+#include "systemd/machined.h"
 #include "util/accounts.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
@@ -133,21 +134,52 @@ static int links_up(struct running *run, struct child_waiter *w, struct mv_error
 
 /*
  * microvm.nix's host registers such a VM with systemd-machined once its
- * hypervisor runs. Not done here: said once per monitor, not dropped.
+ * hypervisor runs (its unit's ExecStartPost). A systemd unit's run does
+ * the same, with itself as the leader (the unit's main process); where
+ * that cannot be, it is said once per monitor, not dropped.
  */
-static void tell_machined_absent(struct vm_runtime *rt, const struct vm_plan *plan)
+static void register_with_machined(struct vm_runtime *rt, const struct vm_plan *plan,
+                                   struct child_waiter *w)
 {
-        if (!plan->register_with_machined || rt->machined_told)
+        if (!plan->register_with_machined)
                 return;
-        rt->machined_told = true;
-        if (access("/run/systemd/system", F_OK) < 0)
-                log_warning("microvm.registerWithMachined: this host does not run systemd, so "
-                            "there is no systemd-machined to register vm %s with",
-                            rt->name);
-        else
-                log_warning("microvm.registerWithMachined: vm %s is not registered with "
-                            "systemd-machined: microvm's monitors do not register VMs",
-                            rt->name);
+        struct mv_error *e = NULL;
+        int r = -1;
+        if (rt->unit && machined_available() && plan->register_program) {
+                char *argv[] = { plan->register_program, NULL, NULL };
+                _cleanup_free_ char *pid = xasprintf("%ld", (long)getpid());
+                argv[1] = pid;
+                struct spawn_options o = SPAWN_OPTIONS(argv);
+                o.stdin_fd = SPAWN_FD_NULL;
+                int status;
+                r = spawn_run(&o, w, -1, &status, NULL, &e);
+                if (r >= 0 && status != 0)
+                        r = mv_error_fail(&e, "%s exited with status %d", argv[0], status);
+        } else if (rt->unit && machined_available() && plan->machine_id) {
+                r = machined_register(plan->machine_name, plan->machine_id, getpid(), &e);
+        } else if (!rt->machined_told) {
+                rt->machined_told = true;
+                if (access("/run/systemd/system", F_OK) < 0)
+                        log_warning("microvm.registerWithMachined: this host does not run "
+                                    "systemd, so there is no systemd-machined to register vm %s "
+                                    "with",
+                                    rt->name);
+                else
+                        log_warning("microvm.registerWithMachined: vm %s is not registered with "
+                                    "systemd-machined: %s",
+                                    rt->name,
+                                    rt->unit ? "machined or busctl is not there"
+                                             : "only VMs run as systemd units are "
+                                               "(docs/systemd.md)");
+                return;
+        }
+        if (r < 0) {
+                log_warning("%s", e->msg);
+                mv_error_free(&e);
+        } else if (r >= 0) {
+                log_info("registered vm %s with systemd-machined as %s", rt->name,
+                         plan->machine_name);
+        }
 }
 
 /* extraArgsScript's words end the hypervisor's argv, as `exec … ${runtime_args:-}` does. */
@@ -796,7 +828,7 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
         if (r >= 0)
                 r = start_hypervisor(&run, err);
         if (r >= 0)
-                tell_machined_absent(rt, plan);
+                register_with_machined(rt, plan, &w.base);
         if (r >= 0)
                 r = wait_ready(&run, err);
         if (r >= 0 && loop_stopping(rt->loop) && !run.ready)

@@ -30,6 +30,7 @@ struct vm_runtime {
         void (*on_ready)(struct vm_runtime *rt);
         void *data;
         bool machined_told; /* registerWithMachined's notice was given: once per monitor */
+        bool unit;          /* run by a systemd unit (run --under-systemd) */
 };
 
 /*

@@ -357,7 +357,9 @@ int foreign_plan(struct vm_plan *plan, const struct host_settings *hs, const cha
                 plan->shutdown_command = TAKE_PTR(shutdown);
         }
         _cleanup_free_ char *reg = xasprintf("%s/bin/microvm-register", dir);
-        plan->register_with_machined = access(reg, F_OK) == 0;
+        plan->register_with_machined = access(reg, X_OK) == 0;
+        if (plan->register_with_machined)
+                plan->register_program = TAKE_PTR(reg);
         int r = pci_devices(plan, dir, err);
         if (r < 0)
                 return r;

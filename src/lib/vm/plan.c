@@ -432,6 +432,10 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
         }
         snippets_plan(plan, guest);
         plan->register_with_machined = vget_bool(guest, "microvm.registerWithMachined", false);
+        const char *host_name = vget_str(guest, "networking.hostName");
+        const char *machine_id = vget_str(guest, "microvm.machineId");
+        plan->machine_name = xstrdup(host_name ? host_name : plan->vm);
+        plan->machine_id = machine_id ? xstrdup(machine_id) : NULL;
         const char *socket =
                 plan->hypervisor->control_socket ? vget_str(guest, "microvm.socket") : NULL;
         plan->socket = socket ? xstrdup(socket) : NULL;
@@ -568,6 +572,9 @@ void vm_plan_free(struct vm_plan *p)
         free(p->socket);
         free(p->shutdown_command);
         free(p->process_name);
+        free(p->machine_name);
+        free(p->machine_id);
+        free(p->register_program);
         for (size_t i = 0; i < N_PLAN_SNIPPETS; i++) {
                 free(p->snippets[i]);
                 free(p->snippet_programs[i]);

@@ -115,10 +115,13 @@ struct vm_plan {
         struct value *spec;  /* the runner's spec, which the plan was built from; NULL if foreign */
         bool foreign;        /* built by microvm.nix: argv is its bin/microvm-run */
         char *shutdown_command; /* HV_SHUTDOWN_RUNNER_SCRIPT: the runner's bin/microvm-shutdown */
-        char *snippets[N_PLAN_SNIPPETS]; /* NULL where the configuration has none */
-        char *snippet_programs
-                [N_PLAN_SNIPPETS]; /* a foreign runner's bin/tap-up, ...: run instead */
-        bool register_with_machined; /* microvm.registerWithMachined, or a foreign bin/microvm-register */
+        /* Configured snippets (NULL: none), and a foreign runner's bin/tap-up, ... run instead. */
+        char *snippets[N_PLAN_SNIPPETS];
+        char *snippet_programs[N_PLAN_SNIPPETS];
+        /* microvm.registerWithMachined (or a foreign runner's bin/microvm-register, then run). */
+        bool register_with_machined;
+        char *register_program;
+        char *machine_name, *machine_id; /* networking.hostName (else the VM's), machineId */
 };
 
 /* Plan the start of installed VM `name`. */

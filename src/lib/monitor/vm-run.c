@@ -157,7 +157,9 @@ static void register_with_machined(struct vm_runtime *rt, const struct vm_plan *
                         r = mv_error_fail(&e, "%s exited with status %d", argv[0], status);
         } else if (rt->unit && machined_available() && plan->machine_id) {
                 r = machined_register(plan->machine_name, plan->machine_id, getpid(), &e);
-        } else if (!rt->machined_told) {
+        } else {
+                if (rt->machined_told)
+                        return;
                 rt->machined_told = true;
                 if (access("/run/systemd/system", F_OK) < 0)
                         log_warning("microvm.registerWithMachined: this host does not run "
@@ -176,7 +178,7 @@ static void register_with_machined(struct vm_runtime *rt, const struct vm_plan *
         if (r < 0) {
                 log_warning("%s", e->msg);
                 mv_error_free(&e);
-        } else if (r >= 0) {
+        } else {
                 log_info("registered vm %s with systemd-machined as %s", rt->name,
                          plan->machine_name);
         }

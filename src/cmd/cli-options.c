@@ -10,6 +10,7 @@
 #include "config/value-get.h"
 #include "util/error.h"
 #include "util/xalloc.h"
+#include "vm/settings.h"
 
 int cli_parse_json_flag(const char *cmd, int argc, char **argv, bool *json, struct mv_error **err)
 {
@@ -63,6 +64,18 @@ int host_config_load_enabled(const struct cli_context *ctx, struct host_config *
                 return 1;
         printf("the host module is disabled (microvm.host.enable = false): nothing to do\n");
         host_config_free(cfg);
+        return 0;
+}
+
+int cli_host_settings(const struct cli_context *ctx, struct host_settings *hs,
+                      struct mv_error **err)
+{
+        struct host_config cfg;
+        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        if (r < 0)
+                return r;
+        host_settings_from_config(cfg.root, hs);
+        host_config_free(&cfg);
         return 0;
 }
 

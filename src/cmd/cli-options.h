@@ -32,5 +32,11 @@ struct host_config;
 int host_config_load_enabled(const struct cli_context *ctx, struct host_config *cfg,
                              struct mv_error **err);
 
+struct host_settings;
+
+/* The host settings of the configuration the command reads (host_settings_done() them). */
+int cli_host_settings(const struct cli_context *ctx, struct host_settings *hs,
+                      struct mv_error **err);
+
 /* microvm.stateDir of the host configuration the command reads; malloc'd into *state. */
 int cli_state_dir(const struct cli_context *ctx, char **state, struct mv_error **err);

@@ -219,13 +219,10 @@ int cmd_balloon(const struct cli_context *ctx, int argc, char **argv, struct mv_
         if (r < 0)
                 return r;
 
-        struct host_config cfg;
-        r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        struct host_settings hs;
+        r = cli_host_settings(ctx, &hs, err);
         if (r < 0)
                 return r;
-        struct host_settings hs;
-        host_settings_from_config(cfg.root, &hs);
-        host_config_free(&cfg);
 
         struct vm_status st;
         vm_status_read(hs.state_dir, name, &st);

@@ -28,18 +28,6 @@
 /* microvm.nix's TimeoutStopSec=150, and time for the monitor's own teardown. */
 #define STOP_TIMEOUT_S 160
 
-static int load_state(const struct cli_context *ctx, struct host_settings *hs,
-                      struct mv_error **err)
-{
-        struct host_config cfg;
-        int r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
-        if (r < 0)
-                return r;
-        host_settings_from_config(cfg.root, hs);
-        host_config_free(&cfg);
-        return 0;
-}
-
 int cmd_create(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
         static const struct option options[] = { { "flake", required_argument, NULL, 'f' }, {} };
@@ -61,7 +49,7 @@ int cmd_create(const struct cli_context *ctx, int argc, char **argv, struct mv_e
         if (r < 0)
                 return r;
         struct host_settings hs;
-        if ((r = load_state(ctx, &hs, err)) < 0)
+        if ((r = cli_host_settings(ctx, &hs, err)) < 0)
                 return r;
         _cleanup_close_ int lock = -1;
         r = statedir_prepare(hs.state_dir, err);
@@ -155,7 +143,7 @@ int cmd_update(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                 return mv_error_usage(err, "update takes one or more VM names");
         int r = cli_check_vm_names("update", argv + optind, argc - optind, err);
         struct host_settings hs;
-        if (r < 0 || (r = load_state(ctx, &hs, err)) < 0)
+        if (r < 0 || (r = cli_host_settings(ctx, &hs, err)) < 0)
                 return r;
         size_t failed = 0;
         for (int i = optind; i < argc; i++) {

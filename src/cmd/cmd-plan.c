@@ -168,13 +168,10 @@ int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         if (r < 0)
                 return r;
 
-        struct host_config cfg;
-        r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        struct host_settings hs;
+        r = cli_host_settings(ctx, &hs, err);
         if (r < 0)
                 return r;
-        struct host_settings hs;
-        host_settings_from_config(cfg.root, &hs);
-        host_config_free(&cfg);
         _cleanup_plan_ struct vm_plan *plan = NULL;
         r = vm_plan(&hs, name, &plan, err);
         if (r >= 0 && json) {

@@ -41,13 +41,10 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
         if (r < 0)
                 return r;
 
-        struct host_config cfg;
-        r = host_config_load(host_config_path(ctx->config_path), &cfg, err);
+        struct host_settings hs;
+        r = cli_host_settings(ctx, &hs, err);
         if (r < 0)
                 return r;
-        struct host_settings hs;
-        host_settings_from_config(cfg.root, &hs);
-        host_config_free(&cfg);
         if (stop_timeout_s >= 0)
                 hs.stop_timeout_s = stop_timeout_s;
         int status = 0;

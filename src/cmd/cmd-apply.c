@@ -371,6 +371,47 @@ int cmd_apply(const struct cli_context *ctx, int argc, char **argv, struct mv_er
         return r;
 }
 
+/*
+ * install-microvm-NAME's work (man microvm-units): VM `name` installed as
+ * host.nix declares it, as apply would, and nothing else: no VM is
+ * started, stopped or removed.
+ */
+int cmd_install_declared(const struct cli_context *ctx, int argc, char **argv,
+                         struct mv_error **err)
+{
+        if (argc != 2)
+                return mv_error_usage(err, "install-declared takes one VM name");
+        int r = cli_check_vm_names("install-declared", argv + 1, 1, err);
+        if (r < 0)
+                return r;
+        struct host_config cfg;
+        r = host_config_load_enabled(ctx, &cfg, err);
+        if (r <= 0)
+                return r;
+        const char *name = argv[1];
+        const char *state = vget_str(cfg.root, "microvm.stateDir");
+        _cleanup_free_ char *path = xasprintf("microvm.vms.\"%s\"", name);
+        const struct value *vm = value_lookup(cfg.root, path);
+        if (!vm) {
+                r = mv_error_fail(err, "vm %s is not declared in %s", name, cfg.path);
+                mv_error_hint(err, "its unit is left from an earlier configuration: "
+                                   "'systemctl daemon-reload' drops it");
+        }
+        int lock = -1;
+        if (r >= 0)
+                r = statedir_prepare(state, err);
+        if (r >= 0)
+                r = lock = statedir_lock(state, err);
+        if (r >= 0 && vget_attrs(vm, "config"))
+                r = install_vm(state, cfg.root, name, err);
+        else if (r >= 0)
+                r = install_flake_vm(cfg.root, name, err);
+        if (lock >= 0)
+                close(lock);
+        host_config_free(&cfg);
+        return r < 0 ? r : 0;
+}
+
 int cmd_gc(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
 {
         (void)argv;

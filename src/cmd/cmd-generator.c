@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cli-options.h"
 #include "cmd/commands.h"
@@ -19,6 +20,18 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+
+/* Where this binary is: units call it there, wherever the build's prefix put it. */
+static char *own_bindir(void)
+{
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+                return xstrdup(MICROVM_BINDIR);
+        self[n] = '\0';
+        *strrchr(self, '/') = '\0';
+        return xstrdup(self[0] ? self : "/");
+}
 
 static int generate(const struct cli_context *ctx, const char *out, struct mv_error **err)
 {
@@ -32,7 +45,10 @@ static int generate(const struct cli_context *ctx, const char *out, struct mv_er
                 return r;
         if (vget_bool(cfg.root, "microvm.host.enable", true) &&
             vget_bool(cfg.root, "microvm.host.systemdUnits", true)) {
-                struct unit_paths p = { .unit_dir = MICROVM_UNIT_DIR, .config = abs };
+                _cleanup_free_ char *bindir = own_bindir();
+                struct unit_paths p = { .unit_dir = MICROVM_UNIT_DIR,
+                                        .config = abs,
+                                        .bindir = bindir };
                 r = units_generate(cfg.root, &p, out, err);
         }
         host_config_free(&cfg);

@@ -48,6 +48,15 @@ int cmd_update(const struct cli_context *ctx, int argc, char **argv, struct mv_e
 int cmd_balloon(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_ssh(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_vsock_proxy(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_install_declared(const struct cli_context *ctx, int argc, char **argv,
+                         struct mv_error **err);
+int cmd_tap_up(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_tap_down(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_macvtap_up(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_macvtap_down(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_pci_setup(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_pci_release(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
+int cmd_virtiofsd(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 int cmd_generate_units(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err);
 
 /* Whether argv[0] is microvm-generator, as systemd calls generators. */

@@ -11,6 +11,8 @@ from test_monitor import mv
 
 CASES = pathlib.Path(__file__).resolve().parent.parent / "cases" / "units"
 BUILD_TEMPLATE = "microvm@.service"
+HELPER_TEMPLATES = ["microvm-tap-interfaces@.service", "microvm-macvtap-interfaces@.service",
+                    "microvm-pci-devices@.service", "microvm-virtiofsd@.service"]
 
 
 def tree(root):
@@ -24,11 +26,11 @@ def tree(root):
     return out
 
 
-def render(t, tmp_path):
-    """The tree as text; the temporary directory and the installed template's directory (the
-    build's prefix) named by placeholders."""
+def render(t, tmp_path, bindir):
+    """The tree as text; the temporary directory, the binary's and the installed template's
+    directory (the build's prefix) named by placeholders."""
     def shown(v):
-        v = v.replace(str(tmp_path), "@TMP@")
+        v = v.replace(str(tmp_path), "@TMP@").replace(f"={bindir}/microvm ", "=@BINDIR@/microvm ")
         if v.startswith("-> /") and v.endswith("/microvm@.service"):
             v = "-> @UNITDIR@/microvm@.service"
         return v
@@ -36,15 +38,18 @@ def render(t, tmp_path):
 
 
 def template(microvm, tmp_path):
-    """The shipped template, as the build made it, with ExecStart on this build's binary."""
-    built = pathlib.Path(microvm).resolve().parent.parent / "systemd" / BUILD_TEMPLATE
-    text = built.read_text()
+    """The shipped templates, as the build made them, with ExecStart on this build's binary;
+    the text of microvm@.service."""
     d = tmp_path / "template"
     d.mkdir()
-    exec_line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
-    binary = exec_line.split("=", 1)[1].split()[0]
-    (d / BUILD_TEMPLATE).write_text(text.replace(binary, str(pathlib.Path(microvm).resolve())))
-    return d, text
+    texts = {}
+    for name in [BUILD_TEMPLATE] + HELPER_TEMPLATES:
+        built = pathlib.Path(microvm).resolve().parent.parent / "systemd" / name
+        text = texts[name] = built.read_text()
+        exec_line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+        binary = exec_line.split("=", 1)[1].split()[0]
+        (d / name).write_text(text.replace(binary, str(pathlib.Path(microvm).resolve())))
+    return d, texts[BUILD_TEMPLATE]
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
@@ -56,7 +61,7 @@ def test_generated_units_match_the_golden_files_and_verify(microvm, tmp_path, ca
     out.mkdir()
     r = mv(microvm, host, "generate-units", str(out))
     assert r.returncode == 0, r.stderr
-    got = render(tree(out), tmp_path)
+    got = render(tree(out), tmp_path, os.path.dirname(os.path.realpath(microvm)))
     golden = CASES / case / "expected"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(got)
@@ -64,6 +69,8 @@ def test_generated_units_match_the_golden_files_and_verify(microvm, tmp_path, ca
     tmpl, _ = template(microvm, tmp_path)
     units = [k.split("/")[-1] for k in tree(out) if k.startswith("microvms.target.wants/")]
     units += ["microvms.target", "microvm@vm-that-has-no-dropin.service"]
+    units += [k for k in tree(out) if k.startswith("install-microvm-")]
+    units += [h.replace("@", "@web") for h in HELPER_TEMPLATES]
     v = subprocess.run(["systemd-analyze", "verify", "--man=no", *units],
                        env=dict(os.environ, SYSTEMD_UNIT_PATH=f"{out}:{tmpl}:"),
                        capture_output=True, text=True, timeout=60)

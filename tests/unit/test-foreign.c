@@ -47,7 +47,9 @@ static char *runner(const char *scratch, const char *name)
 
 static struct host_settings settings(const char *scratch)
 {
-        return (struct host_settings){ .state_dir = (char *)scratch, .manage_interfaces = true };
+        return (struct host_settings){
+                .state_dir = (char *)scratch,
+        };
 }
 
 static int plan_of(const char *scratch, const char *dir, struct vm_plan **plan,

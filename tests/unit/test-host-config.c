@@ -4,7 +4,9 @@
 #include "config/value-get.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/helper-units.h"
 
 static int setup(void **state)
 {
@@ -68,10 +70,34 @@ static void empty_config_has_seed_defaults(void **state)
         assert_int_equal(value_lookup(cfg.root, "microvm.virtiofsd.inodeFileHandles")->type,
                          VALUE_NULL);
         assert_int_equal(value_lookup(cfg.root, "microvm.autostart")->n_items, 0);
-        assert_true(value_lookup(cfg.root, "systemd.services.\"microvm-tap-interfaces@%i.service\"."
-                                           "enable")
-                            ->boolean);
+        assert_int_equal(value_lookup(cfg.root, "systemd.services")->n_attrs, 0);
         host_config_free(&cfg);
+}
+
+/* The helper units' switches: for every VM (%i) or one, with or without ".service". */
+static void helper_unit_switches(void **state)
+{
+        struct host_config cfg;
+        load_ok(*state,
+                "{ systemd.services.\"microvm-tap-interfaces@%i.service\".enable = false;\n"
+                "  systemd.services.\"microvm-virtiofsd@web\".enable = false;\n"
+                "  systemd.services.\"microvm-pci-devices@db.service\".enable = true; }",
+                &cfg);
+        _cleanup_strv_free_ char **off = helpers_switched_off(cfg.root);
+        assert_int_equal(helpers_disabled(off, "web"),
+                         HELPER_BIT(HELPER_TAPS) | HELPER_BIT(HELPER_VIRTIOFSD));
+        assert_int_equal(helpers_disabled(off, "db"), HELPER_BIT(HELPER_TAPS));
+        /* A name that only starts like one is another VM. */
+        assert_int_equal(helpers_disabled(off, "we"), HELPER_BIT(HELPER_TAPS));
+        host_config_free(&cfg);
+        load_fails(*state, "{ systemd.services.\"sshd.service\".enable = false; }",
+                   "host.nix:1:20: systemd.services.\"sshd.service\": microvm reads only");
+        load_fails(*state, "{ systemd.services.\"microvm@web.service\".enable = false; }",
+                   "microvm reads only the switches");
+        load_fails(*state, "{ systemd.services.\"microvm-virtiofsd@../x\".enable = false; }",
+                   "\"../x\" is neither %i (every VM) nor a VM name");
+        load_fails(*state, "{ systemd.services.\"microvm-virtiofsd@%i\".enabled = false; }",
+                   "enabled");
 }
 
 /* With no file at all, the same defaults as an empty one. */
@@ -390,6 +416,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(empty_config_has_seed_defaults, setup, teardown),
                 cmocka_unit_test(defaults_without_a_file),
+                cmocka_unit_test_setup_teardown(helper_unit_switches, setup, teardown),
                 cmocka_unit_test_setup_teardown(autostart_collects_vms, setup, teardown),
                 cmocka_unit_test_setup_teardown(restart_if_changed_follows_config, setup, teardown),
                 cmocka_unit_test_setup_teardown(guest_computed_defaults, setup, teardown),

@@ -69,7 +69,7 @@ static void created_passed_and_removed(void **state)
         struct vm_plan plan = plan_of(list, 2);
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
-        if (vm_interfaces_create(&plan, &ifs, NULL, &err) < 0 ||
+        if (vm_interfaces_create(&plan, INTERFACES_ALL, &ifs, NULL, &err) < 0 ||
             vm_interfaces_open_fds(&plan, &ifs, &err) < 0)
                 fail_msg("%s", err->msg);
         assert_true(link_exists("tp0") && link_exists("mv0"));
@@ -117,7 +117,7 @@ static void taps_passed_as_descriptors(void **state)
         struct vm_plan plan = plan_of(list, 3);
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
-        if (vm_interfaces_create(&plan, &ifs, NULL, &err) < 0 ||
+        if (vm_interfaces_create(&plan, INTERFACES_ALL, &ifs, NULL, &err) < 0 ||
             vm_interfaces_open_fds(&plan, &ifs, &err) < 0)
                 fail_msg("%s", err->msg);
 
@@ -166,7 +166,7 @@ static void a_failure_leaves_what_was_made_to_remove(void **state)
         struct vm_plan plan = plan_of(list, 2);
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
-        assert_true(vm_interfaces_create(&plan, &ifs, NULL, &err) < 0);
+        assert_true(vm_interfaces_create(&plan, INTERFACES_ALL, &ifs, NULL, &err) < 0);
         assert_non_null(strstr(err->msg, "lower link nolink0 does not exist"));
         assert_int_equal(ifs.n_created, 1);
         assert_true(link_exists("tp1"));
@@ -183,11 +183,13 @@ static void interfaces_made_elsewhere_must_exist(void **state)
         struct plan_interface list[] = { macvtap("mv2", "lower0") };
         list[0].create = false;
         struct vm_plan plan = plan_of(list, 1);
+        plan.helpers_off = HELPER_BIT(HELPER_MACVTAPS);
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
-        assert_true(vm_interfaces_create(&plan, &ifs, NULL, &err) < 0);
-        assert_string_equal(err->msg,
-                            "interface mv2 does not exist, and creating macvtaps is turned off");
+        assert_true(vm_interfaces_create(&plan, INTERFACES_ALL, &ifs, NULL, &err) < 0);
+        assert_string_equal(err->msg, "interface mv2 does not exist, and microvm does not "
+                                      "create it: microvm-macvtap-interfaces@ is switched off "
+                                      "in host.nix");
         mv_error_free(&err);
 
         /* There: used, and left where it was at the end. */
@@ -198,7 +200,7 @@ static void interfaces_made_elsewhere_must_exist(void **state)
                                      .owner = (uid_t)-1,
                                      .group = (gid_t)-1 };
         assert_int_equal(macvtap_create(&o, NULL, NULL), 0);
-        assert_int_equal(vm_interfaces_create(&plan, &ifs, NULL, &err), 0);
+        assert_int_equal(vm_interfaces_create(&plan, INTERFACES_ALL, &ifs, NULL, &err), 0);
         assert_int_equal(ifs.n_created, 0);
         vm_interfaces_remove(&ifs);
         assert_true(link_exists("mv2"));
@@ -234,7 +236,7 @@ static void the_runners_lists_are_removed(void **state)
         assert_int_equal(macvtap_create(&o, NULL, NULL), 0);
         assert_int_equal(tap_create("tp3", &t, NULL), 0);
 
-        vm_interfaces_remove_listed(dir);
+        vm_interfaces_remove_listed(dir, INTERFACES_ALL);
         assert_false(link_exists("mv3") || link_exists("tp3"));
         assert_true(link_exists("lower0")); /* listed as a macvtap, but not one: left alone */
         scratch_dir_remove(dir);
@@ -277,7 +279,7 @@ static void long_ids_become_alternative_names(void **state)
         struct vm_plan plan = plan_of(list, 2);
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
-        if (vm_interfaces_create(&plan, &ifs, NULL, &err) < 0)
+        if (vm_interfaces_create(&plan, INTERFACES_ALL, &ifs, NULL, &err) < 0)
                 fail_msg("%s", err->msg);
         int tap_index = (int)if_nametoindex(tap_name), mv_index = (int)if_nametoindex(mv_name);
         assert_true(tap_index > 0 && mv_index > 0);
@@ -308,7 +310,7 @@ static void stand_in_kernel_without_altnames_fails_the_start(void **state)
         struct vm_interfaces ifs = { 0 };
         _cleanup_error_ struct mv_error *err = NULL;
         setenv("MICROVM_TEST_NO_ALTNAMES", "1", 1);
-        int r = vm_interfaces_create(&plan, &ifs, NULL, &err);
+        int r = vm_interfaces_create(&plan, INTERFACES_ALL, &ifs, NULL, &err);
         unsetenv("MICROVM_TEST_NO_ALTNAMES");
         assert_true(r < 0);
         assert_non_null(strstr(err->msg, "lacks alternative interface names (Linux 5.5+)"));

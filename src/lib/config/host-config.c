@@ -16,6 +16,7 @@
 #include "util/strmap.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/helper-units.h"
 
 #define VM_NAME_MAX 64
 
@@ -647,7 +648,8 @@ static int check_host(const struct value *root, struct mv_error **err)
                     (r = check_vsock(name, guest, cids, owners, &n_cids, err)) < 0)
                         return r;
         }
-        if ((r = check_vsock_unique(cids, owners, n_cids, err)) < 0)
+        if ((r = check_vsock_unique(cids, owners, n_cids, err)) < 0 ||
+            (r = helpers_check_switches(root, err)) < 0)
                 return r;
         return check_autostart(root, err);
 }

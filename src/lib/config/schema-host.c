@@ -141,6 +141,22 @@ const struct type schema_vm = { .kind = TYPE_SUBMODULE, .options = vm_options };
 
 static const struct type type_vms = { .kind = TYPE_ATTRS_OF, .inner = &schema_vm };
 
+static const struct mv_option unit_switch_options[] = {
+        {
+                .name = "enable",
+                .type = &type_bool,
+                .default_nix = "true",
+                .description = "Whether the unit, and the part of the VM's start it does, is "
+                               "there (see systemd.services).",
+                .declared_by = SEED_HOST_UNITS,
+        },
+        { 0 },
+};
+
+static const struct type type_unit_switch = { .kind = TYPE_SUBMODULE,
+                                              .options = unit_switch_options };
+static const struct type type_unit_switches = { .kind = TYPE_ATTRS_OF, .inner = &type_unit_switch };
+
 static const struct mv_option host_options[] = {
         {
                 .name = "microvm.autostart",
@@ -282,18 +298,26 @@ static const struct mv_option host_options[] = {
                 .declared_by = HOST_MODULE,
         },
         {
-                .name = "systemd.services.\"microvm-tap-interfaces@%i.service\".enable",
-                .type = &type_bool,
-                .default_nix = "true",
-                .description = "From microvm.nix " SCHEMA_SEED_COMMIT "'s host module, which "
-                               "declares the microvm-tap-interfaces@ unit this switch turns off; "
-                               "at " SCHEMA_UPSTREAM_COMMIT " the unit runs the VM's "
-                               "microvm.binScripts.tap-up instead of microvm.host.tapScript.\n\n"
-                               "Whether microvm creates a VM's tap interfaces (and runs "
-                               "microvm.host.tapScript) and its macvtap interfaces before "
-                               "starting it, and removes them after. Set to false when the "
-                               "interfaces are managed elsewhere; "
-                               "the VM then expects them to exist.",
+                .name = "systemd.services",
+                .type = &type_unit_switches,
+                .default_nix = "{ }",
+                .example = "{ \"microvm-tap-interfaces@%i.service\".enable = false; }",
+                .description =
+                        "The switches of the units microvm.nix's host module makes for each "
+                        "VM's helpers, as NixOS writes them: "
+                        "`systemd.services.\"UNIT@INSTANCE.service\".enable = false`, UNIT one "
+                        "of microvm-tap-interfaces, microvm-macvtap-interfaces, "
+                        "microvm-pci-devices and microvm-virtiofsd, INSTANCE `%i` for every VM "
+                        "or a VM's name (\".service\" may be left out). Other units are "
+                        "refused.\n\n"
+                        "A part switched off is nobody's to do, with or without systemd: "
+                        "microvm does not create the VM's taps (and does not run "
+                        "microvm.host.tapScript or binScripts.tap-up), or its macvtaps, does "
+                        "not bind its PCI devices to vfio-pci, or does not start its "
+                        "virtiofsd, and the generator leaves that unit out of the VM's "
+                        "dependencies. What the part makes must then exist when the VM "
+                        "starts: the interfaces, the devices bound, a virtiofsd listening on "
+                        "each share's socket.",
                 .declared_by = SEED_HOST_UNITS,
         },
         { 0 },

@@ -23,6 +23,7 @@
 #include "util/lockfile.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "vm/helper-units.h"
 #include "vm/records.h"
 #include "vm/statedir.h"
 #include "vm/status.h"
@@ -280,7 +281,7 @@ int monitor_main(const char *name, int lock_fd, int sync_fd, int settings_fd)
                 o.rt.console = &console;
                 (void)unlinkat(o.records_fd, "restarts", 0);
                 /* The last owner was killed: undo what it left, where the log shows it. */
-                vm_clean_up_after_crash(&hs, name);
+                vm_clean_up_after_crash(&hs, name, 0);
                 status = monitor_cycle(&o, &hs, name);
         } else {
                 _cleanup_free_ char *why =
@@ -332,11 +333,13 @@ int vm_run_foreground(const struct host_settings *hs, const char *name, bool und
                 r = owner_begin(&o, hs, name, under_systemd, err);
         if (r >= 0 && under_systemd) {
                 o.rt.unit = true;
+                /* The parts the generator gave helper units (microvm-virtiofsd@, ...). */
+                o.rt.delegated = helpers_from_words(getenv(HELPER_UNITS_ENV));
                 r = monitor_console(&o, &console, true, err);
                 o.rt.console = r >= 0 ? &console : NULL;
         }
         if (r >= 0) {
-                vm_clean_up_after_crash(hs, name);
+                vm_clean_up_after_crash(hs, name, o.rt.delegated);
                 r = vm_run_once(&o.rt, exit_status, err);
         }
         log_set_tee(NULL, NULL);

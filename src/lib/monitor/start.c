@@ -24,6 +24,7 @@
 #include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/helper-units.h"
 #include "vm/records.h"
 #include "vm/statedir.h"
 
@@ -281,7 +282,8 @@ int vm_stop(const struct host_settings *hs, const char *name, int timeout_s, boo
         }
         /* Nothing runs it; if something ran it and was killed, what it left goes now. */
         _cleanup_close_ int lock = lockfile_take(dir, "lock", false, NULL);
+        /* A unit's helpers undo their own parts when their units stop. */
         if (lock >= 0)
-                vm_clean_up_after_crash(hs, name);
+                vm_clean_up_after_crash(hs, name, hs->systemd_units ? HELPERS_ALL : 0);
         return 0;
 }

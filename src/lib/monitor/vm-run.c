@@ -1,4 +1,5 @@
 #include "monitor/vm-run.h"
+#include "monitor/vm-parts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,102 +36,10 @@
 #include "vm/runner.h"
 #include "vm/vmdir.h"
 
-#define KILL_GRACE_MS           5000
-#define REQUEST_DEADLINE_MS     10000 /* a shutdown request, a QMP probe */
-#define QMP_PROBE_EVERY_MS      100
-#define DOWN_SCRIPT_DEADLINE_MS 30000 /* binScripts.tap-down at a stop */
+#define REQUEST_DEADLINE_MS 10000 /* a shutdown request, a QMP probe */
+#define QMP_PROBE_EVERY_MS  100
 /* A guest stuck on a share whose virtiofsd died gets this long to shut down. */
 #define VIRTIOFSD_LOST_GRACE_S 30
-
-/* What one run has set up, for teardown in reverse order. */
-struct running {
-        struct vm_runtime *rt;
-        struct vm_plan *plan;
-        int vmdir;
-        struct vm_interfaces interfaces;
-        struct loop_child *virtiofsd;
-        int *virtiofsd_listen; /* ours too: the hypervisor's connection waits in the backlog */
-        size_t n_virtiofsd;
-        struct loop_child hypervisor;
-        bool hypervisor_started;
-        bool booted;
-        struct notify_listener notify;
-        bool ready;
-        int64_t start_deadline;
-        struct spawn_credentials creds; /* the hypervisor's */
-        bool links_up;                  /* the interfaces' up scripts ran: the down ones are due */
-};
-
-static void step(const char *what)
-{
-        log_debug("%s", what);
-        fault_point("monitor", what);
-}
-
-/* The VM's identity for helpers that act as its user: nothing to change when it does not switch. */
-static const struct spawn_credentials *vm_creds(const struct running *run)
-{
-        return run->plan->run_as.switch_ids ? &run->creds : NULL;
-}
-
-/* Missing share sources, created as microvm.nix's tmpfiles rule does, before anything else. */
-static int ensure_share_sources(struct running *run, struct mv_error **err)
-{
-        const struct vm_plan *plan = run->plan;
-        const struct run_as *id = &plan->run_as;
-        for (size_t i = 0; i < plan->n_shares; i++) {
-                int r = share_source_ensure(plan->shares[i].tag, plan->shares[i].source, run->vmdir,
-                                            plan->working_directory,
-                                            id->switch_ids ? id->uid : (uid_t)-1,
-                                            id->switch_ids ? id->gid : (gid_t)-1, err);
-                if (r < 0)
-                        return r;
-        }
-        step("share sources there");
-        return 0;
-}
-
-/* Configured snippet `which`, if any: as root, or as the hypervisor's user in its directory. */
-static int run_snippet(struct running *run, enum plan_snippet which, bool as_vm,
-                       struct child_waiter *w, char **output, struct mv_error **err)
-{
-        const char *program = run->plan->snippet_programs[which];
-        if (program) {
-                char *argv[] = { (char *)program, NULL };
-                struct spawn_options o = SPAWN_OPTIONS(argv);
-                o.stdin_fd = SPAWN_FD_NULL;
-                int status;
-                log_info("running %s", program);
-                int r = spawn_run(&o, w, -1, &status, NULL, err);
-                if (r >= 0 && status != 0)
-                        r = mv_error_fail(err, "%s exited with status %d", program, status);
-                return r;
-        }
-        const char *text = run->plan->snippets[which];
-        if (!text)
-                return 0;
-        struct snippet s = {
-                .option = plan_snippet_options[which],
-                .text = text,
-                .credentials = as_vm ? vm_creds(run) : NULL,
-                .cwd_fd = as_vm ? run->vmdir : -1,
-        };
-        log_info("running %s", s.option);
-        return snippet_run(&s, w, output, err);
-}
-
-/* binScripts.tap-up and macvtap-up, as microvm.nix's interface units end with them. */
-static int links_up(struct running *run, struct child_waiter *w, struct mv_error **err)
-{
-        if (!run->rt->hs->manage_interfaces)
-                return 0;
-        run->links_up = true;
-        int r = run_snippet(run, SNIPPET_TAP_UP, false, w, NULL, err);
-        if (r >= 0)
-                r = run_snippet(run, SNIPPET_MACVTAP_UP, false, w, NULL, err);
-        step("interface scripts done");
-        return r;
-}
 
 /*
  * microvm.nix's host registers such a VM with systemd-machined once its
@@ -213,124 +122,13 @@ static int create_volumes(struct running *run, struct child_waiter *w, struct mv
                 log_info("creating volume %s", v->image);
                 r = volume_create(place.dirfd, place.base, v->image, v->size_mib, v->mkfs,
                                   id->switch_ids ? id->uid : (uid_t)-1,
-                                  id->switch_ids ? id->gid : (gid_t)-1, vm_creds(run), w, err);
+                                  id->switch_ids ? id->gid : (gid_t)-1, run_vm_creds(run), w, err);
                 vm_place_close(&place);
-                step("volume created");
+                run_step("volume created");
                 if (r < 0)
                         return r;
         }
         return 0;
-}
-
-/* The group a share's socket gets: virtiofsd.group, else the hypervisor's. */
-static gid_t socket_group(const struct plan_virtiofsd *v, const struct run_as *id)
-{
-        struct account g;
-        if (v->socket_group && account_group_by_name(v->socket_group, &g))
-                return g.id;
-        return id->switch_ids ? id->gid : (gid_t)-1;
-}
-
-static int start_virtiofsd(struct running *run, struct mv_error **err)
-{
-        const struct vm_plan *plan = run->plan;
-        if (!plan->n_virtiofsd)
-                return 0;
-        run->virtiofsd = xcalloc(plan->n_virtiofsd, sizeof(*run->virtiofsd));
-        run->virtiofsd_listen = xcalloc(plan->n_virtiofsd, sizeof(int));
-        struct rlimit nofile = service_nofile_limit();
-        for (size_t i = 0; i < plan->n_virtiofsd; i++) {
-                const struct plan_virtiofsd *v = &plan->virtiofsd[i];
-                struct vm_place place;
-                int r = vm_place_open(run->vmdir, plan->working_directory, v->socket, &place, err);
-                if (r < 0)
-                        return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
-                /* Listening before virtiofsd runs: the VM may connect as soon as it starts. */
-                int fd = vm_place_listen(&place, (uid_t)-1, socket_group(v, &plan->run_as), 0660,
-                                         err);
-                vm_place_close(&place);
-                if (fd < 0)
-                        return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
-                struct spawn_options o = SPAWN_OPTIONS(v->argv);
-                o.cwd_fd = run->vmdir;
-                o.stdin_fd = SPAWN_FD_NULL;
-                o.pdeath_signal = SIGTERM;
-                o.nofile = &nofile;
-                o.pass_fds = &fd;
-                o.n_pass_fds = 1;
-                r = spawn_process(&o, &run->virtiofsd[i].ref, err);
-                if (r < 0) {
-                        close(fd);
-                        return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
-                }
-                /*
-                 * Kept open until teardown: a virtiofsd that dies before the
-                 * hypervisor connects leaves it waiting, not refused, and the
-                 * death itself is what the start reports.
-                 */
-                run->virtiofsd_listen[i] = fd;
-                loop_track(run->rt->loop, &run->virtiofsd[i]);
-                run->n_virtiofsd++;
-                step("virtiofsd started");
-        }
-        return 0;
-}
-
-/* Whether another VM's record holds one of the plan's PCI devices: it has them until stopped. */
-static int pci_devices_free(const struct vm_runtime *rt, char *const *devices,
-                            struct mv_error **err)
-{
-        _cleanup_strv_free_ char **names = records_vm_names(rt->hs->state_dir);
-        for (size_t i = 0; names && names[i]; i++) {
-                if (strcmp(names[i], rt->name) == 0)
-                        continue;
-                _cleanup_free_ char *path = records_path(rt->hs->state_dir, names[i], PCI_RECORD);
-                _cleanup_free_ char *text = NULL;
-                if (read_file_full(path, &text, NULL, NULL) < 0)
-                        continue;
-                for (size_t j = 0; devices[j]; j++) {
-                        const char *at = strstr(text, devices[j]);
-                        if (!at || (at != text && at[-1] != '\n'))
-                                continue;
-                        mv_error_fail(err, "PCI device %s is bound for vm %s (%s)", devices[j],
-                                      names[i], path);
-                        return mv_error_hint(err,
-                                             "a device is passed to one VM at a time: stop vm %s "
-                                             "first ('microvm stop %s' also gives it back after "
-                                             "a crash)",
-                                             names[i], names[i]);
-                }
-        }
-        return 0;
-}
-
-/* The plan's PCI devices to vfio-pci, their groups to the hypervisor's user (pci-passthrough.h). */
-static int bind_pci_devices(struct running *run, struct child_waiter *w, struct mv_error **err)
-{
-        const struct vm_plan *plan = run->plan;
-        if (!plan->pci_devices)
-                return 0;
-        int r = pci_devices_free(run->rt, plan->pci_devices, err);
-        if (r < 0)
-                return r;
-        struct pci_host host;
-        pci_host_default(&host);
-        const struct run_as *id = &plan->run_as;
-        _cleanup_free_ char *record =
-                records_path(run->rt->hs->state_dir, run->rt->name, PCI_RECORD);
-        r = pci_passthrough_setup(&host, plan->pci_devices, id->switch_ids ? id->uid : (uid_t)-1,
-                                  id->switch_ids ? id->gid : (gid_t)-1, record, w, err);
-        step("pci devices bound");
-        return r;
-}
-
-/* What bind_pci_devices() did, from its record: also what a failed one did. */
-static void release_pci_devices(const struct vm_runtime *rt)
-{
-        struct pci_host host;
-        pci_host_default(&host);
-        _cleanup_free_ char *record = records_path(rt->hs->state_dir, rt->name, PCI_RECORD);
-        pci_passthrough_undo(&host, record);
 }
 
 static int mark_booted(struct running *run, struct mv_error **err)
@@ -340,7 +138,7 @@ static int mark_booted(struct running *run, struct mv_error **err)
                                    err);
         if (r >= 0)
                 run->booted = true;
-        step("booted recorded");
+        run_step("booted recorded");
         return r;
 }
 
@@ -449,7 +247,7 @@ static int start_hypervisor(struct running *run, struct mv_error **err)
                 return mv_error_wrap(err, "start the hypervisor");
         loop_track(run->rt->loop, &run->hypervisor);
         run->hypervisor_started = true;
-        step("hypervisor started");
+        run_step("hypervisor started");
         return 0;
 }
 
@@ -487,7 +285,7 @@ static int vm_task(struct running *run, int (*fn)(void *), void *data, int ms, b
                    int *status)
 {
         struct task_options o = { .cwd_fd = run->vmdir,
-                                  .creds = vm_creds(run),
+                                  .creds = run_vm_creds(run),
                                   .deadline = loop_deadline_in(ms),
                                   .cancellable = cancellable };
         struct mv_error *e = NULL;
@@ -499,21 +297,12 @@ static int vm_task(struct running *run, int (*fn)(void *), void *data, int ms, b
         return r;
 }
 
-/* Which virtiofsd ended, or -1. */
-static ssize_t virtiofsd_lost(const struct running *run)
-{
-        for (size_t i = 0; i < run->n_virtiofsd; i++)
-                if (run->virtiofsd[i].exited)
-                        return (ssize_t)i;
-        return -1;
-}
-
 /* What ends the waits of a running VM. */
 static bool something_happened(void *data)
 {
         const struct running *run = data;
-        return run->hypervisor.exited || loop_stopping(run->rt->loop) || virtiofsd_lost(run) >= 0 ||
-               (!run->ready && run->notify.ready);
+        return run->hypervisor.exited || loop_stopping(run->rt->loop) ||
+               run_virtiofsd_lost(run) >= 0 || (!run->ready && run->notify.ready);
 }
 
 static void mark_ready(struct running *run)
@@ -525,7 +314,7 @@ static void mark_ready(struct running *run)
                 log_warning("%s", e->msg);
                 mv_error_free(&e);
         }
-        step("ready");
+        run_step("ready");
         if (run->rt->control)
                 control_ready(run->rt->control);
         if (run->rt->on_ready)
@@ -547,7 +336,7 @@ static int wait_ready(struct running *run, struct mv_error **err)
                         mark_ready(run);
                         break;
                 }
-                ssize_t lost = virtiofsd_lost(run);
+                ssize_t lost = run_virtiofsd_lost(run);
                 if (lost >= 0)
                         return mv_error_fail(err,
                                              "virtiofsd for share %s exited (status %d) before "
@@ -601,7 +390,7 @@ static int shut_down(struct running *run, int grace_s)
                 run->rt->control->phase = PHASE_STOPPING;
         /* Not ready any more before anything is stopped. */
         (void)unlinkat(run->rt->records_fd, "ready", 0);
-        step("shutting down");
+        run_step("shutting down");
         /* Entered on a stop request, the next one is urgent; otherwise the second. */
         int urgent_at = l->stop_requests ? l->stop_requests + 1 : 2;
         if (plan->shutdown == HV_SHUTDOWN_NONE) {
@@ -658,7 +447,7 @@ static int supervise(struct running *run, int *exit_status)
                         *exit_status = shut_down(run, run->rt->hs->stop_timeout_s);
                         return 0;
                 }
-                ssize_t lost = virtiofsd_lost(run);
+                ssize_t lost = run_virtiofsd_lost(run);
                 if (lost < 0)
                         continue; /* readiness, handled by the caller */
                 /* virtiofsd also ends when the hypervisor lets go of it, on its way out. */
@@ -679,32 +468,6 @@ static int supervise(struct running *run, int *exit_status)
         }
 }
 
-/* Remove a socket microvm bound in the VM's directory (or the administrator's path). */
-static void remove_socket(int vmdir, const char *vm_dir, const char *path)
-{
-        struct vm_place place;
-        if (vm_place_open(vmdir, vm_dir, path, &place, NULL) < 0)
-                return;
-        vm_place_remove_socket(&place);
-        vm_place_close(&place);
-}
-
-/* tap-down and macvtap-down: like microvm.nix's (no `set -e`), a failure is only logged. */
-static void links_down(struct running *run)
-{
-        static const enum plan_snippet downs[] = { SNIPPET_TAP_DOWN, SNIPPET_MACVTAP_DOWN };
-        for (size_t i = 0; i < ELEMENTSOF(downs); i++) {
-                struct loop_waiter w;
-                loop_waiter_init(&w, run->rt->loop, false,
-                                 loop_deadline_in(DOWN_SCRIPT_DEADLINE_MS));
-                struct mv_error *e = NULL;
-                if (run_snippet(run, downs[i], false, &w.base, NULL, &e) < 0) {
-                        log_warning("%s", e->msg);
-                        mv_error_free(&e);
-                }
-        }
-}
-
 static void teardown(struct running *run)
 {
         struct loop *l = run->rt->loop;
@@ -715,30 +478,23 @@ static void teardown(struct running *run)
                 loop_untrack(l, &run->hypervisor);
                 pidref_done(&run->hypervisor.ref);
         }
-        step("teardown: hypervisor gone");
-        for (size_t i = run->n_virtiofsd; i-- > 0;) {
-                loop_stop_child(l, &run->virtiofsd[i], KILL_GRACE_MS, "virtiofsd");
-                loop_untrack(l, &run->virtiofsd[i]);
-                pidref_done(&run->virtiofsd[i].ref);
-                close(run->virtiofsd_listen[i]);
+        run_step("teardown: hypervisor gone");
+        if (run->ours & HELPER_BIT(HELPER_VIRTIOFSD))
+                run_stop_virtiofsd(run);
+        run_step("teardown: virtiofsd gone");
+        if (run->ours & HELPER_BIT(HELPER_PCI)) {
+                run_release_pci_devices(run->rt->hs, run->rt->name);
+                if (run->plan->pci_devices)
+                        run_step("teardown: pci devices released");
         }
-        for (size_t i = 0; run->plan && i < run->plan->n_virtiofsd && run->vmdir >= 0; i++)
-                remove_socket(run->vmdir, run->plan->working_directory,
-                              run->plan->virtiofsd[i].socket);
-        step("teardown: virtiofsd gone");
-        release_pci_devices(run->rt);
-        if (run->plan->pci_devices)
-                step("teardown: pci devices released");
         vm_interfaces_remove(&run->interfaces);
-        if (run->links_up) {
-                links_down(run);
-                run->links_up = false;
-        }
-        step("teardown: interfaces gone");
+        run_links_down(run);
+        run_step("teardown: interfaces gone");
         bool notify_socket = run->notify.fd >= 0 && !run->notify.vsock;
         notify_close(&run->notify);
         if (notify_socket)
-                remove_socket(run->vmdir, run->plan->working_directory, run->plan->notify_socket);
+                run_remove_socket(run->vmdir, run->plan->working_directory,
+                                  run->plan->notify_socket);
         /* booted goes last: until then it says what is (or was) running. */
         if (run->booted) {
                 struct mv_error *e = NULL;
@@ -748,10 +504,33 @@ static void teardown(struct running *run)
                         mv_error_free(&e);
                 }
         }
-        step("teardown: done");
-        free(run->virtiofsd);
-        free(run->virtiofsd_listen);
+        run_step("teardown: done");
         closep(&run->vmdir);
+}
+
+/* The part that makes an interface: taps' or macvtaps'. */
+static unsigned interface_part(const struct plan_interface *it)
+{
+        return HELPER_BIT(it->macvtap ? HELPER_MACVTAPS : HELPER_TAPS);
+}
+
+/* Our virtiofsds, or the sockets of a unit's or the administrator's. */
+static int virtiofsd_up(struct running *run, struct mv_error **err)
+{
+        if (run->ours & HELPER_BIT(HELPER_VIRTIOFSD))
+                return run_start_virtiofsd(run, err);
+        if (run->rt->delegated & HELPER_BIT(HELPER_VIRTIOFSD)) {
+                _cleanup_free_ char *hint = xasprintf(
+                        "microvm-virtiofsd@%s.service serves the shares: see 'systemctl status "
+                        "microvm-virtiofsd@%s.service'",
+                        run->rt->name, run->rt->name);
+                return run_check_virtiofsd_sockets(run, hint, err);
+        }
+        return run_check_virtiofsd_sockets(run,
+                                           "systemd.services.\"microvm-virtiofsd@...\".enable = "
+                                           "false in host.nix: start a virtiofsd on each share's "
+                                           "socket before the VM",
+                                           err);
 }
 
 /* A missing kernel is better said now than by the hypervisor after everything is set up. */
@@ -794,31 +573,36 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err)
                 rt->control->phase = PHASE_STARTING;
         struct loop_waiter w;
         loop_waiter_init(&w, rt->loop, true, run.start_deadline);
+        /* What host.nix switches off, or a helper unit did, must be there: not made here. */
+        run.ours = HELPERS_ALL & ~plan->helpers_off & ~rt->delegated;
+        for (size_t i = 0; i < plan->n_interfaces; i++)
+                if (!(run.ours & interface_part(&plan->interfaces[i])))
+                        plan->interfaces[i].create = false;
 
         run.vmdir = TAKE_FD(vmdir);
         /* Nothing is set up yet: a share that cannot be had fails the start cleanly. */
-        r = ensure_share_sources(&run, err);
+        r = run_ensure_share_sources(&run, err);
         /* Then: a crash from here on is cleaned up from what this record names. */
         if (r >= 0)
                 r = mark_booted(&run, err);
         /* In the order of microvm.nix's units: interfaces, devices, virtiofsd, then microvm-run. */
         /* A microvm.nix runner's tap-up makes its interfaces; ours come before our scripts. */
         if (r >= 0 && plan->foreign)
-                r = links_up(&run, &w.base, err);
+                r = run_links_up(&run, run.ours, &w.base, err);
         if (r >= 0)
-                r = vm_interfaces_create(plan, &run.interfaces, &w.base, err);
+                r = vm_interfaces_create(plan, INTERFACES_ALL, &run.interfaces, &w.base, err);
         if (r >= 0 && !plan->foreign)
-                r = links_up(&run, &w.base, err);
+                r = run_links_up(&run, run.ours, &w.base, err);
         if (r >= 0)
                 r = vm_plan_resolve_ifindex(rt->hs, plan, err);
         if (r >= 0)
                 r = vm_interfaces_open_fds(plan, &run.interfaces, err);
-        if (r >= 0)
-                r = bind_pci_devices(&run, &w.base, err);
-        if (r >= 0)
+        if (r >= 0 && (run.ours & HELPER_BIT(HELPER_PCI)))
+                r = run_bind_pci_devices(&run, &w.base, err);
+        if (r >= 0 && (run.ours & HELPER_BIT(HELPER_PCI)))
                 r = run_snippet(&run, SNIPPET_PCI_SETUP, false, &w.base, NULL, err);
         if (r >= 0)
-                r = start_virtiofsd(&run, err);
+                r = virtiofsd_up(&run, err);
         if (r >= 0)
                 r = readiness_prepare(&run, err);
         if (r >= 0)
@@ -859,30 +643,31 @@ static void remove_runner_sockets(int vmdir, const char *vm_dir, const char *run
                 if (read_file_full(p, &sock, NULL, NULL) < 0)
                         continue;
                 sock[strcspn(sock, "\n")] = '\0';
-                remove_socket(vmdir, vm_dir, sock);
+                run_remove_socket(vmdir, vm_dir, sock);
         }
 }
 
-void vm_clean_up_after_crash(const struct host_settings *hs, const char *name)
+void vm_clean_up_after_crash(const struct host_settings *hs, const char *name, unsigned delegated)
 {
+        unsigned ours = HELPERS_ALL & ~host_helpers_disabled(hs, name) & ~delegated;
         /* Its own record: written before the first device changed, removed after the last. */
-        struct vm_runtime rt = { .hs = hs, .name = name };
-        release_pci_devices(&rt);
+        if (ours & HELPER_BIT(HELPER_PCI))
+                run_release_pci_devices(hs, name);
         _cleanup_free_ char *booted = records_runner(hs->state_dir, name, "booted");
         if (!booted)
                 return;
         log_notice("cleaning up after an unclean stop of vm %s (runner %s)", name, booted);
         _cleanup_free_ char *runner_dir = runner_path(hs->state_dir, booted);
-        if (hs->manage_interfaces)
-                vm_interfaces_remove_listed(runner_dir);
+        vm_interfaces_remove_listed(runner_dir, ours);
         struct mv_error *e = NULL;
         _cleanup_close_ int vmdir = vmdir_open(hs->state_dir, name, false, &e);
         if (vmdir >= 0) {
                 _cleanup_free_ char *vm_dir = xasprintf("%s/%s", hs->state_dir, name);
-                remove_runner_sockets(vmdir, vm_dir, runner_dir);
+                if (ours & HELPER_BIT(HELPER_VIRTIOFSD))
+                        remove_runner_sockets(vmdir, vm_dir, runner_dir);
                 static const char *const stale[] = { "notify.vsock_8888" };
                 for (size_t i = 0; i < ELEMENTSOF(stale); i++)
-                        remove_socket(vmdir, vm_dir, stale[i]);
+                        run_remove_socket(vmdir, vm_dir, stale[i]);
         }
         mv_error_free(&e);
         _cleanup_free_ char *records = records_path(hs->state_dir, name, "ready");

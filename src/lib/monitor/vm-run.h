@@ -31,6 +31,7 @@ struct vm_runtime {
         void *data;
         bool machined_told; /* registerWithMachined's notice was given: once per monitor */
         bool unit;          /* run by a systemd unit (run --under-systemd) */
+        unsigned delegated; /* parts its helper units do (HELPER_BIT()s, vm/helper-units.h) */
 };
 
 /*
@@ -46,5 +47,7 @@ int vm_run_once(struct vm_runtime *rt, int *exit_status, struct mv_error **err);
  * drop the record; the PCI devices from their own record
  * (host/pci-passthrough.h), which outlives a missing `booted`. The caller
  * holds the VM's lock. Nothing else when there is no `booted` record.
+ * Parts switched off in host.nix or `delegated` to helper units are
+ * someone else's, and left alone.
  */
-void vm_clean_up_after_crash(const struct host_settings *hs, const char *name);
+void vm_clean_up_after_crash(const struct host_settings *hs, const char *name, unsigned delegated);

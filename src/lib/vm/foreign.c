@@ -92,8 +92,7 @@ static int bad_line(const char *dir, const char *rel, const char *line, const ch
         return mv_error_fail(err, "%s/%s: '%s': %s", dir, rel, line, why);
 }
 
-static struct plan_interface *new_interface(struct vm_plan *plan, const char *id, bool macvtap,
-                                            const struct host_settings *hs)
+static struct plan_interface *new_interface(struct vm_plan *plan, const char *id, bool macvtap)
 {
         plan->interfaces =
                 xreallocarray(plan->interfaces, plan->n_interfaces + 1, sizeof(*plan->interfaces));
@@ -101,7 +100,7 @@ static struct plan_interface *new_interface(struct vm_plan *plan, const char *id
         *p = (struct plan_interface){ .id = xstrdup(id),
                                       .ifname = xstrdup(id), /* kernel names: listed so */
                                       .macvtap = macvtap,
-                                      .create = hs->manage_interfaces,
+                                      .create = plan_creates_interface(plan, macvtap),
                                       .owner = xstrdup(RUN_AS_USER) };
         return p;
 }
@@ -115,7 +114,7 @@ int foreign_parse_interfaces(struct vm_plan *plan, const struct host_settings *h
                 if (!interface_name_valid(l))
                         return bad_line(dir, "share/microvm/tap-interfaces", l,
                                         "not an interface name", err);
-                struct plan_interface *p = new_interface(plan, l, false, hs);
+                struct plan_interface *p = new_interface(plan, l, false);
                 p->multi_queue = mq;
                 p->tap_script = hs->tap_script ? xstrdup(hs->tap_script) : NULL;
         }
@@ -130,7 +129,7 @@ int foreign_parse_interfaces(struct vm_plan *plan, const struct host_settings *h
                 if (n != 4 || !interface_name_valid(w[0]) || !interface_name_valid(w[2]))
                         return bad_line(dir, "share/microvm/macvtap-interfaces", shown,
                                         "not \"ID MAC LINK MODE\"", err);
-                struct plan_interface *p = new_interface(plan, w[0], true, hs);
+                struct plan_interface *p = new_interface(plan, w[0], true);
                 p->mac = xstrdup(w[1]);
                 p->link = xstrdup(w[2]);
                 p->mode = xstrdup(w[3]);

@@ -17,6 +17,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 #include "vm/plan.h"
@@ -112,18 +113,30 @@ static int create_macvtap(const struct plan_interface *it, struct vm_interfaces 
         return add_altname(it, err);
 }
 
-int vm_interfaces_create(const struct vm_plan *plan, struct vm_interfaces *ifs,
+static const char *why_not_created(const struct vm_plan *plan, const struct plan_interface *it)
+{
+        enum vm_helper h = it->macvtap ? HELPER_MACVTAPS : HELPER_TAPS;
+        if (plan->helpers_off & HELPER_BIT(h))
+                return it->macvtap ? "microvm-macvtap-interfaces@ is switched off in host.nix"
+                                   : "microvm-tap-interfaces@ is switched off in host.nix";
+        return it->macvtap ? "microvm-macvtap-interfaces@ makes it: see its status"
+                           : "microvm-tap-interfaces@ makes it: see its status";
+}
+
+int vm_interfaces_create(const struct vm_plan *plan, unsigned kinds, struct vm_interfaces *ifs,
                          struct child_waiter *w, struct mv_error **err)
 {
         for (size_t i = 0; i < plan->n_interfaces; i++) {
                 const struct plan_interface *it = &plan->interfaces[i];
+                if (!(kinds & HELPER_BIT(it->macvtap ? HELPER_MACVTAPS : HELPER_TAPS)))
+                        continue;
                 if (!it->create) {
                         if (link_exists(it->ifname))
                                 continue;
                         return mv_error_fail(err,
-                                             "interface %s does not exist, and creating "
-                                             "%s is turned off",
-                                             it->ifname, it->macvtap ? "macvtaps" : "taps");
+                                             "interface %s does not exist, and microvm does "
+                                             "not create it: %s",
+                                             it->ifname, why_not_created(plan, it));
                 }
                 int r = it->macvtap ? create_macvtap(it, ifs, err) : create_tap(it, ifs, w, err);
                 fault_point("monitor", "interface created");
@@ -245,7 +258,7 @@ static void remove_lines_of(const char *path, bool macvtap, bool mq)
         }
 }
 
-void vm_interfaces_remove_listed(const char *runner_dir)
+void vm_interfaces_remove_listed(const char *runner_dir, unsigned kinds)
 {
         _cleanup_free_ char *taps = xasprintf("%s/share/microvm/tap-interfaces", runner_dir);
         _cleanup_free_ char *macvtaps =
@@ -254,6 +267,49 @@ void vm_interfaces_remove_listed(const char *runner_dir)
         _cleanup_free_ char *flags = NULL;
         bool mq =
                 read_file_full(flags_path, &flags, NULL, NULL) >= 0 && strstr(flags, "multi_queue");
-        remove_lines_of(macvtaps, true, false);
-        remove_lines_of(taps, false, mq);
+        if (kinds & HELPER_BIT(HELPER_MACVTAPS))
+                remove_lines_of(macvtaps, true, false);
+        if (kinds & HELPER_BIT(HELPER_TAPS))
+                remove_lines_of(taps, false, mq);
+}
+
+void vm_interfaces_forget(struct vm_interfaces *ifs)
+{
+        vm_interfaces_close_fds(ifs);
+        for (size_t i = 0; i < ifs->n_created; i++)
+                free(ifs->created[i].ifname);
+        free(ifs->created);
+        *ifs = (struct vm_interfaces){ 0 };
+}
+
+char *vm_interfaces_record(const struct vm_plan *plan, unsigned kinds)
+{
+        struct strbuf b = { 0 };
+        strbuf_puts(&b, "");
+        for (size_t i = 0; i < plan->n_interfaces; i++) {
+                const struct plan_interface *it = &plan->interfaces[i];
+                if (!it->create ||
+                    !(kinds & HELPER_BIT(it->macvtap ? HELPER_MACVTAPS : HELPER_TAPS)))
+                        continue;
+                if (it->macvtap)
+                        strbuf_printf(&b, "macvtap %s\n", it->ifname);
+                else
+                        strbuf_printf(&b, "%s%s\n", it->ifname, it->multi_queue ? " mq" : "");
+        }
+        return strbuf_take(&b);
+}
+
+void vm_interfaces_remove_recorded(const char *record)
+{
+        _cleanup_free_ char *text = xstrdup(record);
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *second = strchr(line, ' ');
+                if (second)
+                        *second++ = '\0';
+                if (second && strcmp(line, "macvtap") == 0)
+                        remove_one(second, true, false);
+                else if (*line)
+                        remove_one(line, false, second && strcmp(second, "mq") == 0);
+        }
 }

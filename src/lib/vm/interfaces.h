@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "vm/helper-units.h"
+
 struct mv_error;
 struct vm_plan;
 struct child_waiter;
@@ -26,14 +28,17 @@ struct vm_interfaces {
         size_t n_fds;
 };
 
+/* Which interfaces a call handles: HELPER_BIT(HELPER_TAPS) and/or HELPER_BIT(HELPER_MACVTAPS). */
+#define INTERFACES_ALL (HELPER_BIT(HELPER_TAPS) | HELPER_BIT(HELPER_MACVTAPS))
+
 /*
- * Create the plan's interfaces, in order: taps with their tapScript
+ * Create the plan's interfaces of the `kinds` given, in order: taps with their tapScript
  * (waited for through `w`, which bounds and can cancel it), macvtaps set
  * up. Those marked not to be created must exist already. What was made is
  * recorded in `ifs` for vm_interfaces_remove(), also when a later one
  * fails.
  */
-int vm_interfaces_create(const struct vm_plan *plan, struct vm_interfaces *ifs,
+int vm_interfaces_create(const struct vm_plan *plan, unsigned kinds, struct vm_interfaces *ifs,
                          struct child_waiter *w, struct mv_error **err);
 
 /*
@@ -55,4 +60,17 @@ void vm_interfaces_remove(struct vm_interfaces *ifs);
  * runner at `runner_dir` lists (share/microvm/tap-interfaces and
  * macvtap-interfaces), as that run's teardown would have.
  */
-void vm_interfaces_remove_listed(const char *runner_dir);
+void vm_interfaces_remove_listed(const char *runner_dir, unsigned kinds);
+
+/* Forget what vm_interfaces_create() made without removing it: a helper unit leaves it up. */
+void vm_interfaces_forget(struct vm_interfaces *ifs);
+
+/*
+ * A record of the interfaces of `kinds` a start creates ("IFNAME" or
+ * "IFNAME mq" per line, "macvtap IFNAME" for macvtaps), written before the
+ * first is made, so that their removal needs nothing else. malloc'd.
+ */
+char *vm_interfaces_record(const struct vm_plan *plan, unsigned kinds);
+
+/* Remove the interfaces a record lists; failures are logged. */
+void vm_interfaces_remove_recorded(const char *record);

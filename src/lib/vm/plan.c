@@ -101,8 +101,8 @@ static void interfaces_plan(struct vm_plan *plan, const struct hv_vm *vm,
                         .id = xstrdup(vget_str(it, "id")),
                         .ifname = xstrdup(interface_kernel_name(vget_str(it, "id"), ifname)),
                         .macvtap = macvtap,
-                        /* With the tap unit disabled the interfaces are someone else's to create. */
-                        .create = hs->manage_interfaces,
+                        /* With its unit switched off an interface is someone else's to create. */
+                        .create = plan_creates_interface(plan, macvtap),
                         .mac = xstrdup(vget_str(it, "mac")),
                         .owner = xstrdup(owner ? owner : RUN_AS_USER),
                 };
@@ -442,12 +442,12 @@ static int plan_build(const struct host_settings *hs, struct vm_plan *plan, stru
         return 0;
 }
 
-/* Plan runner record `record` ("current", "booted") of VM `name`. */
-static int plan_record(const struct host_settings *hs, const char *name, const char *record,
-                       struct vm_plan **out, struct mv_error **err)
+int vm_plan_record(const struct host_settings *hs, const char *name, const char *record,
+                   struct vm_plan **out, struct mv_error **err)
 {
         _cleanup_plan_ struct vm_plan *plan = xcalloc(1, sizeof(*plan));
         plan->vm = xstrdup(name);
+        plan->helpers_off = host_helpers_disabled(hs, name);
         plan->state_dir = xstrdup(hs->state_dir);
         plan->working_directory = xasprintf("%s/%s", hs->state_dir, name);
         /* Resolved once: everything after reads this runner, whatever the record says later. */
@@ -479,13 +479,13 @@ static int plan_record(const struct host_settings *hs, const char *name, const c
 int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **out,
             struct mv_error **err)
 {
-        return plan_record(hs, name, "current", out, err);
+        return vm_plan_record(hs, name, "current", out, err);
 }
 
 int vm_plan_booted(const struct host_settings *hs, const char *name, struct vm_plan **out,
                    struct mv_error **err)
 {
-        return plan_record(hs, name, "booted", out, err);
+        return vm_plan_record(hs, name, "booted", out, err);
 }
 
 int vm_plan_resolve_ifindex(const struct host_settings *hs, struct vm_plan *plan,

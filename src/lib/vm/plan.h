@@ -16,6 +16,7 @@
 #include "host/privileges.h"
 #include "host/virtiofsd.h"
 #include "hypervisor/hypervisor.h"
+#include "vm/helper-units.h"
 
 struct mv_error;
 struct host_settings;
@@ -122,7 +123,18 @@ struct vm_plan {
         bool register_with_machined;
         char *register_program;
         char *machine_name, *machine_id; /* networking.hostName (else the VM's), machineId */
+        unsigned helpers_off; /* parts host.nix switches off: nobody's to do (vm/helper-units.h) */
 };
+
+/* Whether a start creates the VM's taps (macvtaps), or finds them made by someone else. */
+static inline bool plan_creates_interface(const struct vm_plan *plan, bool macvtap)
+{
+        return !(plan->helpers_off & HELPER_BIT(macvtap ? HELPER_MACVTAPS : HELPER_TAPS));
+}
+
+/* Plan the start of VM `name` from its runner record `record` ("current", "booted", ...). */
+int vm_plan_record(const struct host_settings *hs, const char *name, const char *record,
+                   struct vm_plan **plan, struct mv_error **err);
 
 /* Plan the start of installed VM `name`. */
 int vm_plan(const struct host_settings *hs, const char *name, struct vm_plan **plan,

@@ -10,7 +10,9 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/helper-units.h"
 
 static int clamp_int(int64_t v, int lo, int hi)
 {
@@ -23,7 +25,7 @@ void host_settings_from_config(const struct value *host, struct host_settings *s
         *s = (struct host_settings){
                 .state_dir = xstrdup(vget_str(host, "microvm.stateDir")),
                 .tap_script = script ? xstrdup(script) : NULL,
-                .manage_interfaces = vget_bool(host, INTERFACES_UNIT_ENABLE, true),
+                .helpers_off = helpers_switched_off(host),
                 .use_notify_sockets = vget_bool(host, "microvm.host.useNotifySockets", false),
                 .startup_timeout_s =
                         clamp_int(vget_int(host, "microvm.host.startupTimeout", 150), 1, 86400),
@@ -48,10 +50,15 @@ char *host_settings_to_json(const struct host_settings *s)
                 json_write_string(&b, s->tap_script, strlen(s->tap_script));
         else
                 strbuf_puts(&b, "null");
+        strbuf_puts(&b, ",\"helpersOff\":[");
+        for (size_t i = 0; s->helpers_off && s->helpers_off[i]; i++) {
+                if (i)
+                        strbuf_putc(&b, ',');
+                json_write_string(&b, s->helpers_off[i], strlen(s->helpers_off[i]));
+        }
         strbuf_printf(&b,
-                      ",\"manageInterfaces\":%s,\"useNotifySockets\":%s,\"startupTimeout\":%d,"
+                      "],\"useNotifySockets\":%s,\"startupTimeout\":%d,"
                       "\"restartDelay\":%d,\"stopTimeout\":%d",
-                      s->manage_interfaces ? "true" : "false",
                       s->use_notify_sockets ? "true" : "false", s->startup_timeout_s,
                       s->restart_delay_s, s->stop_timeout_s);
         strbuf_puts(&b, ",\"virtiofsd\":");
@@ -73,7 +80,6 @@ int host_settings_from_json(const char *json, struct host_settings *s, struct mv
                 *s = (struct host_settings){
                         .state_dir = xstrdup(vget_str(v, "stateDir")),
                         .tap_script = script ? xstrdup(script) : NULL,
-                        .manage_interfaces = vget_bool(v, "manageInterfaces", true),
                         .use_notify_sockets = vget_bool(v, "useNotifySockets", false),
                         .startup_timeout_s =
                                 clamp_int(vget_int(v, "startupTimeout", 150), 1, 86400),
@@ -81,6 +87,10 @@ int host_settings_from_json(const char *json, struct host_settings *s, struct mv
                                 clamp_int(vget_int(v, "restartDelay", 5), 0, MAX_RESTART_DELAY_S),
                         .stop_timeout_s = clamp_int(vget_int(v, "stopTimeout", 150), 0, 86400),
                 };
+                const struct value *off = vget_list(v, "helpersOff");
+                for (size_t i = 0; off && i < off->n_items; i++)
+                        if (off->items[i]->type == VALUE_STRING)
+                                strv_push(&s->helpers_off, off->items[i]->str);
                 const struct value *vfs = value_lookup(v, "virtiofsd");
                 if (vfs && vfs->type == VALUE_ATTRS) {
                         struct strbuf b = { 0 };
@@ -92,8 +102,14 @@ int host_settings_from_json(const char *json, struct host_settings *s, struct mv
         return r;
 }
 
+unsigned host_helpers_disabled(const struct host_settings *s, const char *name)
+{
+        return helpers_disabled(s->helpers_off, name);
+}
+
 void host_settings_done(struct host_settings *s)
 {
+        strv_free(s->helpers_off);
         free(s->state_dir);
         free(s->tap_script);
         free(s->virtiofsd_json);

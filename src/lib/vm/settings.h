@@ -17,7 +17,7 @@ struct mv_error;
 struct host_settings {
         char *state_dir;         /* microvm.stateDir */
         char *tap_script;        /* microvm.host.tapScript */
-        bool manage_interfaces;  /* the tap unit switch: create taps and macvtaps */
+        char **helpers_off;      /* systemd.services switched off (vm/helper-units.h) */
         bool use_notify_sockets; /* microvm.host.useNotifySockets */
         int startup_timeout_s;   /* microvm.host.startupTimeout: bounds the whole start */
         int restart_delay_s;     /* microvm.host.restartDelay */
@@ -25,9 +25,6 @@ struct host_settings {
         char *virtiofsd_json;    /* microvm.virtiofsd, for runners built by microvm.nix */
         bool systemd_units;      /* VMs are systemd units (docs/systemd.md); never a monitor's */
 };
-
-/* The host switch for creating a VM's interfaces: microvm.nix's tap unit. */
-#define INTERFACES_UNIT_ENABLE "systemd.services.\"microvm-tap-interfaces@%i.service\".enable"
 
 #define SOCKET_TIMEOUT_S     10 /* a helper's socket to appear */
 #define MAX_RESTART_DELAY_S  300
@@ -37,5 +34,8 @@ void host_settings_from_config(const struct value *host, struct host_settings *s
 
 char *host_settings_to_json(const struct host_settings *s);
 int host_settings_from_json(const char *json, struct host_settings *s, struct mv_error **err);
+
+/* The parts of VM `name`'s start that host.nix switches off (HELPER_BIT()s). */
+unsigned host_helpers_disabled(const struct host_settings *s, const char *name);
 
 void host_settings_done(struct host_settings *s);

@@ -17,6 +17,9 @@ MICROVM = os.path.realpath(os.environ.get(
 BUILD = os.path.dirname(os.path.dirname(MICROVM))  # the meson build directory
 GUEST_DIR = str(REPO_ROOT / "build" / "guest")
 UNIT_DIR = "/usr/local/lib/systemd/system"  # the build's default prefix, as meson set it
+TEMPLATES = ["microvm@.service", "microvm-tap-interfaces@.service",
+             "microvm-macvtap-interfaces@.service", "microvm-pci-devices@.service",
+             "microvm-virtiofsd@.service"]
 
 pytestmark = pytest.mark.container(bind_ro=[os.path.dirname(MICROVM), GUEST_DIR,
                                             os.path.join(BUILD, "systemd")])
@@ -42,7 +45,8 @@ def install(c, guest, body):
     binary = exec_line.split("=", 1)[1].split()[0]
     c.run(["mkdir", "-p", os.path.dirname(binary), UNIT_DIR, "/etc/systemd/system-generators"])
     c.run(["ln", "-sf", MICROVM, binary])
-    c.write_file(f"{UNIT_DIR}/microvm@.service", template)
+    for unit in TEMPLATES:
+        c.write_file(f"{UNIT_DIR}/{unit}", open(os.path.join(BUILD, "systemd", unit)).read())
     c.run(["ln", "-sf", MICROVM, "/etc/systemd/system-generators/microvm-generator"])
     configure(c, body)
     c.run(["microvm", "apply", "--no-start"], timeout=120)
@@ -71,7 +75,9 @@ def test_microvms_target_starts_the_autostart_set_and_stops_it_gracefully(system
     c = systemd_container
     install(c, guest, vm(guest, "a") + vm(guest, "b", "    autostart = false;"))
     assert "microvms.target" in c.show("multi-user.target", "Wants")
-    assert c.show("microvms.target", "Wants") == "microvm@a.service"
+    # microvm.nix's: every VM's install unit, the autostart set's VM units.
+    assert set(c.show("microvms.target", "Wants").split()) == {
+        "microvm@a.service", "install-microvm-a.service", "install-microvm-b.service"}
     c.systemctl("start", "microvms.target", timeout=180)
     assert active(c, "microvm@a.service") == "active"
     assert active(c, "microvm@b.service") == "inactive"
@@ -152,7 +158,8 @@ def test_a_vm_removed_from_host_nix_is_stopped_and_its_unit_no_longer_wanted(sys
     assert "b: no longer in the configuration, stopping" in r.stdout, r.stdout
     assert active(c, "microvm@b.service") == "inactive"
     assert c.show("microvm@b.service", "NRestarts") == "0"
-    assert c.show("microvms.target", "Wants") == "microvm@a.service"
+    assert set(c.show("microvms.target", "Wants").split()) == {
+        "microvm@a.service", "install-microvm-a.service"}
     assert c.run(["test", "-e", "/var/lib/microvms/.host/b"], check=False).returncode == 1
     assert c.run(["test", "-d", "/var/lib/microvms/b"], check=False).returncode == 0
     assert active(c, "microvm@a.service") == "active"
@@ -179,3 +186,74 @@ def test_register_with_machined_makes_the_vm_a_machine(systemd_container, guest)
     c.run(["microvm", "stop", "reg"], timeout=200)
     machines = c.run(["machinectl", "list", "--no-legend", "--no-pager"]).stdout
     assert "reg-host" not in machines, machines
+
+
+def vm_with_parts(guest, name, marker):
+    """A VM with a tap and a virtiofs share whose marker file the guest prints."""
+    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", "microvm.hold=forever",
+                       "microvm.shares=data:virtiofs"])
+    return f'''  microvm.vms.{name}.config.microvm = {{
+    kernel = "{guest.kernel}"; initrdPath = "{guest.initrd}";
+    cpu = "max"; mem = 256; qemu.machineOpts = {MACHINE_OPTS};
+    kernelParams = {params};
+    interfaces = [ {{ type = "tap"; id = "vm-{name}"; mac = "02:00:00:00:00:0{len(name)}"; }} ];
+    shares = [ {{ tag = "data"; source = "/srv/{name}"; mountPoint = "/d"; proto = "virtiofs";
+                 socket = "data.sock"; }} ];
+  }};
+'''
+
+
+def test_helper_units_set_up_taps_and_virtiofsd_and_a_switched_off_one_is_not_there(
+        systemd_container, guest):
+    c = systemd_container
+    c.run(["mkdir", "-p", "/srv/a", "/srv/bb"])
+    c.write_file("/srv/a/marker", "from-unit\n")
+    c.write_file("/srv/bb/marker", "bb\n")
+    install(c, guest, vm_with_parts(guest, "a", "from-unit") + vm_with_parts(guest, "bb", "bb") +
+            '  systemd.services."microvm-tap-interfaces@bb.service".enable = false;\n')
+    helpers = ["microvm-tap-interfaces@a.service", "microvm-macvtap-interfaces@a.service",
+               "microvm-pci-devices@a.service", "microvm-virtiofsd@a.service"]
+    assert set(helpers) <= set(c.show("microvm@a.service", "Requires").split())
+    assert "microvm-tap-interfaces@bb.service" not in c.show("microvm@bb.service", "Requires")
+    r = c.run(["systemctl", "start", "microvm@a.service"], check=False, timeout=180)
+    assert r.returncode == 0, c.run(["journalctl", "--no-pager", "-n", "60"]).stdout
+    for unit in helpers + ["install-microvm-a.service"]:
+        assert c.show(unit, "Result") == "success", unit
+    assert active(c, "microvm-tap-interfaces@a.service") == "active"
+    assert active(c, "microvm-virtiofsd@a.service") == "active"
+    assert c.run(["ip", "link", "show", "vm-a"], check=False).returncode == 0
+    vfs_pid = c.show("microvm-virtiofsd@a.service", "MainPID")
+    assert "virtiofsd" in c.run(["ps", "-o", "comm=", "--ppid", vfs_pid]).stdout
+    wait_guest(c, "a", "SHARE data from-unit")
+    # The VM's own unit runs no virtiofsd: its helper's does.
+    assert "virtiofsd" not in c.run(["ps", "-o", "comm=", "--ppid",
+                                     c.show("microvm@a.service", "MainPID")], check=False).stdout
+
+    # A killed VM is restarted (systemd restarts its PartOf helpers with it), and served.
+    c.write_file("/srv/a/marker", "again\n")
+    c.systemctl("kill", "--kill-who=main", "-s", "KILL", "microvm@a.service")
+    wait_until(lambda: c.show("microvm@a.service", "NRestarts") == "1"
+               and active(c, "microvm@a.service") == "active", 120, "a restart of microvm@a")
+    wait_guest(c, "a", "SHARE data again")
+    assert active(c, "microvm-tap-interfaces@a.service") == "active"
+    assert c.run(["ip", "link", "show", "vm-a"], check=False).returncode == 0
+
+    # bb's taps are switched off: they must exist, and nothing sets them up.
+    r = c.run(["systemctl", "start", "microvm@bb.service"], check=False, timeout=120)
+    assert r.returncode != 0
+    assert "microvm-tap-interfaces@ is switched off in host.nix" in c.journal("microvm@bb.service")
+    c.run(["ip", "tuntap", "add", "vm-bb", "mode", "tap"])
+    c.systemctl("reset-failed", "microvm@bb.service")
+    c.systemctl("start", "microvm@bb.service", timeout=180)
+    wait_guest(c, "bb", "SHARE data bb")
+    assert active(c, "microvm-tap-interfaces@bb.service") == "inactive"
+
+    # Stopping a VM stops its helpers after it: taps and sockets go.
+    c.systemctl("stop", "microvm@a.service", "microvm@bb.service", timeout=200)
+    for unit in helpers:
+        assert active(c, unit) == "inactive", unit
+    assert c.run(["ip", "link", "show", "vm-a"], check=False).returncode != 0
+    assert c.run(["ip", "link", "show", "vm-bb"], check=False).returncode == 0  # the admin's
+    assert c.run(["test", "-e", "/var/lib/microvms/a/data.sock"], check=False).returncode == 1
+    lines = console_of(c, "a").splitlines()
+    assert "GUEST-DOWN" in lines, lines[-20:]

@@ -11,12 +11,16 @@
 #include "monitor/vm-parts.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/lockfile.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "vm/records.h"
 #include "vm/vmdir.h"
+
+/* A virtiofsd that ran shorter than this before a clean exit failed. */
+#define RESPAWN_MIN_MS 1000
 
 /* Where part `h`'s record is, in STATE/.host/NAME. */
 static const char *const record_name[N_HELPERS] = {
@@ -48,12 +52,13 @@ static void helper_done(struct helper *x)
 }
 
 /*
- * The VM's records, its lock `lock` taken (the VM's own "lock" while its
- * parts change: they are not changed under a running VM), and, with
- * `plan`, its plan and directory.
+ * The VM's records, the part's lock `lock` taken (waited for: two helpers
+ * of a part take turns; helpers of different parts run side by side), and,
+ * with `plan`, its plan and directory. `vm_stopped`: a part is not changed
+ * under the VM while it runs.
  */
 static int helper_begin(struct helper *x, const struct host_settings *hs, const char *name,
-                        const char *lock, bool plan, struct mv_error **err)
+                        const char *lock, bool vm_stopped, bool plan, struct mv_error **err)
 {
         *x = (struct helper){ .loop = { .sfd = -1 },
                               .records_fd = -1,
@@ -74,12 +79,19 @@ static int helper_begin(struct helper *x, const struct host_settings *hs, const 
                 return r;
         x->rt.records = records_path(hs->state_dir, name, NULL);
         x->rt.records_fd = x->records_fd;
-        x->lock_fd = r = lockfile_take(x->records_fd, lock, false, err);
-        if (r == -EWOULDBLOCK) {
-                mv_error_fail(err, "vm %s is running, or another command is setting it up", name);
+        if (vm_stopped && lockfile_held(x->records_fd, "lock") == 1) {
+                mv_error_fail(err, "vm %s is running", name);
                 return mv_error_hint(err,
                                      "its parts are set up before it starts and undone "
                                      "after it stops: 'microvm stop %s' first",
+                                     name);
+        }
+        x->lock_fd = r = lockfile_take(x->records_fd, lock, vm_stopped, err);
+        if (r == -EWOULDBLOCK) {
+                mv_error_fail(err, "vm %s: its %s already runs", name, lock);
+                return mv_error_hint(err,
+                                     "one runs per VM: see 'systemctl status "
+                                     "microvm-virtiofsd@%s'",
                                      name);
         }
         if (r < 0 || !plan)
@@ -157,7 +169,8 @@ int vm_helper_up(const struct host_settings *hs, const char *name, enum vm_helpe
                  struct mv_error **err)
 {
         struct helper x;
-        int r = helper_begin(&x, hs, name, "lock", true, err);
+        _cleanup_free_ char *lock = xasprintf("%s.lock", helper_word[h]);
+        int r = helper_begin(&x, hs, name, lock, true, true, err);
         if (r >= 0 && (x.plan->helpers_off & HELPER_BIT(h))) {
                 log_notice("%s@%s is switched off in host.nix: nothing to do",
                            helper_unit_prefix[h], name);
@@ -176,7 +189,8 @@ int vm_helper_down(const struct host_settings *hs, const char *name, enum vm_hel
                    struct mv_error **err)
 {
         struct helper x;
-        int r = helper_begin(&x, hs, name, "lock", false, err);
+        _cleanup_free_ char *lock = xasprintf("%s.lock", helper_word[h]);
+        int r = helper_begin(&x, hs, name, lock, true, false, err);
         if (r >= 0 && h == HELPER_PCI) {
                 run_release_pci_devices(hs, name);
         } else if (r >= 0) {
@@ -201,11 +215,42 @@ static bool stop_or_lost(void *data)
         return loop_stopping(run->rt->loop) || run_virtiofsd_lost(run) >= 0;
 }
 
+/*
+ * virtiofsd ends when the VM lets go of it (a stop, a restart of the VM's
+ * unit): a new one takes over the socket, which stays listening, for the
+ * VM's next start. One that fails ends the unit's run.
+ */
+static int serve(struct helper *x, struct mv_error **err)
+{
+        _cleanup_free_ int64_t *started = xcalloc(x->plan->n_virtiofsd, sizeof(*started));
+        for (size_t i = 0; i < x->plan->n_virtiofsd; i++)
+                started[i] = monotonic_ms();
+        for (;;) {
+                (void)loop_wait(&x->loop, stop_or_lost, &x->run, -1, false, -1);
+                if (loop_stopping(&x->loop))
+                        return 0;
+                ssize_t lost = run_virtiofsd_lost(&x->run);
+                const char *tag = x->plan->virtiofsd[lost].tag;
+                int status = wait_status_to_exit_code(x->run.virtiofsd[lost].status);
+                /* One that ends at once would be started again and again. */
+                if (status != 0 || monotonic_ms() - started[lost] < RESPAWN_MIN_MS)
+                        return mv_error_fail(err, "virtiofsd for share %s exited (status %d)%s",
+                                             tag, status, status ? "" : " right after it started");
+                started[lost] = monotonic_ms();
+                log_info("virtiofsd for share %s ended with its VM's connection: starting "
+                         "another on the same socket",
+                         tag);
+                int r = run_respawn_virtiofsd(&x->run, (size_t)lost, err);
+                if (r < 0)
+                        return r;
+        }
+}
+
 int vm_helper_virtiofsd(const struct host_settings *hs, const char *name, struct mv_error **err)
 {
         struct helper x;
-        /* Its own lock: the VM's is held by its run, which connects to these. */
-        int r = helper_begin(&x, hs, name, "virtiofsd.lock", true, err);
+        /* Beside the VM's run, which connects to these. */
+        int r = helper_begin(&x, hs, name, "virtiofsd.lock", false, true, err);
         if (r >= 0 && (x.plan->helpers_off & HELPER_BIT(HELPER_VIRTIOFSD))) {
                 log_notice("microvm-virtiofsd@%s is switched off in host.nix: nothing to do", name);
                 notify_service_manager("READY=1");
@@ -223,12 +268,7 @@ int vm_helper_virtiofsd(const struct host_settings *hs, const char *name, struct
         } else if (r >= 0) {
                 log_info("%zu virtiofsd listening for vm %s", x.run.n_virtiofsd, name);
                 notify_service_manager("READY=1");
-                (void)loop_wait(&x.loop, stop_or_lost, &x.run, -1, false, -1);
-                ssize_t lost = run_virtiofsd_lost(&x.run);
-                if (lost >= 0 && !loop_stopping(&x.loop))
-                        r = mv_error_fail(err, "virtiofsd for share %s exited (status %d)",
-                                          x.plan->virtiofsd[lost].tag,
-                                          wait_status_to_exit_code(x.run.virtiofsd[lost].status));
+                r = serve(&x, err);
                 notify_service_manager("STOPPING=1");
         }
         run_stop_virtiofsd(&x.run);

@@ -103,6 +103,26 @@ static gid_t socket_group(const struct plan_virtiofsd *v, const struct run_as *i
         return id->switch_ids ? id->gid : (gid_t)-1;
 }
 
+/* virtiofsd `i` on listening socket `fd`, tracked in the loop. */
+static int spawn_virtiofsd(struct running *run, size_t i, int fd, struct mv_error **err)
+{
+        const struct plan_virtiofsd *v = &run->plan->virtiofsd[i];
+        struct rlimit nofile = service_nofile_limit();
+        struct spawn_options o = SPAWN_OPTIONS(v->argv);
+        o.cwd_fd = run->vmdir;
+        o.stdin_fd = SPAWN_FD_NULL;
+        o.pdeath_signal = SIGTERM;
+        o.nofile = &nofile;
+        o.pass_fds = &fd;
+        o.n_pass_fds = 1;
+        run->virtiofsd[i] = (struct loop_child){ 0 };
+        int r = spawn_process(&o, &run->virtiofsd[i].ref, err);
+        if (r < 0)
+                return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
+        loop_track(run->rt->loop, &run->virtiofsd[i]);
+        return 0;
+}
+
 int run_start_virtiofsd(struct running *run, struct mv_error **err)
 {
         const struct vm_plan *plan = run->plan;
@@ -110,7 +130,6 @@ int run_start_virtiofsd(struct running *run, struct mv_error **err)
                 return 0;
         run->virtiofsd = xcalloc(plan->n_virtiofsd, sizeof(*run->virtiofsd));
         run->virtiofsd_listen = xcalloc(plan->n_virtiofsd, sizeof(int));
-        struct rlimit nofile = service_nofile_limit();
         for (size_t i = 0; i < plan->n_virtiofsd; i++) {
                 const struct plan_virtiofsd *v = &plan->virtiofsd[i];
                 struct vm_place place;
@@ -123,17 +142,10 @@ int run_start_virtiofsd(struct running *run, struct mv_error **err)
                 vm_place_close(&place);
                 if (fd < 0)
                         return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
-                struct spawn_options o = SPAWN_OPTIONS(v->argv);
-                o.cwd_fd = run->vmdir;
-                o.stdin_fd = SPAWN_FD_NULL;
-                o.pdeath_signal = SIGTERM;
-                o.nofile = &nofile;
-                o.pass_fds = &fd;
-                o.n_pass_fds = 1;
-                r = spawn_process(&o, &run->virtiofsd[i].ref, err);
+                r = spawn_virtiofsd(run, i, fd, err);
                 if (r < 0) {
                         close(fd);
-                        return mv_error_wrap(err, "virtiofsd for share %s", v->tag);
+                        return r;
                 }
                 /*
                  * Kept open until teardown: a virtiofsd that dies before the
@@ -141,11 +153,17 @@ int run_start_virtiofsd(struct running *run, struct mv_error **err)
                  * death itself is what the start reports.
                  */
                 run->virtiofsd_listen[i] = fd;
-                loop_track(run->rt->loop, &run->virtiofsd[i]);
                 run->n_virtiofsd++;
                 run_step("virtiofsd started");
         }
         return 0;
+}
+
+int run_respawn_virtiofsd(struct running *run, size_t i, struct mv_error **err)
+{
+        loop_untrack(run->rt->loop, &run->virtiofsd[i]);
+        pidref_done(&run->virtiofsd[i].ref);
+        return spawn_virtiofsd(run, i, run->virtiofsd_listen[i], err);
 }
 
 /* Whether another VM's record holds one of the plan's PCI devices: it has them until stopped. */

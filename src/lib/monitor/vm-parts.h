@@ -64,6 +64,9 @@ void run_links_down(struct running *run);
 /* One virtiofsd per share on a socket microvm listens on, tracked in the loop. */
 int run_start_virtiofsd(struct running *run, struct mv_error **err);
 
+/* A new virtiofsd `i`, on the socket the one that ended listened on. */
+int run_respawn_virtiofsd(struct running *run, size_t i, struct mv_error **err);
+
 /* Which virtiofsd ended, or -1. */
 ssize_t run_virtiofsd_lost(const struct running *run);
 

@@ -1,7 +1,11 @@
 /*
- * logs: what a background VM's console printed, from
- * STATE/.host/NAME/console.log, which its monitor keeps. -f follows until
- * SIGINT or SIGTERM; -n N begins with the last N lines.
+ * logs: what a background VM's console printed. A VM run by its systemd
+ * unit, or any VM where VMs are units (docs/systemd.md), is read from the
+ * unit's journal: the guest's console and microvm's own messages, every
+ * run the journal keeps. Otherwise, and where the journal cannot be read
+ * or has nothing of the unit (said on stderr), STATE/.host/NAME/console.log,
+ * which a monitor and a unit's run both keep. -f follows until SIGINT or
+ * SIGTERM; -n N begins with the last N lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +21,12 @@
 #include "cmd/cli-options.h"
 #include "cmd/commands.h"
 #include "host/console.h"
+#include "systemd/journal.h"
+#include "systemd/manager.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/io.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 #include "vm/records.h"
 #include "vm/settings.h"
@@ -110,6 +117,42 @@ static int print_console_log(const struct logs_request *q, const char *path, str
         return 0;
 }
 
+/*
+ * The unit's journal: 1 when printed (and followed), 0 when it has nothing
+ * of the unit or cannot be read here, said on stderr before the caller
+ * turns to console.log; a failure to read it is an error.
+ */
+static int print_journal(const struct logs_request *q, const char *console_log,
+                         struct mv_error **err)
+{
+        _cleanup_free_ char *unit = systemd_vm_unit(q->name);
+        struct unit_journal *j = NULL;
+        int r = unit_journal_open(unit, q->follow, &j, err);
+        if (r == -EOPNOTSUPP && err && *err) {
+                log_notice("%s; showing %s instead", (*err)->msg, console_log);
+                mv_error_free(err);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = unit_journal_seek(j, q->lines, err);
+        bool empty = r == 0;
+        if (empty) {
+                log_notice("the journal has no entries of %s%s; showing %s instead", unit,
+                           unit_journal_has_files(j)
+                                   ? ""
+                                   : " (no journal file could be read: none is kept, or "
+                                     "reading it needs root or group systemd-journal)",
+                           console_log);
+        }
+        if (r > 0)
+                r = unit_journal_print(j, STDOUT_FILENO, err);
+        while (r >= 0 && !empty && q->follow && (r = unit_journal_wait(j, q->stop_fd, err)) == 0)
+                r = unit_journal_print(j, STDOUT_FILENO, err);
+        unit_journal_close(j);
+        return r < 0 ? r : !empty;
+}
+
 /* -n's argument: a whole number of lines, 0 or more. */
 static int parse_lines(const char *arg, long *lines, struct mv_error **err)
 {
@@ -160,6 +203,9 @@ int cmd_logs(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         struct vm_status st;
         vm_status_read(hs.state_dir, q.name, &st);
         bool installed = st.current != NULL;
+        /* The unit's run, or a VM that would be one: a monitor's or a terminal's is not. */
+        bool journal =
+                st.owner == VM_OWNER_UNIT || (st.owner == VM_OWNER_UNKNOWN && hs.systemd_units);
         vm_status_done(&st);
         _cleanup_free_ char *console_log = records_path(hs.state_dir, q.name, "console.log");
         if (!installed) {
@@ -177,6 +223,8 @@ int cmd_logs(const struct cli_context *ctx, int argc, char **argv, struct mv_err
                         return r;
                 q.stop_fd = stop_fd = r;
         }
-        r = print_console_log(&q, console_log, err);
+        r = journal ? print_journal(&q, console_log, err) : 0;
+        if (r == 0)
+                r = print_console_log(&q, console_log, err);
         return r < 0 ? r : 0;
 }

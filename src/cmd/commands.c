@@ -24,7 +24,7 @@ const struct command commands[] = {
         { "console", "NAME", "Attach to a background VM's serial console (Ctrl-] detaches)",
           cmd_console },
         { "logs", "[-f] [-n LINES] NAME",
-          "Print a background VM's console log; -f follows it, -n starts with the last LINES",
+          "Print a VM's console log, or its systemd unit's journal; -f follows, -n the last LINES",
           cmd_logs },
         { "status", "[--json] NAME", "Show a VM's state", cmd_status },
         { "ssh", "NAME [-- SSH_OPTIONS... | COMMAND...]",

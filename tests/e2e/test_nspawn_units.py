@@ -23,8 +23,8 @@ pytestmark = pytest.mark.container(bind_ro=[os.path.dirname(MICROVM), GUEST_DIR,
                                             os.path.join(BUILD, "systemd")])
 
 
-def vm(guest, name, extra="", mem=256):
-    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", "microvm.hold=forever"])
+def vm(guest, name, extra="", mem=256, hold="forever"):
+    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", f"microvm.hold={hold}"])
     return f'''  microvm.vms.{name} = {{
 {extra}
     config.microvm = {{

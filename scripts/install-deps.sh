@@ -4,7 +4,8 @@
 # lists only when something has to be installed.
 set -eu
 
-BUILD="gcc meson ninja-build pkg-config libjansson-dev libmnl-dev"
+# libsystemd-dev: the sd-journal header (logs reads a unit's journal; the library is loaded then).
+BUILD="gcc meson ninja-build pkg-config libjansson-dev libmnl-dev libsystemd-dev"
 TEST="libcmocka-dev python3 python3-pytest socat nix-bin clang-format clang libclang-rt-14-dev systemd man-db"
 # The test guest and the VMs: qemu (with the C virtiofsd), a busybox
 # initramfs, kernel module tools, and what volumes and taps need.

@@ -126,7 +126,7 @@ def run_pytest_as_microvm(binary, keyword):
         return run_pytest(binary, keyword, " with the hypervisor as microvm:kvm",
                           "e2e-microvm-junit.xml",
                           skip_files=["test_nspawn_smoke.py", "test_nspawn_units.py",
-                                      "test_units.py"])
+                                      "test_nspawn_logs.py", "test_units.py"])
     finally:
         for cmd in made:
             subprocess.run(list(cmd), check=False)

@@ -1,16 +1,12 @@
 /*
  * console: attach the terminal to a background VM's serial console
  * (STATE/.host/NAME/console.sock, served by its monitor); Ctrl-] detaches.
- * logs: print STATE/.host/NAME/console.log, and with -f follow it.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -158,77 +154,5 @@ int cmd_console(const struct cli_context *ctx, int argc, char **argv, struct mv_
                 tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         if (isatty(STDERR_FILENO))
                 fprintf(stderr, "\r\ndetached from %s\n", argv[1]);
-        return 0;
-}
-
-/* Copy from `fd` to stdout until EOF. */
-static void copy_out(int fd)
-{
-        char buf[65536];
-        ssize_t n;
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-                if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
-                        return;
-}
-
-/* Follow the log: new output as it comes, across rotations, until interrupted. */
-static void follow(const char *path, int fd)
-{
-        struct stat cur;
-        for (;;) {
-                copy_out(fd);
-                usleep(200 * 1000);
-                /* Rotated (a new file at the path) or restarted (truncated): read it from the start. */
-                if (stat(path, &cur) == 0) {
-                        struct stat open_st;
-                        fstat(fd, &open_st);
-                        if (cur.st_ino != open_st.st_ino) {
-                                copy_out(fd);
-                                int nfd = open(path, O_RDONLY | O_CLOEXEC);
-                                if (nfd >= 0) {
-                                        close(fd);
-                                        fd = nfd;
-                                }
-                        }
-                }
-        }
-}
-
-int cmd_logs(const struct cli_context *ctx, int argc, char **argv, struct mv_error **err)
-{
-        static const struct option options[] = {
-                { "follow", no_argument, NULL, 'f' },
-                {},
-        };
-        bool follow_it = false;
-        int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "f", options, NULL)) != -1) {
-                if (c != 'f')
-                        return mv_error_usage(err, "logs: unknown option '%s'", argv[optind - 1]);
-                follow_it = true;
-        }
-        if (argc - optind != 1)
-                return mv_error_usage(err, "logs takes one VM name");
-        const char *name = argv[optind];
-        int r = cli_check_vm_names("logs", argv + optind, 1, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *dir = NULL;
-        bool running;
-        r = vm_dir_of(ctx, name, &dir, &running, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *path = xasprintf("%s/console.log", dir);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-                mv_error_set(err, errno, "open %s", path);
-                return mv_error_hint(err, "the log is written by VMs started with 'microvm start'");
-        }
-        if (follow_it)
-                follow(path, fd); /* until interrupted */
-        copy_out(fd);
-        close(fd);
         return 0;
 }

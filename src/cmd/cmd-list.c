@@ -45,8 +45,10 @@ static void print_text(const struct vm_status *s, bool color)
         else
                 printf("%sstale%s(%s), reboot for the installed %s", ansi_color(color, ANSI_RED),
                        ansi_color(color, ANSI_RESET), boot, cur);
-        printf(" [%s%s]\n", s->hypervisor ? s->hypervisor : "?",
-               s->state == VM_RUNNING ? ", running" : "");
+        /* A unit's run is named: systemctl and journalctl know the VM by it. */
+        _cleanup_free_ char *owner = s->owner == VM_OWNER_UNIT ? vm_owner_describe(s) : NULL;
+        printf(" [%s%s%s%s]\n", s->hypervisor ? s->hypervisor : "?",
+               s->state == VM_RUNNING ? ", running" : "", owner ? " as " : "", owner ? owner : "");
 }
 
 static void print_json_entry(struct strbuf *b, const struct vm_status *s, bool first)
@@ -72,9 +74,11 @@ static void print_json_entry(struct strbuf *b, const struct vm_status *s, bool f
                       s->booted && s->current && strcmp(s->booted, s->current) == 0 ? "true"
                                                                                     : "false");
         if (s->pid)
-                strbuf_printf(b, ", \"pid\": %d}", (int)s->pid);
+                strbuf_printf(b, ", \"pid\": %d, ", (int)s->pid);
         else
-                strbuf_puts(b, ", \"pid\": null}");
+                strbuf_puts(b, ", \"pid\": null, ");
+        vm_owner_json(b, s);
+        strbuf_putc(b, '}');
 }
 
 /*

@@ -163,6 +163,8 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                         strbuf_printf(&b, "%d", (int)st.pid);
                 else
                         strbuf_puts(&b, "null");
+                strbuf_puts(&b, ", ");
+                vm_owner_json(&b, &st);
                 strbuf_puts(&b, ", \"since\": ");
                 if (since)
                         strbuf_printf(&b, "%lld", since);
@@ -193,9 +195,10 @@ int cmd_status(const struct cli_context *ctx, int argc, char **argv, struct mv_e
                 printf("%s: %s", name, vm_state_to_string(st.state));
                 if (st.state == VM_RUNNING)
                         printf(st.ready ? ", ready" : ", starting");
-                if (st.pid)
-                        printf(", %s pid %d", st.foreground ? "foreground run" : "monitor",
-                               (int)st.pid);
+                if (st.pid) {
+                        _cleanup_free_ char *owner = vm_owner_describe(&st);
+                        printf(", %s pid %d", owner, (int)st.pid);
+                }
                 printf("\n  hypervisor: %s\n  current:    %s\n  booted:     %s%s\n",
                        st.hypervisor ? st.hypervisor : "?", st.current, st.booted ? st.booted : "-",
                        st.booted && !up_to_date ? " (stale)" : "");

@@ -42,6 +42,10 @@ def test_console_attaches_types_and_detaches(microvm, guest, tmp_path):
         assert con.wait(10) == 0
         # The VM runs on; the guest's answer is in the log too.
         assert f"ECHO hello-{token}" in mv(microvm, host, "logs", "g").stdout
+        # The guest's lines end in \r\r\n, which text mode reads as two line ends.
+        tail = [line for line in mv(microvm, host, "logs", "-n", "2", "g").stdout.splitlines()
+                if line]
+        assert tail == [f"hello-{token}", f"ECHO hello-{token}"], tail
 
         follow = subprocess.Popen([microvm, "--config", str(host), "logs", "-f", "g"],
                                   stdout=subprocess.PIPE)
@@ -53,9 +57,13 @@ def test_console_attaches_types_and_detaches(microvm, guest, tmp_path):
             con.stdin.close()
             assert con.wait(10) == 0
             read_until(follow.stdout, f"ECHO again-{token}")
+            # Interrupted, following ends cleanly.
+            follow.send_signal(signal.SIGINT)
+            assert follow.wait(10) == 0
         finally:
-            follow.kill()
-            follow.wait()
+            if follow.poll() is None:
+                follow.kill()
+                follow.wait()
     finally:
         assert mv(microvm, host, "stop", "g").returncode == 0
     assert not (state / ".host" / "g" / "console.sock").exists()
@@ -73,6 +81,9 @@ def test_console_of_a_stopped_vm_says_so(microvm, guest, tmp_path):
     r = mv(microvm, host, "logs", "g")
     assert r.returncode == 1 and "microvm start" in r.stderr, r.stderr
     assert mv(microvm, host, "logs", "-x", "g").returncode == 2
+    for bad in (["-n", "x", "g"], ["-n", "-1", "g"], ["-n", "2k", "g"], ["g", "-n"]):
+        r = mv(microvm, host, "logs", *bad)
+        assert r.returncode == 2 and "logs: -n takes a number of lines" in r.stderr, r.stderr
 
 
 def test_attached_console_is_told_of_a_restart(microvm, guest, tmp_path):

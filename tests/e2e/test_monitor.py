@@ -44,6 +44,7 @@ def test_start_status_stop(microvm, guest, tmp_path):
     st = status(microvm, host)
     assert st["state"] == "running" and st["upToDate"] and st["pid"] > 0
     assert open(f"/proc/{st['pid']}/comm").read().strip() == "microvm-monitor"
+    assert st["supervisor"] == "monitor" and st["unit"] is None, st
     assert mv(microvm, host, "start", "g").stdout == "g: already running\n"
     wait_for_guest(state)
 

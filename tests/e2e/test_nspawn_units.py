@@ -4,6 +4,7 @@ configuration in /etc/microvm/host.nix, and real guests booted by qemu (TCG) ins
 container. microvms.target starts the autostart set, a killed VM is restarted by systemd,
 start returns once a VM is ready, apply restarts exactly the changed VMs with restartIfChanged,
 the journal has the console, and stopping the target stops every VM gracefully."""
+import json
 import os
 import time
 
@@ -25,8 +26,8 @@ pytestmark = pytest.mark.container(bind_ro=[os.path.dirname(MICROVM), GUEST_DIR,
                                             os.path.join(BUILD, "systemd")])
 
 
-def vm(guest, name, extra="", mem=256):
-    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", "microvm.hold=forever"])
+def vm(guest, name, extra="", mem=256, hold="forever"):
+    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", f"microvm.hold={hold}"])
     return f'''  microvm.vms.{name} = {{
 {extra}
     config.microvm = {{
@@ -70,6 +71,19 @@ def active(c, unit):
     return c.show(unit, "ActiveState")
 
 
+def assert_run_by_unit(c, name, main_pid):
+    """status and list name the VM's unit as what runs it, and its main process."""
+    unit = f"microvm@{name}.service"
+    text = c.run(["microvm", "status", name]).stdout
+    assert f"running, ready, systemd unit {unit} pid {main_pid}\n" in text, text
+    st = json.loads(c.run(["microvm", "status", "--json", name]).stdout)
+    assert (st["supervisor"], st["unit"], st["pid"]) == ("systemd-unit", unit, int(main_pid)), st
+    vms = {v["name"]: v for v in json.loads(c.run(["microvm", "list", "--json"]).stdout)}
+    assert (vms[name]["supervisor"], vms[name]["unit"]) == ("systemd-unit", unit), vms[name]
+    listed = c.run(["microvm", "list"]).stdout
+    assert f", running as systemd unit {unit}]" in listed, listed
+
+
 def test_microvms_target_starts_the_autostart_set_and_stops_it_gracefully(systemd_container,
                                                                           guest):
     c = systemd_container
@@ -101,12 +115,14 @@ def test_a_killed_vm_is_restarted_by_systemd(systemd_container, guest):
     assert "a: started" in r.stdout, r.stdout + r.stderr
     wait_guest(c, "a")
     first = c.show("microvm@a.service", "MainPID")
+    assert_run_by_unit(c, "a", first)
     c.systemctl("kill", "-s", "KILL", "microvm@a.service")
     wait_until(lambda: c.show("microvm@a.service", "NRestarts") == "1"
                and active(c, "microvm@a.service") == "active", 120, "a restart of microvm@a")
     assert c.show("microvm@a.service", "MainPID") != first
     # A fresh console log per start: this is the restarted guest's.
     wait_guest(c, "a")
+    assert_run_by_unit(c, "a", c.show("microvm@a.service", "MainPID"))
     r = c.run(["microvm", "stop", "a"], timeout=200)
     assert "a: stopped" in r.stdout, r.stdout + r.stderr
     assert active(c, "microvm@a.service") == "inactive"

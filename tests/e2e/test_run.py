@@ -293,6 +293,7 @@ def test_list_follows_run_and_apply(microvm, guest, tmp_path):
     run.wait_for("GUEST-UP")
     vms = list_json(microvm, host)
     assert vms["g"]["state"] == "running" and vms["g"]["pid"] == run.proc.pid
+    assert vms["g"]["supervisor"] == "foreground" and vms["g"]["unit"] is None, vms["g"]
     assert vms["g"]["upToDate"] is True
 
     # A changed definition: installed, but the running VM is now stale.

@@ -154,6 +154,32 @@ static void too_many_clients_are_told_so(void **state)
                 close(fds[i]);
 }
 
+/* logs -n: the last lines of a console log, a final unended line counting as one. */
+static void tail_of_a_log(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *log;
+                size_t lines;
+                const char *tail;
+        } cases[] = {
+                { "a\nb\nc\n", 2, "b\nc\n" },
+                { "a\nb\nc\n", 3, "a\nb\nc\n" },
+                { "a\nb\nc\n", 9, "a\nb\nc\n" },
+                { "a\nb\nc", 1, "c" },
+                { "a\nb\nc", 2, "b\nc" },
+                { "a\nb\n", 0, "" },
+                { "", 3, "" },
+                { "\n\n\n", 2, "\n\n" },
+                { "only\n", 1, "only\n" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                size_t len = strlen(cases[i].log);
+                size_t from = console_log_tail(cases[i].log, len, cases[i].lines);
+                assert_string_equal(cases[i].log + from, cases[i].tail);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -163,6 +189,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(monitor_messages_reach_clients_not_the_log, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(too_many_clients_are_told_so, setup, teardown),
+                cmocka_unit_test(tail_of_a_log),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

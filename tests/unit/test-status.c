@@ -64,12 +64,21 @@ static void states_from_records_and_the_lock(void **state)
 
         /* Running means the lock is held; the pid file only names the holder. */
         pid_t child = hold_lock(records);
-        assert_int_equal(vm_pidfile_write(records, child, true, NULL), 0);
+        assert_int_equal(vm_pidfile_write(records, child, VM_OWNER_MONITOR, NULL), 0);
         vm_status_read(dir, "web", &s);
         assert_int_equal(s.state, VM_RUNNING);
         assert_int_equal(s.pid, child);
+        assert_int_equal(s.owner, VM_OWNER_MONITOR);
         assert_false(s.foreground);
         assert_true(s.since > 0);
+        vm_status_done(&s);
+
+        /* A systemd unit's run is no foreground run: apply restarts it as a monitor's. */
+        assert_int_equal(vm_pidfile_write(records, child, VM_OWNER_UNIT, NULL), 0);
+        vm_status_read(dir, "web", &s);
+        assert_int_equal(s.owner, VM_OWNER_UNIT);
+        assert_false(s.foreground);
+        assert_string_equal(vm_owner_to_string(s.owner), "systemd-unit");
         vm_status_done(&s);
 
         /* Killed, not yet reaped: a zombie holds no lock, so the VM is not running. */
@@ -83,11 +92,54 @@ static void states_from_records_and_the_lock(void **state)
         waitpid(child, NULL, 0);
 
         /* A pid file without the lock is only a leftover. */
-        assert_int_equal(vm_pidfile_write(records, getpid(), false, NULL), 0);
+        assert_int_equal(vm_pidfile_write(records, getpid(), VM_OWNER_RUN, NULL), 0);
         vm_status_read(dir, "web", &s);
         assert_int_equal(s.state, VM_BOOTED);
         vm_status_done(&s);
         assert_string_equal(vm_state_to_string(VM_RUNNING), "running");
+        scratch_dir_remove(dir);
+}
+
+/* The pid file as each owner writes it, and as records written before "unit" read. */
+static void owner_kinds_of_pid_files(void **state)
+{
+        (void)state;
+        char *dir = scratch_dir_new();
+        assert_int_equal(records_set_runner(dir, "web", "current", RUNNER, NULL, NULL), 0);
+        _cleanup_free_ char *records = records_path(dir, "web", NULL);
+        _cleanup_free_ char *path = xasprintf("%s/pid", records);
+        pid_t child = hold_lock(records);
+        static const struct {
+                const char *kind;
+                enum vm_owner owner;
+                const char *shown;
+        } cases[] = {
+                { "monitor", VM_OWNER_MONITOR, "monitor" },
+                { "run", VM_OWNER_RUN, "foreground" },
+                { "unit", VM_OWNER_UNIT, "systemd-unit" },
+                { "", VM_OWNER_RUN, "foreground" },         /* no kind: as read before */
+                { "tomorrow", VM_OWNER_RUN, "foreground" }, /* a word unknown here */
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *text = xasprintf("%d %llu %s\n", (int)child,
+                                                      proc_start_time(child), cases[i].kind);
+                assert_int_equal(write_file_atomic(path, text, strlen(text), 0644, NULL), 0);
+                struct vm_status s;
+                vm_status_read(dir, "web", &s);
+                assert_int_equal(s.pid, child);
+                assert_int_equal(s.owner, cases[i].owner);
+                assert_string_equal(vm_owner_to_string(s.owner), cases[i].shown);
+                assert_int_equal(s.foreground, cases[i].owner == VM_OWNER_RUN);
+                vm_status_done(&s);
+        }
+        /* Not running: nobody owns it, whatever a leftover pid file says. */
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        struct vm_status s;
+        vm_status_read(dir, "web", &s);
+        assert_int_equal(s.owner, VM_OWNER_UNKNOWN);
+        assert_null(vm_owner_to_string(s.owner));
+        vm_status_done(&s);
         scratch_dir_remove(dir);
 }
 
@@ -125,7 +177,7 @@ static void pidfile_removed_only_by_its_owner(void **state)
         (void)state;
         char *dir = scratch_dir_new();
         _cleanup_free_ char *path = xasprintf("%s/pid", dir);
-        assert_int_equal(vm_pidfile_write(dir, getpid(), false, NULL), 0);
+        assert_int_equal(vm_pidfile_write(dir, getpid(), VM_OWNER_RUN, NULL), 0);
         vm_pidfile_remove_own(dir, getpid() + 1);
         assert_int_equal(access(path, F_OK), 0);
         vm_pidfile_remove_own(dir, getpid());
@@ -137,6 +189,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(states_from_records_and_the_lock),
+                cmocka_unit_test(owner_kinds_of_pid_files),
                 cmocka_unit_test(start_time_of_processes),
                 cmocka_unit_test(restart_record_round_trip),
                 cmocka_unit_test(pidfile_removed_only_by_its_owner),

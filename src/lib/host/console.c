@@ -237,3 +237,17 @@ void console_close(struct console *c)
         free(c->sock_path);
         c->log_path = c->sock_path = NULL;
 }
+
+size_t console_log_tail(const char *log, size_t len, size_t lines)
+{
+        if (lines == 0)
+                return len;
+        /* A final newline ends the last line; it does not begin another. */
+        size_t i = len && log[len - 1] == '\n' ? len - 1 : len;
+        while (i > 0) {
+                if (log[i - 1] == '\n' && --lines == 0)
+                        return i;
+                i--;
+        }
+        return 0;
+}

@@ -55,6 +55,9 @@ void console_log_tee(void *ctx, const char *line, size_t len);
 
 void console_close(struct console *c);
 
+/* Where the last `lines` lines of log text `log` (`len` bytes) begin; an unended last line counts. */
+size_t console_log_tail(const char *log, size_t len, size_t lines);
+
 /*
  * The first line a client reads: whether it is attached, before any of
  * the guest's bytes (which could say anything).

@@ -106,7 +106,11 @@ static int owner_begin(struct owner *o, const struct host_settings *hs, const ch
                                      .on_ready = on_ready,
                                      .data = o };
         /* Who runs the VM, for people: the lock is what says so. */
-        r = vm_pidfile_write(o->records, getpid(), monitor, err);
+        r = vm_pidfile_write(o->records, getpid(),
+                             o->systemd ? VM_OWNER_UNIT
+                             : monitor  ? VM_OWNER_MONITOR
+                                        : VM_OWNER_RUN,
+                             err);
         _cleanup_free_ char *shown = xasprintf("%s/" CONTROL_SOCKET, o->records);
         if (r >= 0)
                 r = control_listen(&o->control, &o->loop, o->records_fd, shown, err);

@@ -8,10 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/json-write.h"
+#include "systemd/manager.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/lockfile.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 #include "vm/foreign.h"
 #include "vm/records.h"
@@ -28,6 +31,60 @@ const char *vm_state_to_string(enum vm_state s)
                 return "not-booted";
         }
 }
+
+const char *vm_owner_to_string(enum vm_owner o)
+{
+        switch (o) {
+        case VM_OWNER_MONITOR:
+                return "monitor";
+        case VM_OWNER_RUN:
+                return "foreground";
+        case VM_OWNER_UNIT:
+                return "systemd-unit";
+        default:
+                return NULL;
+        }
+}
+
+char *vm_owner_describe(const struct vm_status *st)
+{
+        switch (st->owner) {
+        case VM_OWNER_MONITOR:
+                return xstrdup("monitor");
+        case VM_OWNER_RUN:
+                return xstrdup("foreground run");
+        case VM_OWNER_UNIT: {
+                _cleanup_free_ char *unit = systemd_vm_unit(st->name);
+                return xasprintf("systemd unit %s", unit);
+        }
+        default:
+                return xstrdup("unknown process");
+        }
+}
+
+void vm_owner_json(struct strbuf *b, const struct vm_status *st)
+{
+        const char *owner = vm_owner_to_string(st->owner);
+        strbuf_puts(b, "\"supervisor\": ");
+        if (owner)
+                json_write_string(b, owner, strlen(owner));
+        else
+                strbuf_puts(b, "null");
+        strbuf_puts(b, ", \"unit\": ");
+        if (st->owner == VM_OWNER_UNIT) {
+                _cleanup_free_ char *unit = systemd_vm_unit(st->name);
+                json_write_string(b, unit, strlen(unit));
+        } else {
+                strbuf_puts(b, "null");
+        }
+}
+
+/* The pid file's word for each owner. A record without one was written by a run. */
+static const char *const pidfile_kinds[] = {
+        [VM_OWNER_MONITOR] = "monitor",
+        [VM_OWNER_RUN] = "run",
+        [VM_OWNER_UNIT] = "unit",
+};
 
 unsigned long long proc_start_time(pid_t pid)
 {
@@ -52,16 +109,17 @@ unsigned long long proc_start_time(pid_t pid)
         return start;
 }
 
-int vm_pidfile_write(const char *records, pid_t pid, bool monitor, struct mv_error **err)
+int vm_pidfile_write(const char *records, pid_t pid, enum vm_owner owner, struct mv_error **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/pid", records);
-        _cleanup_free_ char *text = xasprintf("%d %llu %s\n", (int)pid, proc_start_time(pid),
-                                              monitor ? "monitor" : "run");
+        _cleanup_free_ char *text =
+                xasprintf("%d %llu %s\n", (int)pid, proc_start_time(pid),
+                          pidfile_kinds[owner == VM_OWNER_UNKNOWN ? VM_OWNER_RUN : owner]);
         return write_live_record(path, text, strlen(text), 0644, err);
 }
 
-/* The recorded pid and whether it is a monitor; 0 when there is no usable record. */
-static pid_t pidfile_read(const char *records, bool *monitor, long long *since)
+/* The recorded pid and what it is; 0 when there is no usable record. */
+static pid_t pidfile_read(const char *records, enum vm_owner *owner, long long *since)
 {
         _cleanup_free_ char *path = xasprintf("%s/pid", records);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -76,8 +134,12 @@ static pid_t pidfile_read(const char *records, bool *monitor, long long *since)
         struct stat st;
         if (since && fstat(fileno(f), &st) == 0)
                 *since = (long long)st.st_mtime;
-        if (monitor)
-                *monitor = strcmp(kind, "monitor") == 0;
+        if (owner) {
+                *owner = VM_OWNER_RUN;
+                for (size_t i = 0; i < sizeof(pidfile_kinds) / sizeof(pidfile_kinds[0]); i++)
+                        if (pidfile_kinds[i] && strcmp(kind, pidfile_kinds[i]) == 0)
+                                *owner = (enum vm_owner)i;
+        }
         /* Advisory, but never a recycled pid: it must still be the process that wrote it. */
         return proc_start_time(pid) == start && start != 0 ? pid : 0;
 }
@@ -102,10 +164,11 @@ int vm_status_read(const char *state_dir, const char *name, struct vm_status *st
         _cleanup_free_ char *records = records_path(state_dir, name, NULL);
         _cleanup_close_ int dir = open(records, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         bool running = dir >= 0 && lockfile_held(dir, "lock") > 0;
-        bool monitor = false;
+        enum vm_owner owner = VM_OWNER_UNKNOWN;
         if (running)
-                st->pid = pidfile_read(records, &monitor, &st->since);
-        st->foreground = running && st->pid && !monitor;
+                st->pid = pidfile_read(records, &owner, &st->since);
+        st->owner = running && st->pid ? owner : VM_OWNER_UNKNOWN;
+        st->foreground = st->owner == VM_OWNER_RUN;
         st->state = running ? VM_RUNNING : st->booted ? VM_BOOTED : VM_NOT_BOOTED;
         st->ready = running && st->booted && dir >= 0 && faccessat(dir, "ready", F_OK, 0) == 0;
         return 0;

@@ -13,6 +13,14 @@
 
 struct mv_error;
 
+/* What runs a VM, as the pid file names it ("monitor", "run" or "unit"). */
+enum vm_owner {
+        VM_OWNER_UNKNOWN, /* not running, or no usable pid file */
+        VM_OWNER_MONITOR, /* microvm's monitor (`start`) */
+        VM_OWNER_RUN,     /* `microvm run` in a terminal */
+        VM_OWNER_UNIT,    /* `microvm run --under-systemd`: the VM's systemd unit */
+};
+
 enum vm_state {
         VM_NOT_BOOTED, /* no booted link */
         VM_BOOTED,     /* booted, but nothing runs it (stopped uncleanly) */
@@ -25,19 +33,28 @@ struct vm_status {
         char *booted;
         char *hypervisor; /* from the current runner's share/microvm/hypervisor */
         enum vm_state state;
-        pid_t pid;       /* when running: the monitor or run, from the pid file; 0 if unknown */
-        long long since; /* when running: when the pid file was written (epoch seconds), or 0 */
-        bool ready;      /* running, and its run said it is ready */
-        bool foreground; /* running under `microvm run`, not a monitor */
+        pid_t pid;           /* when running: the monitor or run, from the pid file; 0 if unknown */
+        long long since;     /* when running: when the pid file was written (epoch seconds), or 0 */
+        bool ready;          /* running, and its run said it is ready */
+        bool foreground;     /* running under `microvm run`, not a monitor */
+        enum vm_owner owner; /* when running: what runs it */
 };
 
 const char *vm_state_to_string(enum vm_state s);
+/* The owner as --json says it: "monitor", "foreground", "systemd-unit"; NULL when unknown. */
+const char *vm_owner_to_string(enum vm_owner o);
+/* The owner for people: "monitor", "foreground run", "systemd unit microvm@NAME.service". */
+char *vm_owner_describe(const struct vm_status *st);
+
+struct strbuf;
+/* `"supervisor": OWNER, "unit": UNIT` (each null when none), for the --json of status and list. */
+void vm_owner_json(struct strbuf *b, const struct vm_status *st);
 
 int vm_status_read(const char *state_dir, const char *name, struct vm_status *st);
 void vm_status_done(struct vm_status *st);
 
-/* Record the running process (pid, start time, monitor or run) in the records; atomically. */
-int vm_pidfile_write(const char *records, pid_t pid, bool monitor, struct mv_error **err);
+/* Record the running process (pid, start time, what it is) in the records; atomically. */
+int vm_pidfile_write(const char *records, pid_t pid, enum vm_owner owner, struct mv_error **err);
 /* Remove the pid file only if `pid` wrote it. */
 void vm_pidfile_remove_own(const char *records, pid_t pid);
 

@@ -182,3 +182,17 @@ def test_taps_switched_off_for_one_vm_must_exist_and_stay(microvm, guest, tmp_pa
     assert r.returncode == 0 and "switched off in host.nix: nothing to do" in r.stderr, r.stderr
     assert not (state / ".host" / "g" / "taps").exists()
     no_processes_left(state)
+
+
+def test_install_declared_installs_one_vm_and_nothing_else(microvm, guest, tmp_path):
+    """install-microvm-NAME's command: the runner host.nix declares becomes current, and no VM
+    is started, stopped or removed."""
+    host, state = write_host(tmp_path, guest, [])
+    r = mv(microvm, host, "install-declared", "g")
+    assert r.returncode == 0 and r.stdout.startswith("g: installed "), r.stdout + r.stderr
+    assert (state / "g" / "current" / "bin" / "microvm-run").exists()
+    assert status(microvm, host)["state"] == "not-booted"
+    assert mv(microvm, host, "install-declared", "g").stdout == "g: unchanged\n"
+    r = mv(microvm, host, "install-declared", "other")
+    assert r.returncode == 1 and f"vm other is not declared in {host}" in r.stderr, r.stderr
+    assert not (state / ".host" / "other").exists()

@@ -22,8 +22,9 @@ TEMPLATES = ["microvm@.service", "microvm-tap-interfaces@.service",
              "microvm-macvtap-interfaces@.service", "microvm-pci-devices@.service",
              "microvm-virtiofsd@.service"]
 
+CONTRIB = str(REPO_ROOT / "contrib")
 pytestmark = pytest.mark.container(bind_ro=[os.path.dirname(MICROVM), GUEST_DIR,
-                                            os.path.join(BUILD, "systemd")])
+                                            os.path.join(BUILD, "systemd"), CONTRIB])
 
 
 def vm(guest, name, extra="", mem=256, hold="forever"):
@@ -266,10 +267,23 @@ def test_helper_units_set_up_taps_and_virtiofsd_and_a_switched_off_one_is_not_th
 
     # Stopping a VM stops its helpers after it: taps and sockets go.
     c.systemctl("stop", "microvm@a.service", "microvm@bb.service", timeout=200)
+    # systemctl waits for the VMs' stop jobs; the helpers' follow theirs.
     for unit in helpers:
-        assert active(c, unit) == "inactive", unit
+        wait_until(lambda: active(c, unit) == "inactive", 60, f"{unit} to stop")
     assert c.run(["ip", "link", "show", "vm-a"], check=False).returncode != 0
     assert c.run(["ip", "link", "show", "vm-bb"], check=False).returncode == 0  # the admin's
     assert c.run(["test", "-e", "/var/lib/microvms/a/data.sock"], check=False).returncode == 1
     lines = console_of(c, "a").splitlines()
     assert "GUEST-DOWN" in lines, lines[-20:]
+
+
+def test_the_contrib_init_scripts_step_aside_under_systemd(systemd_container, guest):
+    """Debian's systemd runs /etc/init.d scripts too: the sysvinit script must not start the
+    autostart set a second time beside microvms.target."""
+    c = systemd_container
+    install(c, guest, vm(guest, "a"))
+    env = ["env", f"MICROVM={MICROVM}"]
+    r = c.run(env + ["sh", f"{CONTRIB}/sysvinit/microvms", "start"])
+    assert "MicroVMs are systemd units on this host" in r.stdout, r.stdout
+    assert active(c, "microvm@a.service") == "inactive"
+    assert '"not-booted"' in c.run(["microvm", "status", "--json", "a"]).stdout

@@ -255,6 +255,16 @@ def test_helper_units_set_up_taps_and_virtiofsd_and_a_switched_off_one_is_not_th
     assert active(c, "microvm-tap-interfaces@a.service") == "active"
     assert c.run(["ip", "link", "show", "vm-a"], check=False).returncode == 0
 
+    # A virtiofsd that dies takes the share from the guest: the VM's unit is restarted.
+    vm_id = c.show("microvm@a.service", "InvocationID")
+    c.write_file("/srv/a/marker", "third\n")
+    served = c.run(["ps", "-o", "pid=", "--ppid",
+                    c.show("microvm-virtiofsd@a.service", "MainPID")]).stdout.split()
+    c.run(["kill", "-KILL", served[0]])
+    wait_until(lambda: c.show("microvm@a.service", "InvocationID") not in ("", vm_id)
+               and active(c, "microvm@a.service") == "active", 120, "microvm@a restarted")
+    wait_guest(c, "a", "SHARE data third")
+
     # bb's taps are switched off: they must exist, and nothing sets them up.
     r = c.run(["systemctl", "start", "microvm@bb.service"], check=False, timeout=120)
     assert r.returncode != 0

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "host/pci-passthrough.h"
 #include "monitor/task.h"
 #include "monitor/vm-parts.h"
+#include "systemd/manager.h"
 #include "util/atomic-file.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -246,6 +248,24 @@ static int serve(struct helper *x, struct mv_error **err)
         }
 }
 
+/*
+ * A virtiofsd that failed took the share from the running guest, and qemu
+ * does not reconnect: as a monitor does, the VM is started afresh, by its
+ * unit (which restarts this one with it, PartOf=).
+ */
+static void restart_vm_unit(struct helper *x)
+{
+        if (!getenv("INVOCATION_ID") || lockfile_held(x->records_fd, "lock") != 1)
+                return;
+        _cleanup_free_ char *unit = systemd_vm_unit(x->rt.name);
+        const char *args[] = { "--no-block", "restart", unit, NULL };
+        struct mv_error *e = NULL;
+        log_warning("the share of vm %s is gone with its virtiofsd: restarting %s", x->rt.name,
+                    unit);
+        if (systemd_ctl(args, unit, &e) < 0)
+                warn(&e);
+}
+
 int vm_helper_virtiofsd(const struct host_settings *hs, const char *name, struct mv_error **err)
 {
         struct helper x;
@@ -269,6 +289,8 @@ int vm_helper_virtiofsd(const struct host_settings *hs, const char *name, struct
                 log_info("%zu virtiofsd listening for vm %s", x.run.n_virtiofsd, name);
                 notify_service_manager("READY=1");
                 r = serve(&x, err);
+                if (r < 0)
+                        restart_vm_unit(&x);
                 notify_service_manager("STOPPING=1");
         }
         run_stop_virtiofsd(&x.run);

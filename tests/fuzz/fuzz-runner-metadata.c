@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         const uint8_t *p = data, *end = data + size;
         char *flags = part(&p, end), *taps = part(&p, end), *macvtaps = part(&p, end);
-        struct host_settings hs = { .state_dir = (char *)"/state", .manage_interfaces = true };
+        struct host_settings hs = { .state_dir = (char *)"/state" };
         struct vm_plan *plan = calloc(1, sizeof(*plan));
         struct mv_error *err = NULL;
         if (!plan)

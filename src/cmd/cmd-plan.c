@@ -96,26 +96,44 @@ static void print_script(const struct vm_plan *p, enum plan_snippet which, const
                 printf("  %s: run %s\n", when, plan_snippet_options[which]);
 }
 
+/* Whether host.nix switches part `h` off: the start then does not do it. */
+static bool off(const struct vm_plan *p, enum vm_helper h)
+{
+        return p->helpers_off & HELPER_BIT(h);
+}
+
 static void print_plan(const struct vm_plan *p)
 {
         printf("vm %s: %s, runner %s\n", p->vm, p->hypervisor->name, p->runner);
         printf("  working directory %s\n", p->working_directory);
-        if (p->foreign) {
+        if (p->foreign && !off(p, HELPER_TAPS))
                 print_script(p, SNIPPET_TAP_UP, "taps");
+        if (p->foreign && !off(p, HELPER_MACVTAPS))
                 print_script(p, SNIPPET_MACVTAP_UP, "macvtaps");
-        }
         for (size_t i = 0; i < p->n_interfaces; i++)
                 print_interface(p, &p->interfaces[i]);
-        if (!p->foreign) {
+        if (!p->foreign && !off(p, HELPER_TAPS))
                 print_script(p, SNIPPET_TAP_UP, "taps up");
+        if (!p->foreign && !off(p, HELPER_MACVTAPS))
                 print_script(p, SNIPPET_MACVTAP_UP, "macvtaps up");
-        }
         for (size_t i = 0; p->pci_devices && p->pci_devices[i]; i++)
-                printf("  PCI device %s: bind to vfio-pci, /dev/vfio/GROUP owner %s\n",
-                       p->pci_devices[i], p->run_as.switch_ids ? p->run_as.user : "root");
-        print_script(p, SNIPPET_PCI_SETUP, "PCI devices bound");
+                if (off(p, HELPER_PCI))
+                        printf("  PCI device %s: expected bound to vfio-pci "
+                               "(microvm-pci-devices@ is switched off)\n",
+                               p->pci_devices[i]);
+                else
+                        printf("  PCI device %s: bind to vfio-pci, /dev/vfio/GROUP owner %s\n",
+                               p->pci_devices[i], p->run_as.switch_ids ? p->run_as.user : "root");
+        if (!off(p, HELPER_PCI))
+                print_script(p, SNIPPET_PCI_SETUP, "PCI devices bound");
         for (size_t i = 0; i < p->n_virtiofsd; i++) {
                 const struct plan_virtiofsd *v = &p->virtiofsd[i];
+                if (off(p, HELPER_VIRTIOFSD)) {
+                        printf("  virtiofsd for share %s: expected listening on %s "
+                               "(microvm-virtiofsd@ is switched off)\n",
+                               v->tag, v->socket);
+                        continue;
+                }
                 printf("  virtiofsd for share %s (%s virtiofsd), listening on %s:\n", v->tag,
                        v->flavour == VIRTIOFSD_RUST ? "rust" : "c", v->socket);
                 print_argv(v->argv);

@@ -3,6 +3,7 @@
 MICROVM_HELPER_UNITS that they are done; and the host.nix switches that make a part nobody's,
 under a monitor. Real qemu (TCG), real virtiofsd, real taps in a network namespace. The same
 with systemd itself as PID 1 is in test_nspawn_units."""
+import json
 import os
 import signal
 import socket
@@ -146,6 +147,11 @@ def test_virtiofsd_switched_off_for_one_vm_is_the_administrators(microvm, guest,
         tmp_path, guest, ["microvm.shares=data:virtiofs", "microvm.hold=forever"], extra=shares,
         host_extra='  systemd.services."microvm-virtiofsd@g".enable = false;')
     apply(microvm, host)
+    r = mv(microvm, host, "plan", "g")
+    assert ("virtiofsd for share data: expected listening on data.sock "
+            "(microvm-virtiofsd@ is switched off)") in r.stdout, r.stdout
+    assert json.loads(mv(microvm, host, "plan", "--json", "g").stdout)["switchedOff"] == [
+        "virtiofsd"]
     r = mv(microvm, host, "start", "g")
     assert r.returncode == 1, r.stderr
     assert "virtiofsd for share data: data.sock does not exist" in r.stderr, r.stderr

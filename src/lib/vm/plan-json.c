@@ -152,6 +152,11 @@ struct value *vm_plan_to_value(const struct vm_plan *plan)
                 value_list_append(list, virtiofsd_value(&plan->virtiofsd[i]));
         put(p, "virtiofsd", list);
         put(p, "pciDevices", strings(plan->pci_devices));
+        list = value_new(VALUE_LIST, nowhere);
+        for (int h = 0; h < N_HELPERS; h++)
+                if (plan->helpers_off & HELPER_BIT(h))
+                        value_list_append(list, str(helper_word[h]));
+        put(p, "switchedOff", list);
         put(p, "notify", notify_value(plan));
         put(p, "readiness", str(readiness_names[plan->readiness]));
 

@@ -80,17 +80,22 @@ static void supervisor_in_force(void **state)
         (void)state;
         static const struct {
                 bool pid1, template, wanted;
+                const char *missing;
                 enum doctor_status status;
                 const char *says;
         } cases[] = {
-                { true, true, true, DOCTOR_OK, "systemd units" },
-                { true, true, false, DOCTOR_OK, "systemdUnits = false" },
-                { true, false, true, DOCTOR_WARNING, "not installed" },
-                { false, false, true, DOCTOR_OK, "systemd is not PID 1" },
+                { true, true, true, NULL, DOCTOR_OK, "systemd units" },
+                { true, true, true, "microvm-virtiofsd@.service", DOCTOR_ERROR,
+                  "microvm-virtiofsd@.service is not installed beside microvm@.service" },
+                { true, true, false, "microvm-virtiofsd@.service", DOCTOR_OK,
+                  "systemdUnits = false" },
+                { true, false, true, NULL, DOCTOR_WARNING, "not installed" },
+                { false, false, true, NULL, DOCTOR_OK, "systemd is not PID 1" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 struct doctor_report r = { 0 };
-                doctor_check_supervisor(&r, cases[i].pid1, cases[i].template, cases[i].wanted);
+                doctor_check_supervisor(&r, cases[i].pid1, cases[i].template, cases[i].wanted,
+                                        cases[i].missing);
                 assert_int_equal(only(&r)->status, cases[i].status);
                 assert_non_null(strstr(r.items[0].detail, cases[i].says));
                 doctor_report_free(&r);

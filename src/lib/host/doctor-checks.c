@@ -347,9 +347,17 @@ void doctor_check_altnames(struct doctor_report *r, const struct doctor_needs *n
 }
 
 /* Who runs the VMs here: systemd's units or microvm's monitors (docs/systemd.md). */
-void doctor_check_supervisor(struct doctor_report *r, bool systemd_pid1, bool template, bool wanted)
+void doctor_check_supervisor(struct doctor_report *r, bool systemd_pid1, bool template, bool wanted,
+                             const char *missing)
 {
-        if (systemd_pid1 && template && wanted)
+        if (systemd_pid1 && template && wanted && missing)
+                doctor_add(r, "supervisor", DOCTOR_ERROR,
+                           xasprintf("VMs run as systemd units, but %s is not installed beside "
+                                     "microvm@.service: the VMs' units require it",
+                                     missing),
+                           xstrdup("install microvm again (make install PREFIX=/usr), then "
+                                   "systemctl daemon-reload"));
+        else if (systemd_pid1 && template && wanted)
                 doctor_add(r, "supervisor", DOCTOR_OK,
                            xstrdup("VMs run as systemd units (microvm@NAME.service)"), NULL);
         else if (systemd_pid1 && template)
@@ -381,9 +389,11 @@ void doctor_run(const struct value *host, struct doctor_report *r)
                             "vhost_vsock");
         doctor_check_programs(r, &n);
         struct stat booted;
+        _cleanup_free_ char *missing = systemd_missing_helper_template();
         doctor_check_supervisor(
                 r, stat("/run/systemd/system", &booted) == 0 && S_ISDIR(booted.st_mode),
-                systemd_units_available(), vget_bool(host, "microvm.host.systemdUnits", true));
+                systemd_units_available(), vget_bool(host, "microvm.host.systemdUnits", true),
+                missing);
         doctor_check_accounts(r, "microvm", "kvm");
         doctor_check_state_dir(r, vget_str(host, "microvm.stateDir"));
         struct rlimit limit;

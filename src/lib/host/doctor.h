@@ -97,9 +97,13 @@ void doctor_check_programs(struct doctor_report *r, const struct doctor_needs *n
 void doctor_check_altnames(struct doctor_report *r, const struct doctor_needs *n,
                            const char *release);
 
+/*
+ * Which supervisor is in force: systemd is PID 1, microvm@.service installed, the option;
+ * `missing`: a helper template not installed beside it (NULL: none).
+ */
+void doctor_check_supervisor(struct doctor_report *r, bool systemd_pid1, bool template, bool wanted,
+                             const char *missing);
+
 /* Every check against the evaluated host configuration `host`. */
-/* Which supervisor is in force: systemd is PID 1, microvm@.service installed, the option. */
-void doctor_check_supervisor(struct doctor_report *r, bool systemd_pid1, bool template,
-                             bool wanted);
 
 void doctor_run(const struct value *host, struct doctor_report *r);

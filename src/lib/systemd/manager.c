@@ -10,23 +10,43 @@
 #include "util/spawn.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/helper-units.h"
 
 #define SYSTEMCTL_TIMEOUT_MS (10 * 60 * 1000) /* a start or stop has its unit's own timeouts */
+
+/* Where systemd finds microvm@.service, or NULL. */
+static const char *template_dir(void)
+{
+        static const char *const dirs[] = { "/etc/systemd/system", MICROVM_UNIT_DIR,
+                                            "/usr/local/lib/systemd/system",
+                                            "/usr/lib/systemd/system", "/lib/systemd/system" };
+        struct stat st;
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                _cleanup_free_ char *path = xasprintf("%s/microvm@.service", dirs[i]);
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+                        return dirs[i];
+        }
+        return NULL;
+}
 
 bool systemd_units_available(void)
 {
         struct stat st;
         if (stat("/run/systemd/system", &st) < 0 || !S_ISDIR(st.st_mode))
                 return false;
-        static const char *const dirs[] = { "/etc/systemd/system", MICROVM_UNIT_DIR,
-                                            "/usr/local/lib/systemd/system",
-                                            "/usr/lib/systemd/system", "/lib/systemd/system" };
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-                _cleanup_free_ char *path = xasprintf("%s/microvm@.service", dirs[i]);
-                if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-                        return true;
+        return template_dir() != NULL;
+}
+
+char *systemd_missing_helper_template(void)
+{
+        const char *dir = template_dir();
+        for (int h = 0; dir && h < N_HELPERS; h++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s@.service", dir, helper_unit_prefix[h]);
+                struct stat st;
+                if (stat(path, &st) < 0)
+                        return xasprintf("%s@.service", helper_unit_prefix[h]);
         }
-        return false;
+        return NULL;
 }
 
 char *systemd_vm_unit(const char *name)

@@ -14,6 +14,12 @@ struct mv_error;
  */
 bool systemd_units_available(void);
 
+/*
+ * The first helper template (microvm-tap-interfaces@.service, ...) missing
+ * from the directory microvm@.service is installed in, or NULL. malloc'd.
+ */
+char *systemd_missing_helper_template(void);
+
 /* The unit of VM `name`: "microvm@NAME.service", escaped. malloc'd. */
 char *systemd_vm_unit(const char *name);
 

@@ -295,7 +295,9 @@ int run_check_virtiofsd_sockets(struct running *run, const char *whose, struct m
                         continue;
                 mv_error_fail(err, "virtiofsd for share %s: %s %s", plan->virtiofsd[i].tag,
                               plan->virtiofsd[i].socket,
-                              r < 0 ? "does not exist" : "is not a socket");
+                              r == -ENOENT ? "does not exist"
+                              : r < 0      ? strerror(-r)
+                                           : "is not a socket");
                 return mv_error_hint(err, "%s", whose);
         }
         return 0;

@@ -156,6 +156,11 @@ def test_virtiofsd_switched_off_for_one_vm_is_the_administrators(microvm, guest,
     assert r.returncode == 1, r.stderr
     assert "virtiofsd for share data: data.sock does not exist" in r.stderr, r.stderr
     assert "microvm-virtiofsd@...\".enable = false" in r.stderr, r.stderr
+    # A FIFO where the socket should be is not taken for one.
+    os.mkfifo(state / "g" / "data.sock")
+    r = mv(microvm, host, "start", "g")
+    assert r.returncode == 1 and "data.sock is not a socket" in r.stderr, r.stderr
+    os.unlink(state / "g" / "data.sock")
     with start_virtiofsd(share, socket_path=str(state / "g" / "data.sock"),
                          log_path=tmp_path / "virtiofsd.log"):
         # The administrator's socket must let the hypervisor's user (microvm:kvm when run as

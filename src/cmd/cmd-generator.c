@@ -30,7 +30,11 @@ static char *own_bindir(void)
                 return xstrdup(MICROVM_BINDIR);
         self[n] = '\0';
         *strrchr(self, '/') = '\0';
-        return xstrdup(self[0] ? self : "/");
+        /* Written into ExecStart=: a path that would need quoting or has specifiers is not. */
+        if (!self[0] || self[strspn(self, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789/._+-")])
+                return xstrdup(MICROVM_BINDIR);
+        return xstrdup(self);
 }
 
 static int generate(const struct cli_context *ctx, const char *out, struct mv_error **err)

@@ -3,6 +3,7 @@ golden files in tests/cases/units/), checked by the real systemd-analyze verify,
 generator behaves when systemd calls it with a broken configuration."""
 import os
 import pathlib
+import shutil
 import subprocess
 
 import pytest
@@ -142,3 +143,20 @@ def test_the_man_page_renders():
     r = subprocess.run(["man", "-l", str(page)], capture_output=True, text=True,
                        env=dict(os.environ, MANWIDTH="80"), timeout=60)
     assert r.returncode == 0 and "microvm@.service" in r.stdout, r.stderr
+
+
+def test_a_binary_in_a_directory_that_needs_quoting_names_the_installed_path(microvm, tmp_path):
+    """install-microvm-NAME's ExecStart= is the generator's own directory, unless writing it
+    there would need quoting (a space, a % specifier): then the build's bindir."""
+    odd = tmp_path / "with space %i"
+    odd.mkdir()
+    shutil.copy(microvm, odd / "microvm")
+    host = tmp_path / "host.nix"
+    host.write_text(f'{{ microvm.stateDir = "{tmp_path}/state"; '
+                    'microvm.vms.web.config.microvm = { kernel = "/k"; initrdPath = "/i"; }; }\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    r = mv(str(odd / "microvm"), host, "generate-units", str(out))
+    assert r.returncode == 0, r.stderr
+    text = (out / "install-microvm-web.service").read_text()
+    assert "ExecStart=/usr/local/bin/microvm install-declared web\n" in text, text

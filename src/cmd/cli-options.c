@@ -79,6 +79,13 @@ int cli_host_settings(const struct cli_context *ctx, struct host_settings *hs,
         return 0;
 }
 
+int cli_vm_host_settings(const struct cli_context *ctx, const char *cmd, char *const *name,
+                         struct host_settings *hs, struct mv_error **err)
+{
+        int r = cli_check_vm_names(cmd, name, 1, err);
+        return r < 0 ? r : cli_host_settings(ctx, hs, err);
+}
+
 int cli_state_dir(const struct cli_context *ctx, char **state, struct mv_error **err)
 {
         struct host_config cfg;

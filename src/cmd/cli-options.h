@@ -38,5 +38,12 @@ struct host_settings;
 int cli_host_settings(const struct cli_context *ctx, struct host_settings *hs,
                       struct mv_error **err);
 
+/*
+ * For a command on one VM: `name` checked as cli_check_vm_names() does,
+ * then the host settings as cli_host_settings() reads them.
+ */
+int cli_vm_host_settings(const struct cli_context *ctx, const char *cmd, char *const *name,
+                         struct host_settings *hs, struct mv_error **err);
+
 /* microvm.stateDir of the host configuration the command reads; malloc'd into *state. */
 int cli_state_dir(const struct cli_context *ctx, char **state, struct mv_error **err);

@@ -15,11 +15,8 @@ static int helper_command(const struct cli_context *ctx, int argc, char **argv, 
 {
         if (argc != 2)
                 return mv_error_usage(err, "%s takes one VM name", argv[0]);
-        int r = cli_check_vm_names(argv[0], argv + 1, 1, err);
-        if (r < 0)
-                return r;
         struct host_settings hs;
-        r = cli_host_settings(ctx, &hs, err);
+        int r = cli_vm_host_settings(ctx, argv[0], argv + 1, &hs, err);
         if (r < 0)
                 return r;
         if (h == HELPER_VIRTIOFSD)

@@ -192,12 +192,8 @@ int cmd_logs(const struct cli_context *ctx, int argc, char **argv, struct mv_err
         if (argc - optind != 1)
                 return mv_error_usage(err, "logs takes one VM name");
         q.name = argv[optind];
-        r = cli_check_vm_names("logs", argv + optind, 1, err);
-        if (r < 0)
-                return r;
-
         struct host_settings hs;
-        r = cli_host_settings(ctx, &hs, err);
+        r = cli_vm_host_settings(ctx, "logs", argv + optind, &hs, err);
         if (r < 0)
                 return r;
         struct vm_status st;

@@ -182,12 +182,8 @@ int cmd_plan(const struct cli_context *ctx, int argc, char **argv, struct mv_err
                 return mv_error_usage(err, "plan takes one VM name (or none: what apply would "
                                            "do, without --json)");
         const char *name = argv[first];
-        int r = cli_check_vm_names("plan", argv + first, 1, err);
-        if (r < 0)
-                return r;
-
         struct host_settings hs;
-        r = cli_host_settings(ctx, &hs, err);
+        int r = cli_vm_host_settings(ctx, "plan", argv + first, &hs, err);
         if (r < 0)
                 return r;
         _cleanup_plan_ struct vm_plan *plan = NULL;

@@ -37,12 +37,8 @@ int cmd_run(const struct cli_context *ctx, int argc, char **argv, struct mv_erro
         }
         if (argc - optind != 1)
                 return mv_error_usage(err, "run takes one VM name");
-        int r = cli_check_vm_names("run", argv + optind, 1, err);
-        if (r < 0)
-                return r;
-
         struct host_settings hs;
-        r = cli_host_settings(ctx, &hs, err);
+        int r = cli_vm_host_settings(ctx, "run", argv + optind, &hs, err);
         if (r < 0)
                 return r;
         if (stop_timeout_s >= 0)

@@ -261,12 +261,6 @@ static bool record_parse(char *line, struct pci_device *d)
         return true;
 }
 
-static void warn(struct mv_error **e)
-{
-        log_warning("%s", (*e)->msg);
-        mv_error_free(e);
-}
-
 /* Group back to root, override cleared, unbound from vfio-pci, probed for its own driver. */
 static void undo_one(const struct pci_host *h, const struct pci_device *d)
 {
@@ -276,22 +270,22 @@ static void undo_one(const struct pci_host *h, const struct pci_device *d)
                 if (e->code == ENOENT) /* never bound, or gone with it */
                         mv_error_free(&e);
                 else
-                        warn(&e);
+                        log_warning_error(&e);
         }
         if (strcmp(d->driver, VFIO_PCI) == 0)
                 return;
         _cleanup_free_ char *override = device_path(h, d->addr, "driver_override");
         if (sysfs_write(override, "", &e) < 0)
-                warn(&e);
+                log_warning_error(&e);
         char now[NAME_MAX_];
         if (current_driver(h, d->addr, now, &e) < 0) {
-                warn(&e);
+                log_warning_error(&e);
                 return;
         }
         if (strcmp(now, VFIO_PCI) == 0) {
                 _cleanup_free_ char *unbind = device_path(h, d->addr, "driver/unbind");
                 if (sysfs_write(unbind, d->addr, &e) < 0)
-                        warn(&e);
+                        log_warning_error(&e);
         } else if (strcmp(now, NO_DRIVER) != 0) {
                 return; /* another driver has it: nothing of ours to undo */
         }
@@ -300,11 +294,11 @@ static void undo_one(const struct pci_host *h, const struct pci_device *d)
                 return;
         _cleanup_free_ char *probe = xasprintf("%s/bus/pci/drivers_probe", h->sysfs);
         if (sysfs_write(probe, d->addr, &e) < 0)
-                warn(&e);
+                log_warning_error(&e);
         else if (h->on_probe)
                 h->on_probe(d->addr, h->probe_data);
         if (current_driver(h, d->addr, now, &e) < 0)
-                warn(&e);
+                log_warning_error(&e);
         else if (strcmp(now, d->driver) == 0)
                 log_info("PCI device %s is back with driver %s", d->addr, d->driver);
         else
@@ -318,7 +312,7 @@ void pci_passthrough_undo(const struct pci_host *h, const char *record)
         struct mv_error *e = NULL;
         if (read_file_full(record, &text, NULL, &e) < 0) {
                 if (e && e->code != ENOENT)
-                        warn(&e);
+                        log_warning_error(&e);
                 mv_error_free(&e);
                 return;
         }

@@ -109,12 +109,6 @@ static int helper_begin(struct helper *x, const struct host_settings *hs, const 
         return r < 0 ? mv_error_wrap(err, "vm %s", name) : 0;
 }
 
-static void warn(struct mv_error **e)
-{
-        log_warning("%s", (*e)->msg);
-        mv_error_free(e);
-}
-
 /* Remove the interfaces a record of `h` lists, and the record. */
 static void interfaces_down(struct helper *x, enum vm_helper h)
 {
@@ -200,7 +194,7 @@ int vm_helper_down(const struct host_settings *hs, const char *name, enum vm_hel
                 /* binScripts.tap-down of what is installed now: the runner that ran may be gone. */
                 struct mv_error *e = NULL;
                 if (vm_plan(hs, name, &x.plan, &e) < 0) {
-                        warn(&e);
+                        log_warning_error(&e);
                 } else {
                         x.run.plan = x.plan;
                         x.run.links_up = HELPER_BIT(h);
@@ -263,7 +257,7 @@ static void restart_vm_unit(struct helper *x)
         log_warning("the share of vm %s is gone with its virtiofsd: restarting %s", x->rt.name,
                     unit);
         if (systemd_ctl(args, unit, &e) < 0)
-                warn(&e);
+                log_warning_error(&e);
 }
 
 int vm_helper_virtiofsd(const struct host_settings *hs, const char *name, struct mv_error **err)

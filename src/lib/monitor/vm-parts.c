@@ -244,8 +244,7 @@ void run_links_down(struct running *run)
                                  loop_deadline_in(DOWN_SCRIPT_DEADLINE_MS));
                 struct mv_error *e = NULL;
                 if (run_snippet(run, downs[h], false, &w.base, NULL, &e) < 0) {
-                        log_warning("%s", e->msg);
-                        mv_error_free(&e);
+                        log_warning_error(&e);
                 }
         }
         run->links_up = 0;

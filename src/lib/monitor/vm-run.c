@@ -81,8 +81,7 @@ static void register_with_machined(struct vm_runtime *rt, const struct vm_plan *
                 return;
         }
         if (r < 0) {
-                log_warning("%s", e->msg);
-                mv_error_free(&e);
+                log_warning_error(&e);
         } else {
                 log_info("registered vm %s with systemd-machined as %s", rt->name,
                          plan->machine_name);
@@ -307,8 +306,7 @@ static void mark_ready(struct running *run)
         struct mv_error *e = NULL;
         _cleanup_free_ char *path = xasprintf("%s/ready", run->rt->records);
         if (write_live_record(path, "", 0, 0644, &e) < 0) {
-                log_warning("%s", e->msg);
-                mv_error_free(&e);
+                log_warning_error(&e);
         }
         run_step("ready");
         if (run->rt->control)
@@ -496,8 +494,7 @@ static void teardown(struct running *run)
                 struct mv_error *e = NULL;
                 if (records_set_runner(run->rt->hs->state_dir, run->rt->name, "booted", NULL, NULL,
                                        &e) < 0) {
-                        log_warning("%s", e->msg);
-                        mv_error_free(&e);
+                        log_warning_error(&e);
                 }
         }
         run_step("teardown: done");
@@ -669,7 +666,6 @@ void vm_clean_up_after_crash(const struct host_settings *hs, const char *name, u
         _cleanup_free_ char *records = records_path(hs->state_dir, name, "ready");
         (void)unlink(records);
         if (records_set_runner(hs->state_dir, name, "booted", NULL, NULL, &e) < 0) {
-                log_warning("%s", e->msg);
-                mv_error_free(&e);
+                log_warning_error(&e);
         }
 }

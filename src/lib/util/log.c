@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/error.h"
 
 static enum log_level max_level = LOG_LEVEL_NOTICE;
 static FILE *log_stream;
@@ -117,4 +118,10 @@ void log_emit(enum log_level level, const char *fmt, ...)
         va_end(ap);
         fputc('\n', f);
         fflush(f);
+}
+
+void log_warning_error(struct mv_error **err)
+{
+        log_warning("%s", (*err)->msg);
+        mv_error_free(err);
 }

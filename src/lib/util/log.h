@@ -37,6 +37,11 @@ bool log_use_color(FILE *f);
 
 void log_emit(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct mv_error;
+
+/* A failure that does not stop what is going on: its message as a warning, then freed. */
+void log_warning_error(struct mv_error **err);
+
 #define log_error(...)   log_emit(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warning(...) log_emit(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_notice(...)  log_emit(LOG_LEVEL_NOTICE, __VA_ARGS__)

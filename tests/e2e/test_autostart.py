@@ -8,14 +8,17 @@ import time
 from test_run import MACHINE_OPTS, ROOT, nix_list, no_processes_left, tsc_khz  # noqa: F401
 
 
-def vm(guest, name, extra="", mem=256):
-    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", "microvm.hold=forever"])
+def vm(guest, name, extra="", mem=256, hold="forever", params=(), config=""):
+    """VM `name` of the test guest: `extra` lines beside its config, `params` more kernel
+    parameters, `config` more lines of its microvm options."""
+    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", f"microvm.hold={hold}", *params])
     return f'''  microvm.vms.{name} = {{
 {extra}
     config.microvm = {{
       kernel = "{guest.kernel}"; initrdPath = "{guest.initrd}";
       cpu = "max"; mem = {mem}; qemu.machineOpts = {MACHINE_OPTS};
       kernelParams = {params};
+{config}
     }};
   }};
 '''

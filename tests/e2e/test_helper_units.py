@@ -6,7 +6,6 @@ with systemd itself as PID 1 is in test_nspawn_units."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 
@@ -14,6 +13,7 @@ import pytest
 
 from guest import start_virtiofsd
 from test_monitor import console, mv, status, wait_for_guest
+from test_under_systemd import notify_socket
 from test_run import write_host, apply, netns, no_processes_left  # noqa: F401
 
 TAP = '''    interfaces = [ { type = "tap"; id = "vm-g"; mac = "02:00:00:00:00:01"; } ];'''
@@ -59,10 +59,8 @@ def test_helpers_by_hand_then_the_units_run_only_checks_them(microvm, guest, tmp
     assert "vm-g" in links(netns)
     assert (state / ".host" / "g" / "taps").read_text() == "vm-g\n"
 
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(str(tmp_path / "notify"))
-    notify.settimeout(60)
-    env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"))
+    notify, path = notify_socket(tmp_path, timeout=60)
+    env = dict(os.environ, NOTIFY_SOCKET=path)
     fs = subprocess.Popen([microvm, "--config", str(host), "virtiofsd", "g"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from nspawn import REPO_ROOT, wait_until
-from test_run import MACHINE_OPTS, nix_list, tsc_khz
+from test_autostart import vm
 
 MICROVM = os.path.realpath(os.environ.get(
     "MICROVM", os.path.join(REPO_ROOT, "build", "release", "src", "microvm")))
@@ -25,19 +25,6 @@ TEMPLATES = ["microvm@.service", "microvm-tap-interfaces@.service",
 CONTRIB = str(REPO_ROOT / "contrib")
 pytestmark = pytest.mark.container(bind_ro=[os.path.dirname(MICROVM), GUEST_DIR,
                                             os.path.join(BUILD, "systemd"), CONTRIB])
-
-
-def vm(guest, name, extra="", mem=256, hold="forever"):
-    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", f"microvm.hold={hold}"])
-    return f'''  microvm.vms.{name} = {{
-{extra}
-    config.microvm = {{
-      kernel = "{guest.kernel}"; initrdPath = "{guest.initrd}";
-      cpu = "max"; mem = {mem}; qemu.machineOpts = {MACHINE_OPTS};
-      kernelParams = {params};
-    }};
-  }};
-'''
 
 
 def install(c, guest, body):
@@ -205,19 +192,12 @@ def test_register_with_machined_makes_the_vm_a_machine(systemd_container, guest)
     assert "reg-host" not in machines, machines
 
 
-def vm_with_parts(guest, name, marker):
+def vm_with_parts(guest, name):
     """A VM with a tap and a virtiofs share whose marker file the guest prints."""
-    params = nix_list(["quiet", f"tsc_early_khz={tsc_khz()}", "microvm.hold=forever",
-                       "microvm.shares=data:virtiofs"])
-    return f'''  microvm.vms.{name}.config.microvm = {{
-    kernel = "{guest.kernel}"; initrdPath = "{guest.initrd}";
-    cpu = "max"; mem = 256; qemu.machineOpts = {MACHINE_OPTS};
-    kernelParams = {params};
-    interfaces = [ {{ type = "tap"; id = "vm-{name}"; mac = "02:00:00:00:00:0{len(name)}"; }} ];
-    shares = [ {{ tag = "data"; source = "/srv/{name}"; mountPoint = "/d"; proto = "virtiofs";
-                 socket = "data.sock"; }} ];
-  }};
-'''
+    return vm(guest, name, params=["microvm.shares=data:virtiofs"], config=f'''\
+      interfaces = [ {{ type = "tap"; id = "vm-{name}"; mac = "02:00:00:00:00:0{len(name)}"; }} ];
+      shares = [ {{ tag = "data"; source = "/srv/{name}"; mountPoint = "/d"; proto = "virtiofs";
+                   socket = "data.sock"; }} ];''')
 
 
 def test_helper_units_set_up_taps_and_virtiofsd_and_a_switched_off_one_is_not_there(
@@ -226,7 +206,7 @@ def test_helper_units_set_up_taps_and_virtiofsd_and_a_switched_off_one_is_not_th
     c.run(["mkdir", "-p", "/srv/a", "/srv/bb"])
     c.write_file("/srv/a/marker", "from-unit\n")
     c.write_file("/srv/bb/marker", "bb\n")
-    install(c, guest, vm_with_parts(guest, "a", "from-unit") + vm_with_parts(guest, "bb", "bb") +
+    install(c, guest, vm_with_parts(guest, "a") + vm_with_parts(guest, "bb") +
             '  systemd.services."microvm-tap-interfaces@bb.service".enable = false;\n')
     helpers = ["microvm-tap-interfaces@a.service", "microvm-macvtap-interfaces@a.service",
                "microvm-pci-devices@a.service", "microvm-virtiofsd@a.service"]

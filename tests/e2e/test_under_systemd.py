@@ -12,11 +12,12 @@ import time
 from test_run import write_host, apply, no_processes_left
 
 
-def notify_socket(tmp_path):
+def notify_socket(tmp_path, timeout=120):
+    """A service manager's notify socket, as systemd makes one: the socket and its path."""
     path = str(tmp_path / "notify")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(path)
-    s.settimeout(120)
+    s.settimeout(timeout)
     return s, path
 
 
